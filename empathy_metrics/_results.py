@@ -1,0 +1,80 @@
+"""The shared shape of every result object.
+
+A result keeps full precision in its attributes and rounds only when displayed. Subclasses
+implement :meth:`to_dict` (plain JSON-ready Python types) and :meth:`to_frame` (the main table),
+and :meth:`summary` (text for people); ``_repr_html_`` and ``to_json`` come for free.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Result", "jsonable"]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy/pandas scalars and containers into JSON-ready Python objects.
+
+    NaN and infinities become ``None`` (JSON has no NaN); tuples become lists.
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, pd.DataFrame):
+        return [jsonable(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, pd.Series):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return None if not math.isfinite(f) else f
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return value
+
+
+class Result:
+    """Mixin for result objects: ``summary()``, ``to_dict()``, ``to_frame()``, notebook HTML."""
+
+    #: Title shown above the table in notebooks and summaries.
+    title: str = "Result"
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The :meth:`to_dict` output as a JSON string (NaN written as ``null``)."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(jsonable(self.to_dict()), **kwargs)
+
+    def summary(self) -> str:
+        """A plain-text table for people (numbers rounded for display only)."""
+        frame = self.to_frame()
+        with pd.option_context("display.max_rows", 200, "display.width", 120):
+            body = frame.to_string(float_format=lambda x: f"{x:.3f}")
+        return f"{self.title}\n{'=' * len(self.title)}\n{body}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        table = frame.to_html(float_format=lambda x: f"{x:.3f}", na_rep="—", border=0)
+        return f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>{table}</div>"

@@ -1,0 +1,91 @@
+"""Exceptions and warnings raised by empathy-metrics.
+
+Every error a user can cause carries enough context to fix it: the file, the row and the
+column where the problem is, and a hint saying what to do. The CLI turns these into a short
+message and exit code 2; library users can catch :class:`EmpathyMetricsError`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmpathyMetricsError",
+    "InputError",
+    "InstrumentError",
+    "DataError",
+    "DegenerateDataError",
+    "DegenerateDataWarning",
+    "DataQualityWarning",
+]
+
+
+class EmpathyMetricsError(Exception):
+    """Base class of every error empathy-metrics raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in plain words.
+    file, row, column
+        Where it is wrong, when known. ``row`` is the 1-based line number as a user sees it in
+        a spreadsheet or text editor (the header is row 1), unless documented otherwise.
+    hint
+        What to do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.row = row
+        self.column = column
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def location(self) -> str:
+        """``file, row R, column 'C'`` for the parts that are known ('' when none are)."""
+        parts = []
+        if self.file is not None:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class InputError(EmpathyMetricsError, ValueError):
+    """A data file cannot be read or does not fit the instrument."""
+
+
+class InstrumentError(EmpathyMetricsError, ValueError):
+    """An instrument definition is missing, malformed or inconsistent."""
+
+
+class DataError(EmpathyMetricsError, ValueError):
+    """Data passed to a statistic cannot support it (too few cases, no variance, ...)."""
+
+
+class DegenerateDataError(DataError):
+    """The data make a statistic undefined (e.g. a constant item, a singular matrix)."""
+
+
+class DegenerateDataWarning(UserWarning):
+    """A statistic was computed, but the data make it unreliable (e.g. a Heywood case)."""
+
+
+class DataQualityWarning(UserWarning):
+    """Responses were flagged (out of range, straightlining, ...) but kept."""

@@ -1,0 +1,297 @@
+"""Scoring: reverse keying, scale scores under the missing-item rule, data-quality flags.
+
+All operations are vectorised over respondents (a million respondents x 20 items scores in
+about a second).
+
+Rules
+-----
+* **Reverse keying**: a reverse-keyed item's score is ``min + max - x``.
+* **Out of range**: a code outside ``[min, max]`` is treated as missing and flagged.
+* **Missing items**: a respondent who skipped at most ``instrument.max_missing_for(scale)``
+  of a scale's ``k`` items is scored, each skipped item replaced by the mean of that
+  respondent's answered items of the scale (person-mean replacement); with more skipped
+  items the scale score is missing (``NaN``) and the respondent is flagged ``unscorable``.
+  Hence ``sum = k * mean(answered)`` and ``mean = mean(answered)``.
+* **Flags** never drop rows: ``n_missing``, ``unscorable``, ``out_of_range``,
+  ``straightlining`` (more than half the items answered, every answer the same code) and
+  ``duplicate_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._results import Result
+from .instruments import Instrument, load_instrument
+
+__all__ = ["reverse_key", "keyed_items", "score", "ScoreResult", "FLAG_COLUMNS"]
+
+#: The per-respondent flag columns of :attr:`ScoreResult.scores`, in order.
+FLAG_COLUMNS = ["unscorable", "out_of_range", "straightlining", "duplicate_id"]
+
+
+def reverse_key(values: Any, minimum: float, maximum: float) -> Any:
+    """Reverse a response code: ``minimum + maximum - values`` (an involution).
+
+    Works on scalars, numpy arrays and pandas objects; missing values stay missing.
+
+    >>> reverse_key(2, 1, 7)
+    6
+    """
+    return minimum + maximum - values
+
+
+def _raw_codes(responses: pd.DataFrame, instrument: Instrument,
+               columns: Mapping[str, str] | None) -> pd.DataFrame:
+    from .io import items_frame
+
+    return items_frame(responses, instrument, columns=columns)
+
+
+def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(raw) & (
+            (raw < instrument.response_min)
+            | (raw > instrument.response_max)
+            | (raw != np.round(raw))
+        )
+
+
+def keyed_items(
+    responses: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    columns: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Item scores after reverse keying, one column per item id, missing as ``NaN``.
+
+    Out-of-range codes become ``NaN``. This is the matrix every statistic
+    (reliability, factor analysis, ...) starts from.
+
+    Parameters
+    ----------
+    responses
+        Raw responses: one row per respondent, item columns named by item id (or linked by
+        ``columns``), numeric codes or answer texts.
+    instrument
+        An :class:`~empathy_metrics.instruments.Instrument` or a bundled id.
+    columns
+        Optional mapping item id -> data column name.
+    """
+    inst = load_instrument(instrument)
+    raw = _raw_codes(responses, inst, columns)
+    values = raw.to_numpy(dtype=float, copy=True)
+    values[_out_of_range_mask(values, inst)] = np.nan
+    rev = np.array([it.reverse for it in inst.items])
+    values[:, rev] = reverse_key(values[:, rev], inst.response_min, inst.response_max)
+    return pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
+
+
+def _scale_scores(keyed: np.ndarray, inst: Instrument) -> dict[str, np.ndarray]:
+    pos = {iid: j for j, iid in enumerate(inst.item_ids)}
+    out = {}
+    for scale, ids in inst.scales.items():
+        block = keyed[:, [pos[i] for i in ids]]
+        answered = (~np.isnan(block)).sum(axis=1)
+        k = block.shape[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            person_mean = np.nansum(block, axis=1) / answered
+        ok = (k - answered) <= inst.max_missing_for(scale)
+        value = person_mean * (k if inst.method == "sum" else 1)
+        out[scale] = np.where(ok & (answered > 0), value, np.nan)
+    return out
+
+
+@dataclass
+class ScoreResult(Result):
+    """Scores and data-quality flags, one row per respondent (input order kept).
+
+    Attributes
+    ----------
+    instrument
+        The instrument scored.
+    scores
+        One row per respondent: the id column (when given), one column per scale,
+        ``n_missing``, and the flag columns ``unscorable``, ``out_of_range`` (number of
+        out-of-range codes), ``straightlining``, ``duplicate_id``.
+    keyed
+        Item scores after reverse keying (out-of-range as ``NaN``).
+    raw
+        The numeric codes read (before keying, out-of-range codes kept).
+    id_col
+        Name of the respondent id column, if any.
+    """
+
+    instrument: Instrument
+    scores: pd.DataFrame
+    keyed: pd.DataFrame
+    raw: pd.DataFrame
+    id_col: str | None = None
+    source: str | None = None
+    title: str = field(default="Scores", repr=False)
+
+    @property
+    def scales(self) -> list[str]:
+        """The scale columns, in the instrument's order."""
+        return list(self.instrument.scales)
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """Boolean flags per respondent (``out_of_range`` as 'any code out of range')."""
+        f = self.scores[FLAG_COLUMNS].copy()
+        f["out_of_range"] = f["out_of_range"] > 0
+        return f.astype(bool)
+
+    @property
+    def n(self) -> int:
+        """Number of respondents (rows), flagged or not."""
+        return len(self.scores)
+
+    def flag_counts(self) -> dict[str, int]:
+        """How many respondents carry each flag."""
+        return {k: int(v) for k, v in self.flags.sum().items()}
+
+    def item_quality(self) -> pd.DataFrame:
+        """Per item: number missing (including out-of-range) and number out of range."""
+        raw = self.raw.to_numpy(dtype=float)
+        oor = _out_of_range_mask(raw, self.instrument)
+        missing = np.isnan(raw) | oor
+        return pd.DataFrame(
+            {"missing": missing.sum(axis=0), "out_of_range": oor.sum(axis=0)},
+            index=pd.Index(self.instrument.item_ids, name="item"),
+        )
+
+    def describe(self) -> pd.DataFrame:
+        """Per scale: n scored, mean, SD, min, quartiles, max."""
+        d = self.scores[self.scales].describe().T
+        d = d.rename(columns={"count": "n", "std": "sd"})
+        d["n"] = d["n"].astype(int)
+        d.index.name = "scale"
+        return d
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.scores
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"instrument", "n", "scores": [{"id", <scale>..., "n_missing", "flags"}]}``."""
+        scales = self.scales
+        flags = self.flags
+        ids = (self.scores[self.id_col] if self.id_col else pd.Series(self.scores.index,
+                                                                       index=self.scores.index))
+        vals = self.scores[scales].to_numpy(dtype=float)
+        nmiss = self.scores["n_missing"].to_numpy()
+        fl = flags.to_numpy()
+        rows = []
+        for r, rid in enumerate(ids.tolist()):
+            row: dict[str, Any] = {"id": rid}
+            for c, s in enumerate(scales):
+                v = vals[r, c]
+                row[s] = None if np.isnan(v) else float(v)
+            row["n_missing"] = int(nmiss[r])
+            row["flags"] = [FLAG_COLUMNS[c] for c in range(len(FLAG_COLUMNS)) if fl[r, c]]
+            rows.append(row)
+        return {"instrument": self.instrument.id, "n": self.n, "scores": rows}
+
+    def summary(self) -> str:
+        inst = self.instrument
+        lines = [f"{inst.name} ({inst.id}): {self.n} respondents"]
+        d = self.describe()
+        lines.append(d[["n", "mean", "sd", "min", "max"]].to_string(float_format=lambda x: f"{x:.2f}"))
+        counts = self.flag_counts()
+        lines.append("Flags: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        d = self.describe()[["n", "mean", "sd", "min", "max"]]
+        counts = ", ".join(f"{k}: {v}" for k, v in self.flag_counts().items())
+        return (
+            f"<div class='empathy-metrics-result'><h4>{html.escape(self.instrument.name)} — "
+            f"{self.n} respondents</h4>{d.to_html(float_format=lambda x: f'{x:.2f}', border=0)}"
+            f"<p>Flags: {html.escape(counts)}</p></div>"
+        )
+
+
+def score(
+    responses: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    id_col: str | None = None,
+) -> ScoreResult:
+    """Score every respondent on every scale of ``instrument``.
+
+    Parameters
+    ----------
+    responses
+        One row per respondent. Item columns are matched by item id unless ``columns`` maps
+        item id -> column name. Codes may be numbers or the instrument's answer labels.
+    instrument
+        An :class:`~empathy_metrics.instruments.Instrument`, a bundled id or a YAML path.
+    columns
+        Optional mapping item id -> data column.
+    id_col
+        Respondent id column; repeated ids are flagged ``duplicate_id`` (first and later rows).
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from empathy_metrics import score
+    >>> df = pd.DataFrame({f"TEQ{i}": [4] * 2 for i in range(1, 17)})
+    >>> score(df, "teq").scores["total"].tolist()  # 8 reversed items score 0
+    [32.0, 32.0]
+    """
+    inst = load_instrument(instrument)
+    raw = _raw_codes(responses, inst, columns)
+    raw_values = raw.to_numpy(dtype=float)
+    oor = _out_of_range_mask(raw_values, inst)
+    keyed = keyed_items(raw, inst)
+    kv = keyed.to_numpy()
+    scores = _scale_scores(kv, inst)
+
+    out = pd.DataFrame(index=responses.index)
+    if id_col is not None:
+        from .errors import InputError
+
+        if id_col not in responses.columns:
+            raise InputError(
+                f"id column '{id_col}' not found",
+                file=responses.attrs.get("source"),
+                column=id_col,
+                hint=f"columns are {', '.join(map(str, responses.columns[:12]))}"
+                + (" ..." if responses.shape[1] > 12 else ""),
+            )
+        out[id_col] = responses[id_col].to_numpy()
+    for scale, values in scores.items():
+        out[scale] = values
+    missing = np.isnan(kv)
+    n_missing = missing.sum(axis=1)
+    out["n_missing"] = n_missing
+    scale_matrix = np.column_stack(list(scores.values()))
+    out["unscorable"] = np.isnan(scale_matrix).any(axis=1)
+    out["out_of_range"] = oor.sum(axis=1)
+    answered = kv.shape[1] - n_missing
+    with np.errstate(invalid="ignore"):
+        rv = np.where(oor, np.nan, raw_values)
+        same = np.nanmax(rv, axis=1, initial=-np.inf, where=~np.isnan(rv)) == np.nanmin(
+            rv, axis=1, initial=np.inf, where=~np.isnan(rv))
+    out["straightlining"] = same & (answered * 2 > kv.shape[1])
+    if id_col is not None:
+        ids = responses[id_col]
+        out["duplicate_id"] = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    else:
+        out["duplicate_id"] = False
+    return ScoreResult(
+        instrument=inst, scores=out, keyed=keyed, raw=raw, id_col=id_col,
+        source=responses.attrs.get("source"),
+    )
