@@ -1,0 +1,79 @@
+"""The ``empathy`` command line: a thin click layer over the library.
+
+Subcommands live in small modules of this package and are imported only when run, so that
+``empathy --help`` answers quickly. Errors the user can fix are printed as one short message
+with exit code 2 (``--debug`` shows the traceback); ``validate`` exits 1 when it finds problems.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+__all__ = ["main"]
+
+# command name -> (module, attribute, one-line help shown by `empathy --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "instruments": ("instruments_cmd", "instruments", "List bundled instruments, or show one."),
+    "validate": ("score_cmd", "validate", "Check a data file: flags, missing and out-of-range."),
+    "score": ("score_cmd", "score", "Score a data file and write the scores."),
+    "reliability": ("psychometrics_cmd", "reliability", "Alpha, omega, item statistics."),
+    "efa": ("psychometrics_cmd", "efa", "Exploratory factor analysis with parallel analysis."),
+    "cfa": ("psychometrics_cmd", "cfa", "Confirmatory factor analysis (lavaan-style ML)."),
+    "invariance": ("psychometrics_cmd", "invariance", "Measurement invariance across groups."),
+    "trend": ("trend_cmd", "trend", "Change across training years: tables, models, plots."),
+    "report": ("report_cmd", "report", "Write the yearly HTML report with CSV/XLSX tables."),
+    "demo": ("report_cmd", "demo", "Simulate demo data and write the full yearly report."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        try:
+            mod = importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as exc:  # command not installed in this build
+            if exc.name and exc.name.startswith(__name__):
+                return None
+            raise
+        return getattr(mod, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="empathy-metrics", prog_name="empathy")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Score empathy questionnaires, check their psychometrics, track change across years.
+
+    \b
+    Examples:
+      empathy demo empathy-demo/          # simulate data and write a full report
+      empathy instruments                 # list bundled instruments
+      empathy score survey.csv -i jse-s -o scores.csv
+      empathy reliability survey.csv -i jse-s
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``empathy`` console script."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    from ._common import run_guarded
+
+    run_guarded(cli, argv, debug=debug)

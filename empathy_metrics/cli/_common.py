@@ -1,0 +1,105 @@
+"""Shared CLI pieces: options every data command takes, error handling, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UserFacingError(click.ClickException):
+    """A library error shown to the user as one line, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def run_guarded(command: click.Command, argv: list[str] | None, *, debug: bool) -> None:
+    """Run ``command``; turn our errors into a message + exit 2 (traceback only with --debug)."""
+    from ..errors import EmpathyMetricsError
+
+    try:
+        rv = command.main(args=argv, prog_name="empathy", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except EmpathyMetricsError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # unexpected: still no traceback unless --debug
+        if debug:
+            raise
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {exc}\n"
+            "Run again with --debug for the traceback and report it as a bug.",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def data_argument(func: Callable) -> Callable:
+    """The DATA argument (existence checked by the reader, which names the file)."""
+    return click.argument("data", metavar="DATA", type=click.Path(dir_okay=False))(func)
+
+
+def instrument_option(func: Callable) -> Callable:
+    return click.option(
+        "-i", "--instrument", "instrument", required=True, metavar="INST",
+        help="Bundled instrument id (see `empathy instruments`) or path to a YAML file.",
+    )(func)
+
+
+def format_option(func: Callable) -> Callable:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+        show_default=True, help="Tables for people or JSON for machines.",
+    )(func)
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as JSON (NaN as null)."""
+    from .._results import jsonable
+
+    click.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
+
+
+def wrap_errors(func: Callable) -> Callable:
+    """Turn library errors into click errors inside click's runner (tests use CliRunner)."""
+    import functools
+
+    @functools.wraps(func)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import EmpathyMetricsError
+
+        ctx = click.get_current_context()
+        debug = bool((ctx.find_root().obj or {}).get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except EmpathyMetricsError as exc:
+            if debug:
+                raise
+            raise UserFacingError(str(exc)) from None
+
+    return inner
+
+
+def output_path_option(func: Callable, help_: str = "Output file.") -> Callable:
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help=help_)(func)
