@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -452,7 +452,7 @@ def _bundled_dir():
     return resources.files("empathy_metrics._instruments")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_bundled(instrument_id: str) -> Instrument:
     ref = _bundled_dir().joinpath(f"{instrument_id}.yaml")
     data = yaml.safe_load(ref.read_text(encoding="utf-8"))

@@ -130,3 +130,20 @@ def items_frame(
         data[iid] = values
     out = pd.DataFrame(data, index=frame.index, columns=instrument.item_ids)
     return out
+
+
+def read_responses(path, *, format: str | None = None, **options) -> pd.DataFrame:  # noqa: A002
+    """Read a survey data file into a DataFrame (provisional CSV-only version).
+
+    The frame's ``attrs`` carry ``source`` (the path as given) and ``first_row`` (the file line
+    of the first data row) so later errors can name the file, row and column.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=str(path), hint="check the path")
+    frame = pd.read_csv(p)
+    frame.attrs["source"] = str(path)
+    frame.attrs["first_row"] = 2
+    return frame

@@ -103,3 +103,25 @@ def wrap_errors(func: Callable) -> Callable:
 def output_path_option(func: Callable, help_: str = "Output file.") -> Callable:
     return click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
                         default=None, help=help_)(func)
+
+
+def map_option(func: Callable) -> Callable:
+    return click.option(
+        "--map", "map_file", type=click.Path(dir_okay=False), default=None, metavar="MAP.yaml",
+        help="YAML file linking item ids to your column names (item_id: column).",
+    )(func)
+
+
+def load_inputs(data: str, instrument: str, map_file: str | None = None):
+    """Read DATA, load the instrument and the optional column map: ``(frame, inst, columns)``."""
+    from ..instruments import load_instrument
+    from ..io import read_responses
+
+    inst = load_instrument(instrument)
+    columns = None
+    if map_file is not None:
+        from ..io import read_column_map
+
+        columns = read_column_map(map_file)
+    frame = read_responses(data)
+    return frame, inst, columns
