@@ -77,4 +77,5 @@ class Result:
     def _repr_html_(self) -> str:
         frame = self.to_frame()
         table = frame.to_html(float_format=lambda x: f"{x:.3f}", na_rep="—", border=0)
-        return f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>{table}</div>"
+        title = html.escape(self.title)
+        return f"<div class='empathy-metrics-result'><h4>{title}</h4>{table}</div>"

@@ -74,7 +74,8 @@ def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
     missing_codes = {normalise_label(str(c)) for c in inst.missing_codes}
     text = col.astype("string")
     out = np.full(len(col), np.nan)
-    numeric = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numeric = pd.to_numeric(text.str.strip(), errors="coerce")
+    numeric = numeric.to_numpy(dtype=float, na_value=np.nan)
     values = text.to_numpy(dtype=object, na_value=None)
     for pos, raw in enumerate(values):
         if raw is None:
@@ -87,12 +88,14 @@ def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
         elif key in labels:
             out[pos] = labels[key]
         else:
+            labels_text = ", ".join(inst.labels.values())
             hint = (
                 f"use a code {inst.response_min}..{inst.response_max}"
-                + (f" or one of the labels: {', '.join(inst.labels.values())}" if inst.labels else "")
+                + (f" or one of the labels: {labels_text}" if inst.labels else "")
                 + "; mark missing answers as empty cells"
             )
-            what = "is not a number" if not inst.labels else "is neither a number nor one of the scale's labels"
+            what = ("is neither a number nor one of the scale's labels" if inst.labels
+                    else "is not a number")
             raise InputError(f"the answer {raw!r} for item {iid} {what}", file=source,
                              row=first_row + pos, column=colname, hint=hint)
     if inst.missing_codes:

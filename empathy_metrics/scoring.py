@@ -201,7 +201,8 @@ class ScoreResult(Result):
         inst = self.instrument
         lines = [f"{inst.name} ({inst.id}): {self.n} respondents"]
         d = self.describe()
-        lines.append(d[["n", "mean", "sd", "min", "max"]].to_string(float_format=lambda x: f"{x:.2f}"))
+        table = d[["n", "mean", "sd", "min", "max"]]
+        lines.append(table.to_string(float_format=lambda x: f"{x:.2f}"))
         counts = self.flag_counts()
         lines.append("Flags: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return "\n".join(lines)
