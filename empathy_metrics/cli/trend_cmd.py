@@ -1,0 +1,76 @@
+"""``empathy trend``: change across training years (tables, models, an optional plot)."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import (
+    data_argument,
+    echo_json,
+    format_option,
+    instrument_option,
+    load_inputs,
+    map_option,
+    wrap_errors,
+)
+
+__all__ = ["trend"]
+
+_PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@click.command("trend")
+@data_argument
+@instrument_option
+@click.option("--time", "time_col", required=True, metavar="COL",
+              help="Column with the training year or wave.")
+@click.option("--id", "id_col", default=None, metavar="COL",
+              help="Respondent id column (repeated ids enable the longitudinal analyses).")
+@click.option("--cohort", "cohort_col", default=None, metavar="COL",
+              help="Entering-cohort column.")
+@click.option("--group", "group_col", default=None, metavar="COL",
+              help="Grouping column (e.g. gender).")
+@click.option("--reference", default=None, metavar="T",
+              help="Time compared against (default: the first).")
+@click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
+              show_default=True, help="Suppress cells with fewer respondents than this.")
+@map_option
+@click.option("--plot", "plot_path", default=None, metavar="OUT.png|.svg|.pdf",
+              type=click.Path(dir_okay=False),
+              help="Also draw the trend of means with CI bands to this file.")
+@format_option
+@wrap_errors
+def trend(data: str, instrument: str, time_col: str, id_col: str | None,
+          cohort_col: str | None, group_col: str | None, reference: str | None,
+          min_cell: int, map_file: str | None, plot_path: str | None, fmt: str) -> None:
+    """Change of every scale across training years, with small cells suppressed.
+
+    \b
+    Example:
+      empathy trend survey.csv -i jse-s --time year --id student --cohort entry \\
+          --group gender --plot trend.png --format json
+    """
+    from pathlib import Path
+
+    from ..cohorts import trend as run_trend
+    from ..errors import InputError
+
+    if plot_path is not None and Path(plot_path).suffix.lower() not in _PLOT_SUFFIXES:
+        raise InputError("the plot file must end in .png, .svg or .pdf", file=plot_path)
+    frame, inst, columns = load_inputs(data, instrument, map_file)
+    if columns:
+        frame = frame.rename(columns={col: item for item, col in columns.items()})
+    result = run_trend(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
+                       group=group_col, reference=reference, min_cell=min_cell)
+    if plot_path is not None:
+        from .._files import atomic_path, check_writable
+        from ..plots import trend_plot
+
+        target = check_writable(plot_path)
+        fig = trend_plot(result)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=target.suffix.lstrip(".").lower(), bbox_inches="tight")
+    if fmt == "json":
+        echo_json(result.to_dict())
+    else:
+        click.echo(result.summary())

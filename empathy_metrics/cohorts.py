@@ -1,0 +1,596 @@
+"""Change in empathy across training years: cross-sectional, longitudinal, cohorts and groups.
+
+:func:`trend` takes scored (or raw) long-format data — one row per respondent and time — and
+returns a :class:`TrendResult` holding, for every scale: descriptives by time, change from a
+reference time (Welch mean difference, Cohen's d and Hedges' g with noncentral-t CIs), Welch's
+ANOVA, Kruskal–Wallis, a linear trend, Holm-adjusted adjacent-time comparisons, a
+random-intercept mixed model when respondent ids repeat, paired adjacent change and the
+Jacobson–Truax reliable change index, entering-cohort trajectories, group differences within
+each time and item-level mean change. Every table is passed through
+:func:`empathy_metrics.suppression.suppress` (small cells and their complements are blanked).
+
+References: Hojat M et al. (2009) "The devil is in the third year", Acad Med 84:1182–1191;
+Colliver JA et al. (2010) Acad Med 85:588–593 (report change in scale points as well as SD
+units); Jacobson NS, Truax P (1991) J Consult Clin Psychol 59:12–19 (reliable change).
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._results import Result, jsonable
+from .effect_sizes import cohens_d, holm, mean_ci, welch_anova, welch_difference
+from .errors import DataError, DegenerateDataWarning, InputError
+from .instruments import Instrument, load_instrument
+from .suppression import DEFAULT_MIN_CELL, suppress
+
+__all__ = ["trend", "TrendResult", "cronbach_alpha", "RCI_CRITICAL"]
+
+#: Two-sided 95 % critical value of the reliable change index.
+RCI_CRITICAL = 1.959963984540054
+
+_CHANGE_COLS = ["diff_vs_ref", "diff_ci_low", "diff_ci_high", "diff_p", "d_vs_ref", "d_ci_low",
+                "d_ci_high", "g_vs_ref", "g_ci_low", "g_ci_high"]
+_BY_TIME_STATS = ["mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3", "iqr",
+                  "whisker_low", "whisker_high", "diff_vs_ref", "diff_ci_low", "diff_ci_high",
+                  "diff_p", "d_vs_ref", "d_ci_low", "d_ci_high", "g_vs_ref", "g_ci_low",
+                  "g_ci_high"]
+
+
+def cronbach_alpha(items: np.ndarray) -> float:
+    """Cronbach's alpha ``k/(k−1) · (1 − Σ s_j² / s_X²)`` of complete rows (psych::alpha raw).
+
+    Used only as the fallback reliability of the reliable change index when no ``alpha`` is
+    given; :mod:`empathy_metrics.reliability` is the full implementation.
+    """
+    x = np.asarray(items, dtype=float)
+    x = x[~np.isnan(x).any(axis=1)]
+    k = x.shape[1]
+    if k < 2 or x.shape[0] < 3:
+        return float("nan")
+    total_var = x.sum(axis=1).var(ddof=1)
+    if total_var == 0:
+        return float("nan")
+    return float(k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / total_var))
+
+
+@dataclass
+class TrendResult(Result):
+    """Everything :func:`trend` computed; tables are long DataFrames with a ``scale`` column.
+
+    Attributes
+    ----------
+    by_time
+        Per scale and time: n, mean, sd, se, 95 % CI, median, quartiles, IQR, box-plot whiskers,
+        change vs the reference (``diff_vs_ref`` with Welch CI and p, ``d_vs_ref``, ``g_vs_ref``
+        with CIs) and ``suppressed``.
+    tests
+        Per scale: ``welch_anova``, ``kruskal``, ``linear_trend`` (OLS of score on time) and
+        ``adjacent`` (Welch t with Holm-adjusted p).
+    mixed_model, linear_slope
+        Per scale: the random-intercept model with time as a factor (or ``None`` without
+        repeated ids), and the linear time slope (mixed model when ids repeat, else OLS).
+    paired, reliable_change
+        Adjacent paired change and Jacobson–Truax counts (longitudinal data only).
+    cohort_trajectories, group_stats, group_differences
+        Entering cohort × time means and group × time means with differences vs the first group.
+    item_change
+        Item × time mean change of keyed item scores from the reference (raw items needed).
+    """
+
+    instrument: Instrument
+    time: str
+    times: list[Any]
+    reference: Any
+    scales: list[str]
+    min_cell: int
+    by_time: pd.DataFrame
+    tests: dict[str, dict[str, Any]]
+    mixed_model: dict[str, dict[str, Any] | None]
+    linear_slope: dict[str, dict[str, Any] | None]
+    paired: pd.DataFrame
+    reliable_change: pd.DataFrame
+    cohort_trajectories: pd.DataFrame
+    group_stats: pd.DataFrame
+    group_differences: pd.DataFrame
+    item_change: pd.DataFrame | None
+    id: str | None = None
+    cohort: str | None = None
+    group: str | None = None
+    notes: list[str] = field(default_factory=list)
+    title: str = field(default="Change across time", repr=False)
+
+    def scale_range(self, scale: str) -> tuple[float, float]:
+        """Possible range of ``scale`` (for plot axes)."""
+        return self.instrument.scale_range(scale)
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = ["scale", "time", "n", "mean", "sd", "ci_low", "ci_high", "diff_vs_ref",
+                "d_vs_ref", "g_vs_ref", "suppressed"]
+        return self.by_time[cols]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (see ``empathy trend --format json``)."""
+        out: dict[str, Any] = {"instrument": self.instrument.id, "time": self.time,
+                               "reference": self.reference, "min_cell": self.min_cell,
+                               "scales": {}, "notes": list(self.notes)}
+        for scale in self.scales:
+            rows = []
+            for r in self.by_time[self.by_time["scale"] == scale].itertuples(index=False):
+                rows.append({
+                    "time": r.time, "n": r.n, "mean": r.mean, "sd": r.sd,
+                    "ci": [r.ci_low, r.ci_high], "median": r.median, "iqr": r.iqr,
+                    "diff_vs_ref": r.diff_vs_ref, "diff_ci": [r.diff_ci_low, r.diff_ci_high],
+                    "d_vs_ref": r.d_vs_ref, "d_ci": [r.d_ci_low, r.d_ci_high],
+                    "g_vs_ref": r.g_vs_ref, "g_ci": [r.g_ci_low, r.g_ci_high],
+                    "suppressed": bool(r.suppressed),
+                })
+
+            def rows_of(frame: pd.DataFrame, scale: str = scale) -> list[dict[str, Any]]:
+                if frame.empty:
+                    return []
+                sub = frame[frame["scale"] == scale].drop(columns="scale")
+                return jsonable(sub)
+
+            out["scales"][scale] = {
+                "by_time": rows,
+                "tests": self.tests[scale],
+                "mixed_model": self.mixed_model[scale],
+                "linear_slope": self.linear_slope[scale],
+                "paired": rows_of(self.paired),
+                "reliable_change": rows_of(self.reliable_change),
+                "cohorts": rows_of(self.cohort_trajectories),
+                "groups": rows_of(self.group_stats),
+                "group_differences": rows_of(self.group_differences),
+            }
+        return jsonable(out)
+
+    def summary(self) -> str:
+        inst = self.instrument
+        lines = [f"{self.title}: {inst.name} ({inst.id}) by '{self.time}', "
+                 f"reference {self.reference}; cells with n < {self.min_cell} suppressed"]
+        for scale in self.scales:
+            lo, hi = self.scale_range(scale)
+            lines.append(f"\n{inst.scale_name(scale)} (range {lo:g}-{hi:g})")
+            t = self.by_time[self.by_time["scale"] == scale]
+            for r in t.itertuples(index=False):
+                if r.suppressed:
+                    lines.append(f"  {r.time!s:>8}  suppressed (n < {self.min_cell})")
+                    continue
+                change = ""
+                if r.time != self.reference and r.d_vs_ref == r.d_vs_ref:
+                    change = (f"  change {r.diff_vs_ref:+.2f} [{r.diff_ci_low:.2f}, "
+                              f"{r.diff_ci_high:.2f}], d {r.d_vs_ref:+.2f} "
+                              f"[{r.d_ci_low:.2f}, {r.d_ci_high:.2f}]")
+                lines.append(f"  {r.time!s:>8}  n {int(r.n):4d}  mean {r.mean:7.2f}  "
+                             f"SD {r.sd:6.2f}  95% CI [{r.ci_low:.2f}, {r.ci_high:.2f}]{change}")
+            tests = self.tests[scale]
+            wa = tests.get("welch_anova")
+            if wa:
+                lines.append(f"  Welch ANOVA F({wa['df1']:.0f}, {wa['df2']:.1f}) = "
+                             f"{wa['statistic']:.2f}, p = {wa['p']:.3g}")
+            slope = self.linear_slope.get(scale)
+            if slope:
+                lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "
+                             f"(SE {slope['se']:.3f}, p = {slope['p']:.3g}; {slope['method']})")
+        if self.notes:
+            lines.append("\nNotes: " + "; ".join(self.notes))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame().astype(object)
+        stat_cols = [c for c in frame.columns if c not in ("scale", "time", "suppressed")]
+        frame.loc[self.by_time["suppressed"].to_numpy(dtype=bool), stat_cols] = (
+            f"suppressed, n < {self.min_cell}")
+        table = frame.to_html(float_format=lambda x: f"{x:.2f}", na_rep="—", border=0,
+                              index=False)
+        return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)} — "
+                f"{html.escape(self.instrument.name)}</h4>{table}</div>")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _prepare(data: pd.DataFrame, inst: Instrument, scales: list[str]
+             ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Scale scores (scoring raw data when needed) and keyed items if item columns exist."""
+    from .scoring import keyed_items, score
+
+    frame = data.reset_index(drop=True)
+    have_items = all(c in frame.columns for c in inst.item_ids)
+    keyed = keyed_items(frame, inst) if have_items else None
+    missing = [s for s in scales if s not in frame.columns]
+    if missing:
+        if not have_items:
+            raise InputError(
+                f"the data hold neither the scale columns ({', '.join(missing)}) nor the "
+                f"items of {inst.id}", hint="pass scored data or raw responses")
+        scored = score(frame, inst).scores
+        frame = frame.copy()
+        for s in missing:
+            frame[s] = scored[s].to_numpy()
+    return frame, keyed
+
+
+def _describe(values: np.ndarray) -> dict[str, float]:
+    n = values.size
+    out = {"n": n}
+    if n == 0:
+        return out
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    iqr = q3 - q1
+    inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+    lo, hi = mean_ci(values)
+    sd = values.std(ddof=1) if n > 1 else np.nan
+    out.update(mean=values.mean(), sd=sd, se=sd / np.sqrt(n), ci_low=lo, ci_high=hi,
+               median=med, q1=q1, q3=q3, iqr=iqr, whisker_low=inside.min(),
+               whisker_high=inside.max())
+    return out
+
+
+def _compare(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Welch difference and d/g of ``x − y``."""
+    if x.size < 2 or y.size < 2:
+        return {}
+    w = welch_difference(x, y)
+    out = {"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1], "diff_p": w.p}
+    sx, sy = x.std(ddof=1), y.std(ddof=1)
+    if sx == 0 and sy == 0:
+        return out
+    es = cohens_d(x.mean(), sx, x.size, y.mean(), sy, y.size)
+    out.update(d=es.d, d_ci_low=es.d_ci[0], d_ci_high=es.d_ci[1], g=es.g,
+               g_ci_low=es.g_ci[0], g_ci_high=es.g_ci[1])
+    return out
+
+
+def _numeric_time(times: list[Any]) -> tuple[dict[Any, float], str]:
+    try:
+        return {t: float(t) for t in times}, "time values"
+    except (TypeError, ValueError):
+        return {t: float(i + 1) for i, t in enumerate(times)}, "time order 1..k"
+
+
+def _ols_slope(y: np.ndarray, x: np.ndarray) -> dict[str, Any] | None:
+    if np.unique(x).size < 2 or y.size < 3:
+        return None
+    res = stats.linregress(x, y)
+    df = y.size - 2
+    q = stats.t.ppf(0.975, df)
+    return {"estimate": float(res.slope), "se": float(res.stderr),
+            "ci": [float(res.slope - q * res.stderr), float(res.slope + q * res.stderr)],
+            "p": float(res.pvalue), "method": "OLS of score on time"}
+
+
+# ---------------------------------------------------------------------------- main entry
+def trend(
+    data: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    time: str,
+    id: str | None = None,  # noqa: A002 - public keyword named in the issue
+    cohort: str | None = None,
+    group: str | None = None,
+    reference: Any = None,
+    min_cell: int = DEFAULT_MIN_CELL,
+    scales: Sequence[str] | None = None,
+    alpha: Mapping[str, float] | None = None,
+    alpha_by_time: Mapping[Any, Mapping[str, float]] | None = None,
+    group_reference: Any = None,
+    mixed: bool = True,
+) -> TrendResult:
+    """Describe and test change of every scale across ``time``.
+
+    Parameters
+    ----------
+    data
+        Long format: one row per respondent and time, holding the scale score columns (named
+        by scale id, e.g. ``total``) or the raw item columns (then scored with
+        :func:`empathy_metrics.scoring.score`), and the ``time`` (and optional id, cohort,
+        group) columns.
+    instrument
+        Instrument or bundled id.
+    time
+        Column with the training year or wave (ordered by sorting its values).
+    id
+        Respondent id column; when ids repeat the longitudinal analyses run.
+    cohort, group
+        Entering-cohort and grouping (e.g. gender) columns.
+    reference
+        The time compared against (default: the first).
+    min_cell
+        Cells with fewer respondents are suppressed (with complementary suppression).
+    scales
+        Subset of scales (default: all of the instrument's).
+    alpha
+        Reliability per scale for the reliable change index; default: Cronbach's alpha of the
+        reference-time keyed items (needs item columns).
+    alpha_by_time
+        Optional time -> {scale: alpha} (kept for the report; the RCI uses the reference time's
+        entry when ``alpha`` is not given).
+    group_reference
+        Group level the others are compared with (default: the first in sorted order).
+    mixed
+        Fit the mixed models when ids repeat (set ``False`` for speed).
+
+    Returns
+    -------
+    TrendResult
+
+    Notes
+    -----
+    *Cross-sectional*: mean CI is ``x̄ ± t_{.975,n−1}·s/√n``; change vs the reference is Welch's
+    difference (R ``t.test``) and Cohen's d with pooled SD and noncentral-t CI, Hedges' g with
+    the exact ``J(df)`` correction (R ``effectsize::cohens_d``/``hedges_g``); Welch ANOVA (R
+    ``oneway.test``), Kruskal–Wallis with tie correction (R ``kruskal.test``), OLS slope of
+    score on time (R ``lm``), adjacent-time Welch tests with Holm adjustment (R ``p.adjust``).
+    *Longitudinal*: ``score ~ factor(time) + (1|id)`` and ``score ~ time + (1|id)`` by REML (R
+    ``lme4::lmer``); paired adjacent change (R ``t.test(paired = TRUE)``); reliable change
+    ``RCI = (x₂ − x₁)/S_diff``, ``S_diff = √2 · SD_ref · √(1 − α)`` with ``|RCI| > 1.96``
+    counted as reliable decline or improvement (Jacobson & Truax 1991). Rows with a missing
+    score on a scale are dropped for that scale (available-case analysis).
+
+    *Privacy*: times with fewer than ``min_cell`` respondents (and their complements, see
+    :func:`empathy_metrics.suppression.suppress`) are shown as suppressed and are left out of
+    every test, model, paired comparison and item table, so no shown number depends on them;
+    with a suppressed reference time no change from it is shown. Cohort and group cells are
+    suppressed the same way with the time and cohort/group totals as margins.
+    """
+    inst = load_instrument(instrument)
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("data must be a pandas DataFrame")
+    if int(min_cell) < 1:
+        raise InputError(f"min_cell must be a positive integer, got {min_cell}")
+    min_cell = int(min_cell)
+    for role, col in (("time", time), ("id", id), ("cohort", cohort), ("group", group)):
+        if col is not None and col not in data.columns:
+            raise InputError(f"{role} column '{col}' not found", column=col,
+                             hint=f"columns are {', '.join(map(str, data.columns[:12]))}")
+    all_scales = list(inst.scales)
+    scales = list(scales) if scales is not None else all_scales
+    unknown = [s for s in scales if s not in all_scales]
+    if unknown:
+        raise InputError(f"unknown scale(s) {', '.join(unknown)} for {inst.id}",
+                         hint=f"scales are {', '.join(all_scales)}")
+    frame, keyed = _prepare(data, inst, scales)
+    frame = frame[frame[time].notna()]
+    if keyed is not None:
+        keyed = keyed.loc[frame.index]
+    times = sorted(pd.unique(frame[time]).tolist())
+    if len(times) < 2:
+        raise DataError(f"need at least two distinct values of '{time}', found {len(times)}")
+    if reference is None:
+        reference = times[0]
+    else:
+        match = [t for t in times if str(t) == str(reference)]
+        if not match:
+            raise InputError(f"reference time {reference!r} is not a value of '{time}'",
+                             hint=f"values are {', '.join(map(str, times))}")
+        reference = match[0]
+    times = [reference] + [t for t in times if t != reference]
+    notes: list[str] = []
+    longitudinal = id is not None and frame[id].duplicated().any()
+    if id is not None and not longitudinal:
+        notes.append("ids do not repeat: longitudinal analyses skipped")
+    tnum, tnum_note = _numeric_time(times)
+
+    by_time_rows, tests, mixed_out, slope_out = [], {}, {}, {}
+    paired_rows, rc_rows, cohort_rows, group_rows, gdiff_rows = [], [], [], [], []
+    for scale in scales:
+        sub = frame[frame[scale].notna()]
+        y_by_t = {t: sub.loc[sub[time] == t, scale].to_numpy(dtype=float) for t in times}
+        ref_y = y_by_t[reference]
+        rows = []
+        for t in times:
+            row = {"scale": scale, "time": t, **_describe(y_by_t[t])}
+            if t != reference:
+                cmp = _compare(y_by_t[t], ref_y)
+                row.update({("diff_vs_ref" if k == "diff" else f"{k}_vs_ref" if k in ("d", "g")
+                             else k): v for k, v in cmp.items()})
+            elif ref_y.size > 1:
+                row.update(diff_vs_ref=0.0, d_vs_ref=0.0, g_vs_ref=0.0)
+            rows.append(row)
+        table = pd.DataFrame(rows).reindex(columns=["scale", "time", "n", *_BY_TIME_STATS])
+        table = suppress(table, "n", min_cell, margins=[[]], keys=["scale", "time"])
+        by_time_rows.append(table)
+        shown = dict(zip(table["time"], ~table["suppressed"], strict=True))
+        if not shown[reference]:  # a change from a hidden reference would reveal its mean
+            table.loc[:, _CHANGE_COLS] = np.nan
+        # every statistic below uses only the shown times, so none can reveal a hidden one
+        kept = [t for t in times if shown[t]]
+        sub_all, sub = sub, sub[sub[time].isin(kept)]
+        usable = [t for t in kept if y_by_t[t].size >= 2]
+        ordered = sorted(usable)
+        tst: dict[str, Any] = {}
+        if len(usable) >= 2 and all(y_by_t[t].std(ddof=1) > 0 for t in usable):
+            tst["welch_anova"] = welch_anova([y_by_t[t] for t in ordered])
+        if len(usable) >= 2:
+            kw = stats.kruskal(*[y_by_t[t] for t in ordered])
+            tst["kruskal"] = {"statistic": float(kw.statistic), "df": len(ordered) - 1,
+                              "p": float(kw.pvalue)}
+        xs = np.concatenate([np.full(y_by_t[t].size, tnum[t]) for t in kept] + [[]])
+        ys = np.concatenate([y_by_t[t] for t in kept] + [[]])
+        tst["linear_trend"] = _ols_slope(ys, xs)
+        adj = []
+        for a, b in zip(ordered[:-1], ordered[1:], strict=True):
+            w = welch_difference(y_by_t[b], y_by_t[a])
+            adj.append({"from": a, "to": b, "diff": w.estimate, "ci": list(w.ci), "t": w.t,
+                        "df": w.df, "p": w.p})
+        for item, p_adj in zip(adj, holm([a["p"] for a in adj]), strict=True):
+            item["p_holm"] = float(p_adj)
+            if not (shown.get(item["from"], False) and shown.get(item["to"], False)):
+                for k in ("diff", "ci", "t", "df", "p", "p_holm"):
+                    item[k] = None
+                item["suppressed"] = True
+            else:
+                item["suppressed"] = False
+        tst["adjacent"] = adj
+        tests[scale] = tst
+
+        # ---------------------------------------------------------------- longitudinal
+        mixed_out[scale] = None
+        slope_out[scale] = tst["linear_trend"]
+        if longitudinal and (not shown[reference] or len(kept) < 2):
+            notes.append(f"{scale}: longitudinal analyses skipped (reference time suppressed "
+                         "or fewer than two times shown)")
+        elif longitudinal:
+            ids = sub[id].to_numpy()
+            tvals = sub[time].to_numpy()
+            y = sub[scale].to_numpy(dtype=float)
+            if mixed:
+                from .mixed import fit_random_intercept
+
+                try:
+                    fit = fit_random_intercept(y, tvals, ids, categorical=True, levels=kept)
+                    lin = fit_random_intercept(y, np.array([tnum[t] for t in tvals]), ids,
+                                               categorical=False)
+                except DataError as exc:
+                    notes.append(f"{scale}: mixed model not fitted ({exc})")
+                else:
+                    md = fit.to_dict()
+                    for t in times:
+                        if not shown[t]:
+                            md["terms"][f"time[{t}]"] = {"estimate": None, "se": None,
+                                                 "ci": [None, None], "p": None,
+                                                 "suppressed": True}
+                    md["time_levels"] = list(times)
+                    mixed_out[scale] = md
+                    ls = dict(lin.terms["time"])
+                    ls["method"] = (f"mixed model score ~ time + (1|id), REML ({tnum_note})")
+                    slope_out[scale] = ls
+            wide = sub.pivot_table(index=id, columns=time, values=scale, aggfunc="first")
+            for a, b in zip(sorted(kept)[:-1], sorted(kept)[1:], strict=True):
+                pair = wide[[a, b]].dropna() if a in wide and b in wide else pd.DataFrame()
+                diff = (pair[b] - pair[a]).to_numpy(dtype=float) if len(pair) else np.array([])
+                row = {"scale": scale, "from": a, "to": b, "n": diff.size}
+                if diff.size >= 2:
+                    lo, hi = mean_ci(diff)
+                    sd = diff.std(ddof=1)
+                    tt = stats.ttest_1samp(diff, 0.0) if sd > 0 else None
+                    row.update(mean_change=diff.mean(), sd_change=sd, ci_low=lo, ci_high=hi,
+                               dz=diff.mean() / sd if sd > 0 else np.nan,
+                               p=float(tt.pvalue) if tt is not None else np.nan)
+                paired_rows.append(row)
+            # reliable change from the reference time
+            rel = None
+            if alpha is not None and scale in alpha:
+                rel, rel_src = float(alpha[scale]), "given"
+            elif alpha_by_time is not None and scale in alpha_by_time.get(reference, {}):
+                rel, rel_src = float(alpha_by_time[reference][scale]), "given for reference"
+            elif keyed is not None:
+                items = keyed.loc[sub.index[sub[time] == reference], inst.scales[scale]]
+                rel, rel_src = cronbach_alpha(items.to_numpy()), "Cronbach alpha at reference"
+            if rel is None or not np.isfinite(rel) or not 0 < rel < 1:
+                notes.append(f"{scale}: reliable change index skipped (no usable alpha)")
+            else:
+                s_diff = np.sqrt(2) * ref_y.std(ddof=1) * np.sqrt(1 - rel)
+                for t in kept[1:]:
+                    if reference not in wide or t not in wide:
+                        continue
+                    pair = wide[[reference, t]].dropna()
+                    rci = (pair[t] - pair[reference]).to_numpy(dtype=float) / s_diff
+                    base = {"scale": scale, "from": reference, "to": t, "n": rci.size,
+                            "alpha": rel, "alpha_source": rel_src, "s_diff": s_diff}
+                    for cat, count in (("decline", int((rci < -RCI_CRITICAL).sum())),
+                                       ("no_change", int((np.abs(rci) <= RCI_CRITICAL).sum())),
+                                       ("improvement", int((rci > RCI_CRITICAL).sum()))):
+                        rc_rows.append({**base, "category": cat, "count": count})
+
+        # ---------------------------------------------------------------- cohorts, groups
+        for col, store in ((cohort, cohort_rows), (group, group_rows)):
+            if col is None:
+                continue
+            cells = []
+            for (level, t), vals in sub_all.groupby([col, time], sort=True)[scale]:
+                d = _describe(vals.to_numpy(dtype=float))
+                cells.append({"scale": scale, col: level, "time": t,
+                              **{k: d.get(k, np.nan) for k in
+                                 ("n", "mean", "sd", "ci_low", "ci_high")}})
+            ct = pd.DataFrame(cells)
+            if not ct.empty:
+                ct = suppress(ct, "n", min_cell, margins=[["time"], [col]],
+                              keys=["scale", col, "time"])
+                hidden = ~ct["time"].isin(kept).to_numpy()  # cells of a hidden time
+                ct.loc[hidden, ["mean", "sd", "ci_low", "ci_high"]] = np.nan
+                ct["n"] = ct["n"].astype(object)
+                ct.loc[hidden, "n"] = None
+                ct.loc[hidden, "suppressed"] = True
+                store.append(ct)
+        if group is not None and group_rows:
+            gt = group_rows[-1]
+            levels = sorted(pd.unique(sub[group].dropna()).tolist(), key=str)
+            ref_group = levels[0] if levels else None
+            if group_reference is not None:
+                found = [lev for lev in levels if str(lev) == str(group_reference)]
+                if not found:
+                    raise InputError(f"group_reference {group_reference!r} is not a value of "
+                                     f"'{group}'", hint=f"values are {', '.join(map(str, levels))}")
+                ref_group = found[0]
+                levels = [ref_group] + [lev for lev in levels if lev != ref_group]
+            for t in times:
+                ok = gt[(gt["time"] == t) & ~gt["suppressed"]][group].tolist()
+                if ref_group not in ok:
+                    continue
+                yr = sub.loc[(sub[time] == t) & (sub[group] == ref_group), scale].to_numpy(float)
+                for lev in levels[1:]:
+                    row = {"scale": scale, "time": t, "group": lev, "reference_group": ref_group}
+                    if lev in ok:
+                        yl = sub.loc[(sub[time] == t) & (sub[group] == lev),
+                                     scale].to_numpy(float)
+                        row.update(_compare(yl, yr), suppressed=False)
+                    else:
+                        row["suppressed"] = True
+                    gdiff_rows.append(row)
+
+    by_time = pd.concat(by_time_rows, ignore_index=True)
+    if group is not None and group_rows:
+        gs = pd.concat(group_rows, ignore_index=True)
+        if gs["suppressed"].all() or (gs["primary_suppressed"].any()
+                                      and gs.groupby(group)["suppressed"].all().sum() >= 2):
+            notes.append(f"a '{group}' category with fewer than {min_cell} respondents forces "
+                         "complementary suppression of another; merge small categories "
+                         "(e.g. into 'other or not stated') to compare the rest")
+    rc = pd.DataFrame(rc_rows)
+    if not rc.empty:
+        rc = pd.concat([suppress(g, "count", min_cell, margins=[["to"]],
+                                 keys=["scale", "from", "to", "category", "n", "alpha",
+                                       "alpha_source", "s_diff"])
+                        for _, g in rc.groupby("scale", sort=False)], ignore_index=True)
+    paired = pd.DataFrame(paired_rows)
+    if not paired.empty:
+        paired = pd.concat([suppress(g, "n", min_cell, margins=[[]],
+                                     keys=["scale", "from", "to"])
+                            for _, g in paired.groupby("scale", sort=False)], ignore_index=True)
+    item_change = None
+    if keyed is not None:
+        means = keyed.groupby(frame[time].to_numpy()).mean()
+        counts = keyed.groupby(frame[time].to_numpy()).count()
+        change = (means - means.loc[reference]).T[times]
+        hidden = by_time.groupby("time")["suppressed"].any()
+        for t in times:
+            if hidden.get(t, False) or (counts.loc[t] < min_cell).any():
+                change[t] = np.nan
+        change.index.name = "item"
+        item_change = change
+    if any(by_time["suppressed"]):
+        notes.append(f"cells with fewer than {min_cell} respondents are suppressed, with "
+                     "complementary suppression so that they cannot be recovered from totals")
+    if by_time["n"].isna().all():
+        warnings.warn("every time point is suppressed", DegenerateDataWarning, stacklevel=2)
+
+    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    return TrendResult(
+        instrument=inst, time=time, times=times, reference=reference, scales=scales,
+        min_cell=min_cell, by_time=by_time, tests=tests, mixed_model=mixed_out,
+        linear_slope=slope_out, paired=paired, reliable_change=rc,
+        cohort_trajectories=cat(cohort_rows), group_stats=cat(group_rows),
+        group_differences=pd.DataFrame(gdiff_rows), item_change=item_change, id=id,
+        cohort=cohort, group=group, notes=notes,
+    )

@@ -1,0 +1,295 @@
+"""Figures drawn from result objects (matplotlib ``Figure`` API, no pyplot global state).
+
+Plots never compute statistics: they draw what :func:`empathy_metrics.cohorts.trend`,
+:mod:`empathy_metrics.efa` and :mod:`empathy_metrics.reliability` computed. Suppressed cells
+are drawn as a grey mark with the label ``"suppressed, n < 10"``, never as a value. Colours are
+the colour-blind-safe Okabe–Ito palette. matplotlib is imported inside each function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .suppression import suppressed_label
+
+__all__ = [
+    "OKABE_ITO",
+    "trend_plot",
+    "cohort_plot",
+    "distribution_plot",
+    "item_change_heatmap",
+    "scree_plot",
+    "loadings_heatmap",
+    "alpha_plot",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette (black last).
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+             "#000000"]
+SUPPRESSED_COLOUR = "#999999"
+
+
+def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.4):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, list(axes.ravel())
+
+
+def _scale_label(result: Any, scale: str) -> str:
+    lo, hi = result.scale_range(scale)
+    return f"{result.instrument.scale_name(scale)} (possible range {lo:g}–{hi:g})"
+
+
+def _mark_suppressed(ax: Any, x: float, min_cell: int) -> None:
+    ax.plot([x], [0.04], marker="x", color=SUPPRESSED_COLOUR, transform=ax.get_xaxis_transform(),
+            linestyle="none", gid="suppressed")
+    ax.annotate(suppressed_label(min_cell), (x, 0.08), xycoords=("data", "axes fraction"),
+                ha="center", fontsize=7, color=SUPPRESSED_COLOUR, rotation=90, va="bottom")
+
+
+def _scales(result: Any, scales: Sequence[str] | None) -> list[str]:
+    scales = list(scales) if scales is not None else list(result.scales)
+    bad = [s for s in scales if s not in result.scales]
+    if bad:
+        raise InputError(f"scale(s) {', '.join(bad)} not in the result")
+    return scales
+
+
+def trend_plot(result: Any, scales: Sequence[str] | None = None):
+    """Mean by time with its 95 % CI band, one panel per scale, n under each point.
+
+    Parameters
+    ----------
+    result
+        A :class:`~empathy_metrics.cohorts.TrendResult`.
+    scales
+        Scales to draw (default all).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    scales = _scales(result, scales)
+    fig, axes = _figure(ncols=len(scales))
+    times = list(result.times)
+    order = sorted(times)
+    xpos = {t: i for i, t in enumerate(order)}
+    for ax, scale in zip(axes, scales, strict=True):
+        t = result.by_time[result.by_time["scale"] == scale].set_index("time").loc[order]
+        shown = ~t["suppressed"].to_numpy(dtype=bool)
+        x = np.array([xpos[v] for v in order], dtype=float)
+        mean = t["mean"].to_numpy(dtype=float)
+        ax.fill_between(x[shown], t["ci_low"].to_numpy(dtype=float)[shown],
+                        t["ci_high"].to_numpy(dtype=float)[shown], color=OKABE_ITO[1],
+                        alpha=0.3, label="95% CI", gid="ci_band")
+        ax.plot(x[shown], mean[shown], marker="o", color=OKABE_ITO[4], label="mean", gid="mean")
+        for xi, (_tv, row) in zip(x, t.iterrows(), strict=True):
+            if row["suppressed"]:
+                _mark_suppressed(ax, xi, result.min_cell)
+            else:
+                ax.annotate(f"n={int(row['n'])}", (xi, 0.02), xycoords=("data", "axes fraction"),
+                            ha="center", fontsize=8, gid="n_label")
+        ax.set_xticks(x, [str(v) for v in order])
+        ax.set_xlim(-0.5, len(order) - 0.5)
+        ax.set_xlabel(result.time)
+        ax.set_ylabel(_scale_label(result, scale))
+        ax.set_title(result.instrument.scale_name(scale))
+        lo, hi = result.scale_range(scale)
+        if shown.any():
+            pad = 0.1 * (np.nanmax(t["ci_high"][shown]) - np.nanmin(t["ci_low"][shown]) + 1)
+            ax.set_ylim(max(lo, np.nanmin(t["ci_low"][shown]) - 3 * pad),
+                        min(hi, np.nanmax(t["ci_high"][shown]) + pad))
+        else:
+            ax.set_ylim(lo, hi)
+    fig.suptitle(f"{result.instrument.name}: mean by {result.time} (95% CI)")
+    return fig
+
+
+def cohort_plot(result: Any, scale: str = "total"):
+    """Each entering cohort's mean (with 95 % CI bars) by time; suppressed cells marked."""
+    frame = result.cohort_trajectories
+    if frame is None or frame.empty or result.cohort is None:
+        raise InputError("the result has no cohort trajectories (run trend with cohort=...)")
+    _scales(result, [scale])
+    fig, (ax,) = _figure(width=6, height=4)
+    sub = frame[frame["scale"] == scale]
+    order = sorted(result.times)
+    xpos = {t: i for i, t in enumerate(order)}
+    for k, (cohort, g) in enumerate(sub.groupby(result.cohort, sort=True)):
+        colour = OKABE_ITO[k % len(OKABE_ITO)]
+        g = g.sort_values("time")
+        ok = ~g["suppressed"].to_numpy(dtype=bool)
+        x = np.array([xpos[t] for t in g["time"]], dtype=float) + (k - 1.5) * 0.05
+        m = g["mean"].to_numpy(dtype=float)
+        err = np.vstack([m - g["ci_low"].to_numpy(dtype=float),
+                         g["ci_high"].to_numpy(dtype=float) - m])
+        total_n = int(np.nansum(g["n"].to_numpy(dtype=float)[ok]))
+        m_drawn = np.where(ok, m, np.nan)  # a gap, not a line, across suppressed cells
+        err[:, ~ok] = np.nan
+        ax.errorbar(x, m_drawn, yerr=err, marker="o", color=colour, capsize=3,
+                    label=f"{cohort} (n={total_n} obs.)")
+        for xi in x[~ok]:
+            _mark_suppressed(ax, xi, result.min_cell)
+    ax.set_xticks(range(len(order)), [str(t) for t in order])
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_xlabel(result.time)
+    ax.set_ylabel(_scale_label(result, scale))
+    ax.set_title(f"{result.instrument.scale_name(scale)} by entering cohort")
+    ax.legend(title=result.cohort, fontsize=8)
+    return fig
+
+
+def distribution_plot(result: Any, scale: str = "total"):
+    """Box plots by time from the stored quartiles and whiskers (1.5 IQR), with the mean.
+
+    Individual scores are not drawn (reports show groups, never individuals).
+    """
+    _scales(result, [scale])
+    order = sorted(result.times)
+    t = result.by_time[result.by_time["scale"] == scale].set_index("time").loc[order]
+    fig, (ax,) = _figure(width=6, height=4)
+    stats_, positions = [], []
+    for i, (tv, row) in enumerate(t.iterrows()):
+        if row["suppressed"]:
+            _mark_suppressed(ax, i, result.min_cell)
+            continue
+        stats_.append({"med": row["median"], "q1": row["q1"], "q3": row["q3"],
+                       "whislo": row["whisker_low"], "whishi": row["whisker_high"],
+                       "mean": row["mean"], "fliers": [], "label": str(tv)})
+        positions.append(i)
+        ax.annotate(f"n={int(row['n'])}", (i, 0.02), xycoords=("data", "axes fraction"),
+                    ha="center", fontsize=8, gid="n_label")
+    if stats_:
+        ax.bxp(stats_, positions=positions, showmeans=True, patch_artist=True,
+               boxprops={"facecolor": OKABE_ITO[1], "alpha": 0.6},
+               medianprops={"color": OKABE_ITO[5]})
+    lo, hi = result.scale_range(scale)
+    ax.set_xticks(range(len(order)), [str(v) for v in order])
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel(result.time)
+    ax.set_ylabel(_scale_label(result, scale))
+    ax.set_title(f"{result.instrument.scale_name(scale)}: distribution by {result.time}")
+    return fig
+
+
+def item_change_heatmap(result: Any):
+    """Heatmap of item mean change (keyed points) from the reference time; hidden cells grey."""
+    change = result.item_change
+    if change is None:
+        raise InputError("the result has no item-level change (trend needs the item columns)")
+    fig, (ax,) = _figure(width=5, height=max(3.0, 0.25 * len(change) + 1))
+    values = change.to_numpy(dtype=float)
+    bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    masked = np.ma.masked_invalid(values)
+    from matplotlib import colormaps
+
+    cmap = colormaps["PuOr"].with_extremes(bad=SUPPRESSED_COLOUR)
+    im = ax.imshow(masked, cmap=cmap, vmin=-bound, vmax=bound, aspect="auto")
+    for j, t in enumerate(change.columns):
+        if np.isnan(values[:, j]).all() and t != result.reference:
+            ax.text(j, len(change) / 2, suppressed_label(result.min_cell), rotation=90,
+                    ha="center", va="center", fontsize=7, gid="suppressed")
+    ax.set_xticks(range(change.shape[1]), [str(c) for c in change.columns])
+    ax.set_yticks(range(len(change)), list(change.index))
+    ax.set_xlabel(result.time)
+    ax.set_title(f"Item mean change from {result.time} {result.reference}")
+    lo, hi = result.instrument.response_min, result.instrument.response_max
+    fig.colorbar(im, ax=ax, label=f"change in item points (items {lo}–{hi}, keyed)")
+    return fig
+
+
+def scree_plot(efa_result: Any):
+    """Observed eigenvalues with the parallel-analysis (simulated) line.
+
+    Draws ``efa_result.parallel.observed_fa`` / ``simulated_fa`` (or the ``_pc`` pair when the
+    factor-analysis ones are missing) and marks ``parallel.n_factors``.
+    """
+    pa = getattr(efa_result, "parallel", None)
+    if pa is None:
+        raise InputError("the EFA result has no parallel analysis")
+    fig, (ax,) = _figure(width=5.5, height=4)
+    drawn = False
+    for kind, colour in (("pc", OKABE_ITO[4]), ("fa", OKABE_ITO[5])):
+        obs = getattr(pa, f"observed_{kind}", None)
+        sim = getattr(pa, f"simulated_{kind}", None)
+        if obs is None or sim is None:
+            continue
+        obs, sim = np.asarray(obs, dtype=float), np.asarray(sim, dtype=float)
+        x = np.arange(1, obs.size + 1)
+        ax.plot(x, obs, marker="o", color=colour, label=f"observed ({kind.upper()})")
+        ax.plot(x[: sim.size], sim, linestyle="--", color=colour,
+                label=f"parallel analysis ({kind.upper()})", gid=f"parallel_{kind}")
+        drawn = True
+    if not drawn:
+        raise InputError("the parallel analysis has no eigenvalues to draw")
+    ax.axhline(1.0, color=SUPPRESSED_COLOUR, linewidth=0.8)
+    n_factors = getattr(pa, "n_factors", None)
+    ax.set_xlabel("factor / component number")
+    ax.set_ylabel("eigenvalue")
+    ax.set_title("Scree plot with parallel analysis"
+                 + (f" (suggests {n_factors} factors)" if n_factors is not None else ""))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def loadings_heatmap(efa_result: Any):
+    """Heatmap of the items × factors loading matrix with values printed in each cell."""
+    loadings = getattr(efa_result, "loadings", None)
+    if not isinstance(loadings, pd.DataFrame):
+        raise InputError("the EFA result has no loadings table")
+    values = loadings.to_numpy(dtype=float)
+    fig, (ax,) = _figure(width=1.2 * loadings.shape[1] + 3, height=0.3 * len(loadings) + 1.5)
+    im = ax.imshow(values, cmap="PuOr", vmin=-1, vmax=1, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(loadings.shape[1]), [str(c) for c in loadings.columns])
+    ax.set_yticks(range(len(loadings)), [str(i) for i in loadings.index])
+    ax.set_title("Factor loadings")
+    fig.colorbar(im, ax=ax, label="loading (−1 to 1)")
+    return fig
+
+
+def alpha_plot(by_time: Mapping[Any, Any], scale: str | None = None, min_cell: int = 10):
+    """Cronbach's alpha with its CI per time.
+
+    Parameters
+    ----------
+    by_time
+        Time -> a reliability result with ``alpha`` and ``alpha_ci`` (for one scale), or a
+        mapping scale -> such result (then ``scale`` picks it); ``None`` marks a suppressed time.
+    scale
+        Scale to draw when the values are mappings.
+    min_cell
+        Threshold shown in the suppression label.
+    """
+    if not by_time:
+        raise InputError("no reliability results to draw")
+    fig, (ax,) = _figure(width=5.5, height=4)
+    order = sorted(by_time)
+    for i, t in enumerate(order):
+        res = by_time[t]
+        if isinstance(res, Mapping):
+            res = res.get(scale) if scale is not None else None
+        if res is None:
+            _mark_suppressed(ax, i, min_cell)
+            continue
+        a = float(res.alpha)
+        lo, hi = (float(v) for v in res.alpha_ci)
+        ax.errorbar([i], [a], yerr=[[a - lo], [hi - a]], marker="o", color=OKABE_ITO[4],
+                    capsize=4)
+    ax.set_xticks(range(len(order)), [str(t) for t in order])
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time")
+    ax.set_ylabel("Cronbach's alpha (0–1), 95% CI")
+    ax.set_title("Reliability by time" + (f": {scale}" if scale else ""))
+    return fig

@@ -1,0 +1,177 @@
+# Reference values for empathy_metrics.cohorts (tracker issue 4).
+# Run from the repository root:  Rscript tests/reference/cohorts.R
+# Writes tests/reference/data/decline_sim.csv (simulated Jefferson-like data: 4 entering cohorts
+# followed over 4 training years, ids repeating, a drop in year 3, women higher than men, a tiny
+# "nonbinary" group that must be suppressed) and tests/reference/cohorts.json.
+# R 4.2.2, lme4 1.1.31, effectsize 0.8.3 (Debian r-cran-effectsize), jsonlite.
+suppressPackageStartupMessages({
+  library(lme4)
+  library(effectsize)
+  library(jsonlite)
+})
+set.seed(20261124)
+
+cohorts <- c(2019, 2020, 2021, 2022)
+sizes <- c(44, 40, 38, 42)
+year_effect <- c(0, -0.05, -0.55, -0.45)  # latent SD units: the drop comes in year 3
+reverse <- c(1, 3, 6, 7, 8, 11, 12, 14, 18, 19)
+scales <- list(
+  perspective_taking = c(2, 4, 5, 9, 10, 13, 15, 16, 17, 20),
+  compassionate_care = c(1, 7, 8, 11, 12, 14, 18, 19),
+  standing_in_patients_shoes = c(3, 6),
+  total = 1:20
+)
+
+rows <- list()
+pid <- 0
+for (ci in seq_along(cohorts)) {
+  for (s in seq_len(sizes[ci])) {
+    pid <- pid + 1
+    gender <- sample(c("women", "men", "nonbinary"), 1, prob = c(0.55, 0.42, 0.03))
+    theta <- rnorm(1)
+    for (yr in 1:4) {
+      if (yr > 1 && runif(1) < 0.12) next  # attrition / non-response
+      eta <- theta + year_effect[yr] + ifelse(gender == "women", 0.3, 0) + rnorm(1, 0, 0.4)
+      keyed <- pmin(7, pmax(1, round(5.7 + 0.55 * eta + rnorm(20, 0, 0.9))))
+      raw <- keyed
+      raw[reverse] <- 8 - keyed[reverse]
+      row <- data.frame(id = sprintf("S%03d", pid), cohort = cohorts[ci], year = yr,
+                        gender = gender, stringsAsFactors = FALSE)
+      items <- as.data.frame(t(raw))
+      names(items) <- paste0("JSE", 1:20)
+      rows[[length(rows) + 1]] <- cbind(row, items)
+    }
+  }
+}
+d <- do.call(rbind, rows)
+write.csv(d, "tests/reference/data/decline_sim.csv", row.names = FALSE)
+
+item_cols <- paste0("JSE", 1:20)
+keyed <- as.matrix(d[, item_cols])
+keyed[, reverse] <- 8 - keyed[, reverse]
+for (s in names(scales)) d[[s]] <- rowSums(keyed[, scales[[s]], drop = FALSE])
+
+# Exact noncentral-t CI of d (Steiger & Fouladi 1997) by uniroot to 1e-13; effectsize 0.8.3
+# gets the same limits by Nelder-Mead (optim abstol 1e-9), accurate to about 1e-6 only.
+d_ci_exact <- function(x, y, level = 0.95) {
+  nx <- length(x); ny <- length(y); df <- nx + ny - 2
+  sp <- sqrt(((nx - 1) * var(x) + (ny - 1) * var(y)) / df)
+  sc <- sqrt(1 / nx + 1 / ny)
+  t <- (mean(x) - mean(y)) / sp / sc
+  f <- function(p) uniroot(function(ncp) pt(t, df, ncp) - p, c(t - 10 - 2 * abs(t),
+                           t + 10 + 2 * abs(t)), tol = 1e-13)$root
+  c(f((1 + level) / 2), f((1 - level) / 2)) * sc
+}
+
+times <- sort(unique(d$year))
+ref <- times[1]
+alpha_of <- function(m) {
+  k <- ncol(m)
+  k / (k - 1) * (1 - sum(apply(m, 2, var)) / var(rowSums(m)))
+}
+
+out <- list(seed = 20261124, reference = ref, scales = list())
+for (s in names(scales)) {
+  y <- d[[s]]
+  by_time <- lapply(times, function(t) {
+    x <- y[d$year == t]
+    xr <- y[d$year == ref]
+    q <- quantile(x, c(0.25, 0.5, 0.75), type = 7)
+    res <- list(time = t, n = length(x), mean = mean(x), sd = sd(x),
+                ci = unname(t.test(x)$conf.int[1:2]), median = unname(q[2]),
+                q1 = unname(q[1]), q3 = unname(q[3]))
+    if (t != ref) {
+      tt <- t.test(x, xr, var.equal = FALSE)
+      cd <- cohens_d(x, xr, pooled_sd = TRUE, ci = 0.95)
+      hg <- hedges_g(x, xr, pooled_sd = TRUE, ci = 0.95)
+      res$diff <- unname(mean(x) - mean(xr))
+      res$diff_ci <- unname(tt$conf.int[1:2])
+      res$diff_p <- tt$p.value
+      res$diff_df <- unname(tt$parameter)
+      res$d <- cd$Cohens_d
+      res$d_ci <- c(cd$CI_low, cd$CI_high)
+      res$d_ci_exact <- d_ci_exact(x, xr)
+      res$g <- hg$Hedges_g
+      res$g_ci <- c(hg$CI_low, hg$CI_high)
+    }
+    res
+  })
+  ow <- oneway.test(y ~ factor(d$year), var.equal = FALSE)
+  kw <- kruskal.test(y ~ factor(d$year))
+  adj <- lapply(seq_along(times)[-1], function(i) {
+    tt <- t.test(y[d$year == times[i]], y[d$year == times[i - 1]], var.equal = FALSE)
+    list(from = times[i - 1], to = times[i], diff = unname(tt$estimate[1] - tt$estimate[2]),
+         t = unname(tt$statistic), df = unname(tt$parameter), p = tt$p.value)
+  })
+  p_holm <- p.adjust(sapply(adj, `[[`, "p"), "holm")
+  for (i in seq_along(adj)) adj[[i]]$p_holm <- p_holm[i]
+  ols <- summary(lm(y ~ d$year))$coefficients
+  dd <- data.frame(y = y, year = d$year, id = d$id)
+  m_cat <- lmer(y ~ factor(year) + (1 | id), data = dd, REML = TRUE)
+  m_lin <- lmer(y ~ year + (1 | id), data = dd, REML = TRUE)
+  vc <- as.data.frame(VarCorr(m_cat))
+  vcl <- as.data.frame(VarCorr(m_lin))
+  fe <- summary(m_cat)$coefficients
+  fel <- summary(m_lin)$coefficients
+  terms <- list()
+  for (j in seq_len(nrow(fe))) {
+    nm <- rownames(fe)[j]
+    nm <- if (nm == "(Intercept)") "Intercept" else sub("factor\\(year\\)", "time[", nm)
+    if (nm != "Intercept") nm <- paste0(nm, "]")
+    terms[[nm]] <- list(estimate = fe[j, 1], se = fe[j, 2])
+  }
+  # reliable change from year 1 to each later year (Jacobson & Truax 1991)
+  base <- d$year == ref
+  alpha <- alpha_of(keyed[base, scales[[s]], drop = FALSE])
+  s_diff <- sqrt(2) * sd(y[base]) * sqrt(1 - alpha)
+  rc <- lapply(times[-1], function(t) {
+    a <- dd[dd$year == ref, ]
+    b <- dd[dd$year == t, ]
+    m <- merge(a, b, by = "id")
+    rci <- (m$y.y - m$y.x) / s_diff
+    list(from = ref, to = t, n = nrow(m), decline = sum(rci < -1.96),
+         no_change = sum(abs(rci) <= 1.96), improvement = sum(rci > 1.96))
+  })
+  paired <- lapply(seq_along(times)[-1], function(i) {
+    a <- dd[dd$year == times[i - 1], ]
+    b <- dd[dd$year == times[i], ]
+    m <- merge(a, b, by = "id")
+    tt <- t.test(m$y.y, m$y.x, paired = TRUE)
+    list(from = times[i - 1], to = times[i], n = nrow(m), diff = unname(tt$estimate),
+         ci = unname(tt$conf.int[1:2]), p = tt$p.value)
+  })
+  groups <- lapply(times, function(t) {
+    w <- y[d$year == t & d$gender == "women"]
+    mn <- y[d$year == t & d$gender == "men"]
+    tt <- t.test(mn, w, var.equal = FALSE)
+    cd <- cohens_d(mn, w, pooled_sd = TRUE)
+    list(time = t, group = "men", reference_group = "women", diff = mean(mn) - mean(w),
+         diff_ci = unname(tt$conf.int[1:2]), d = cd$Cohens_d, d_ci = c(cd$CI_low, cd$CI_high),
+         d_ci_exact = d_ci_exact(mn, w))
+  })
+  cohort_means <- aggregate(y ~ cohort + year, data = d, FUN = mean)
+  cohort_n <- aggregate(y ~ cohort + year, data = d, FUN = length)
+  out$scales[[s]] <- list(
+    by_time = by_time,
+    welch_anova = list(statistic = unname(ow$statistic), df1 = unname(ow$parameter[1]),
+                       df2 = unname(ow$parameter[2]), p = ow$p.value),
+    kruskal = list(statistic = unname(kw$statistic), df = unname(kw$parameter), p = kw$p.value),
+    adjacent = adj,
+    ols_slope = list(estimate = ols[2, 1], se = ols[2, 2], p = ols[2, 4]),
+    mixed_model = list(terms = terms, sigma = sigma(m_cat),
+                       sd_intercept = vc$sdcor[vc$grp == "id"], n_obs = nobs(m_cat),
+                       n_groups = unname(ngrps(m_cat))),
+    mixed_linear = list(estimate = fel[2, 1], se = fel[2, 2], sigma = sigma(m_lin),
+                        sd_intercept = vcl$sdcor[vcl$grp == "id"]),
+    alpha_baseline = alpha,
+    reliable_change = rc,
+    paired = paired,
+    groups = groups,
+    cohorts = lapply(seq_len(nrow(cohort_means)), function(i) {
+      list(cohort = cohort_means$cohort[i], time = cohort_means$year[i],
+           n = cohort_n$y[i], mean = cohort_means$y[i])
+    })
+  )
+}
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+           "tests/reference/cohorts.json")

@@ -1,0 +1,253 @@
+"""trend() against R (lme4, effectsize, stats) on tests/reference/data/decline_sim.csv."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from empathy_metrics.cohorts import TrendResult, cronbach_alpha, trend
+from empathy_metrics.errors import DataError, InputError
+from empathy_metrics.scoring import score
+
+REF = Path(__file__).parent / "reference"
+#: lme4 vs statsmodels REML: the issue asks for 1e-3 relative (observed about 1e-4).
+RTOL_LMER = 1e-3
+#: closed-form statistics agree to rounding.
+RTOL_EXACT = 1e-9
+#: noncentral-t limits vs R uniroot(tol = 1e-13) in tests/reference/cohorts.R.
+RTOL_NCT = 1e-8
+#: vs effectsize 0.8.3, which finds the limits by Nelder-Mead (optim abstol 1e-9): ~1e-6 only.
+ATOL_EFFECTSIZE = 1e-6
+SCALES = ["perspective_taking", "compassionate_care", "standing_in_patients_shoes", "total"]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return json.loads((REF / "cohorts.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return pd.read_csv(REF / "data" / "decline_sim.csv")
+
+
+@pytest.fixture(scope="module")
+def result(raw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no degenerate-data warnings on this data set
+        return trend(raw, "jse-s", time="year", id="id", cohort="cohort", group="gender")
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_by_time_matches_r(result, ref, scale):
+    table = result.by_time[result.by_time.scale == scale].set_index("time")
+    for row in ref["scales"][scale]["by_time"]:
+        got = table.loc[row["time"]]
+        assert not got["suppressed"]
+        assert got["n"] == row["n"]
+        for key in ("mean", "sd", "median", "q1", "q3"):
+            assert got[key] == pytest.approx(row[key], rel=RTOL_EXACT)
+        assert [got.ci_low, got.ci_high] == pytest.approx(row["ci"], rel=RTOL_EXACT)
+        if "d" in row:
+            assert got.diff_vs_ref == pytest.approx(row["diff"], rel=RTOL_EXACT)
+            assert [got.diff_ci_low, got.diff_ci_high] == pytest.approx(row["diff_ci"],
+                                                                         rel=RTOL_EXACT)
+            assert got.d_vs_ref == pytest.approx(row["d"], rel=RTOL_EXACT)
+            assert [got.d_ci_low, got.d_ci_high] == pytest.approx(row["d_ci_exact"], rel=RTOL_NCT)
+            assert [got.d_ci_low, got.d_ci_high] == pytest.approx(row["d_ci"],
+                                                                   abs=ATOL_EFFECTSIZE)
+            assert got.g_vs_ref == pytest.approx(row["g"], rel=RTOL_EXACT)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_tests_match_r(result, ref, scale):
+    r = ref["scales"][scale]
+    t = result.tests[scale]
+    for key in ("statistic", "df1", "df2", "p"):
+        assert t["welch_anova"][key] == pytest.approx(r["welch_anova"][key], rel=1e-7)
+    assert t["kruskal"]["statistic"] == pytest.approx(r["kruskal"]["statistic"], rel=1e-9)
+    assert t["kruskal"]["p"] == pytest.approx(r["kruskal"]["p"], rel=1e-7)
+    assert t["linear_trend"]["estimate"] == pytest.approx(r["ols_slope"]["estimate"], rel=1e-9)
+    assert t["linear_trend"]["se"] == pytest.approx(r["ols_slope"]["se"], rel=1e-9)
+    for got, want in zip(t["adjacent"], r["adjacent"], strict=True):
+        assert (got["from"], got["to"]) == (want["from"], want["to"])
+        assert got["p_holm"] == pytest.approx(want["p_holm"], rel=1e-7)
+        assert got["diff"] == pytest.approx(want["diff"], rel=RTOL_EXACT)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_mixed_model_matches_lmer(result, ref, scale):
+    r = ref["scales"][scale]["mixed_model"]
+    m = result.mixed_model[scale]
+    assert m["n_obs"] == r["n_obs"] and m["n_groups"] == r["n_groups"]
+    assert set(m["terms"]) == set(r["terms"])
+    for term, want in r["terms"].items():
+        assert m["terms"][term]["estimate"] == pytest.approx(want["estimate"], rel=RTOL_LMER)
+        assert m["terms"][term]["se"] == pytest.approx(want["se"], rel=RTOL_LMER)
+        lo, hi = m["terms"][term]["ci"]
+        assert lo < m["terms"][term]["estimate"] < hi
+    assert m["sigma"] == pytest.approx(r["sigma"], rel=RTOL_LMER)
+    assert m["sd_intercept"] == pytest.approx(r["sd_intercept"], rel=RTOL_LMER)
+    lin = ref["scales"][scale]["mixed_linear"]
+    assert result.linear_slope[scale]["estimate"] == pytest.approx(lin["estimate"], rel=RTOL_LMER)
+    assert result.linear_slope[scale]["se"] == pytest.approx(lin["se"], rel=RTOL_LMER)
+
+
+def test_paired_change_matches_r(result, ref):
+    paired = result.paired[result.paired.scale == "total"].reset_index(drop=True)
+    for got, want in zip(paired.itertuples(), ref["scales"]["total"]["paired"], strict=True):
+        assert got.n == want["n"]
+        assert got.mean_change == pytest.approx(want["diff"], rel=RTOL_EXACT)
+        assert [got.ci_low, got.ci_high] == pytest.approx(want["ci"], rel=RTOL_EXACT)
+        assert got.p == pytest.approx(want["p"], rel=1e-7)
+
+
+def test_reliable_change_counts_and_suppression(raw, ref):
+    res = trend(raw, "jse-s", time="year", id="id", min_cell=1, scales=["total"], mixed=False)
+    rc = res.reliable_change
+    assert rc["alpha"].iloc[0] == pytest.approx(ref["scales"]["total"]["alpha_baseline"], rel=1e-9)
+    for want in ref["scales"]["total"]["reliable_change"]:
+        rows = rc[rc.to == want["to"]].set_index("category")
+        for cat in ("decline", "no_change", "improvement"):
+            if want[cat] == 0:  # zero cells are suppressed, with a complement
+                assert rows.loc[cat, "suppressed"]
+                assert rows["suppressed"].sum() >= 2
+            elif not rows.loc[cat, "suppressed"]:
+                assert rows.loc[cat, "count"] == want[cat]
+    # with the default threshold 10, year 1->2 has 9 improvements: hidden and complemented
+    default = trend(raw, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    r12 = default.reliable_change[default.reliable_change.to == 2].set_index("category")
+    assert r12.loc["improvement", "suppressed"] and r12.loc["decline", "suppressed"]
+    assert r12.loc["no_change", "count"] == 120
+
+
+def test_alpha_mapping_overrides_fallback(raw):
+    res = trend(raw, "jse-s", time="year", id="id", scales=["total"], mixed=False,
+                alpha={"total": 0.5})
+    assert set(res.reliable_change["alpha"]) == {0.5}
+    assert res.reliable_change["alpha_source"].iloc[0] == "given"
+
+
+def test_cohort_trajectories_match_r(result, ref):
+    ct = result.cohort_trajectories
+    ct = ct[ct.scale == "total"].set_index(["cohort", "time"])
+    for want in ref["scales"]["total"]["cohorts"]:
+        got = ct.loc[(want["cohort"], want["time"])]
+        assert not got["suppressed"]
+        assert got["n"] == want["n"]
+        assert got["mean"] == pytest.approx(want["mean"], rel=RTOL_EXACT)
+
+
+def test_groups_small_category_suppressed_with_complement(result):
+    gs = result.group_stats[result.group_stats.scale == "total"]
+    nb = gs[gs.gender == "nonbinary"]
+    assert nb["suppressed"].all() and nb["primary_suppressed"].all() and nb["n"].isna().all()
+    # within every year exactly one other cell is hidden so the year total cannot reveal it
+    assert (gs.groupby("time")["suppressed"].sum() >= 2).all()
+
+
+def test_group_differences_match_r(raw, ref):
+    two = raw[raw.gender != "nonbinary"]
+    res = trend(two, "jse-s", time="year", group="gender", group_reference="women",
+                scales=["total"], mixed=False)
+    gd = res.group_differences.set_index("time")
+    for want in ref["scales"]["total"]["groups"]:
+        got = gd.loc[want["time"]]
+        assert got["group"] == "men" and got["reference_group"] == "women"
+        assert got["diff"] == pytest.approx(want["diff"], rel=RTOL_EXACT)
+        assert [got.diff_ci_low, got.diff_ci_high] == pytest.approx(want["diff_ci"],
+                                                                     rel=RTOL_EXACT)
+        assert got["d"] == pytest.approx(want["d"], rel=RTOL_EXACT)
+        assert [got.d_ci_low, got.d_ci_high] == pytest.approx(want["d_ci_exact"], rel=RTOL_NCT)
+        assert [got.d_ci_low, got.d_ci_high] == pytest.approx(want["d_ci"], abs=ATOL_EFFECTSIZE)
+
+
+def test_scored_and_raw_input_agree(raw, result):
+    scored = pd.concat([raw[["id", "year"]], score(raw, "jse-s").scores[SCALES]], axis=1)
+    res = trend(scored, "jse-s", time="year", scales=["total"])
+    a = res.by_time.set_index("time")["mean"]
+    b = result.by_time[result.by_time.scale == "total"].set_index("time")["mean"]
+    pd.testing.assert_series_equal(a, b)
+    assert res.item_change is None  # no items, no item-level change
+    assert res.mixed_model["total"] is None
+
+
+def test_small_time_suppressed_everywhere(raw):
+    # keep only 6 year-4 rows: year 4 is suppressed, and a complement (next smallest) too
+    small = pd.concat([raw[raw.year < 4], raw[raw.year == 4].head(6)])
+    res = trend(small, "jse-s", time="year", id="id", scales=["total"])
+    bt = res.by_time.set_index("time")
+    assert bt.loc[4, "suppressed"] and bt.loc[4, "primary_suppressed"]
+    assert bt["suppressed"].sum() == 2
+    hidden = bt.index[bt["suppressed"]]
+    assert bt.loc[hidden, ["n", "mean", "sd", "d_vs_ref"]].isna().all().all()
+    d = res.to_dict()["scales"]["total"]
+    for row in d["by_time"]:
+        if row["suppressed"]:
+            assert row["mean"] is None and row["n"] is None and row["ci"] == [None, None]
+    assert d["mixed_model"]["terms"]["time[4]"]["estimate"] is None
+    assert res.item_change[4].isna().all()
+    # hidden times are left out of every test and model: same numbers as without their rows
+    assert res.tests["total"]["welch_anova"]["df1"] == len(bt) - 1 - 2
+    kept = small[~small.year.isin(hidden)]
+    alone = trend(kept, "jse-s", time="year", id="id", scales=["total"])
+    shown_term = f"time[{[t for t in bt.index if t not in hidden and t != 1][0]}]"
+    assert d["mixed_model"]["terms"][shown_term] == alone.to_dict()["scales"]["total"][
+        "mixed_model"]["terms"][shown_term]
+    assert d["tests"]["kruskal"] == alone.to_dict()["scales"]["total"]["tests"]["kruskal"]
+
+
+def test_hidden_reference_shows_no_change(raw):
+    small = pd.concat([raw[raw.year > 1], raw[raw.year == 1].head(4)])
+    res = trend(small, "jse-s", time="year", id="id", scales=["total"])
+    bt = res.by_time
+    assert bt.loc[bt.time == 1, "suppressed"].all()
+    assert bt[["diff_vs_ref", "d_vs_ref", "g_vs_ref", "d_ci_low"]].isna().all().all()
+    assert res.mixed_model["total"] is None
+    assert any("longitudinal analyses skipped" in n for n in res.notes)
+
+
+def test_result_interface(result):
+    assert isinstance(result, TrendResult)
+    d = result.to_dict()
+    json.dumps(d)  # JSON-ready
+    assert d["instrument"] == "jse-s" and d["time"] == "year"
+    row = d["scales"]["total"]["by_time"][2]
+    assert set(row) >= {"time", "n", "mean", "sd", "ci", "diff_vs_ref", "diff_ci", "d_vs_ref",
+                        "d_ci", "g_vs_ref", "suppressed"}
+    assert "Intercept" in d["scales"]["total"]["mixed_model"]["terms"]
+    assert set(d["scales"]["total"]["linear_slope"]) >= {"estimate", "se", "ci", "p"}
+    assert "Total (range 20-140)" in result.summary()
+    assert "<table" in result._repr_html_()
+    assert list(result.to_frame().columns)[:3] == ["scale", "time", "n"]
+
+
+def test_reference_option_and_errors(raw):
+    res = trend(raw, "jse-s", time="year", reference="2", scales=["total"], mixed=False)
+    assert res.reference == 2 and res.times[0] == 2
+    with pytest.raises(InputError, match="reference time"):
+        trend(raw, "jse-s", time="year", reference=9)
+    with pytest.raises(InputError, match="time column 'wave'"):
+        trend(raw, "jse-s", time="wave")
+    with pytest.raises(InputError, match="unknown scale"):
+        trend(raw, "jse-s", time="year", scales=["nope"])
+    with pytest.raises(DataError, match="two distinct"):
+        trend(raw[raw.year == 1], "jse-s", time="year")
+    with pytest.raises(InputError, match="neither the scale columns"):
+        trend(raw[["id", "year"]], "jse-s", time="year")
+    with pytest.raises(InputError, match="min_cell"):
+        trend(raw, "jse-s", time="year", min_cell=0)
+
+
+def test_cronbach_alpha_formula():
+    rng = np.random.default_rng(0)
+    items = rng.normal(size=(50, 4)) + rng.normal(size=(50, 1))
+    k = 4
+    want = k / (k - 1) * (1 - items.var(0, ddof=1).sum() / items.sum(1).var(ddof=1))
+    assert cronbach_alpha(items) == pytest.approx(want)
+    assert np.isnan(cronbach_alpha(np.ones((10, 3))))

@@ -1,0 +1,139 @@
+"""Each plot renders from result objects with the expected elements (inspected artists)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from empathy_metrics import plots
+from empathy_metrics.cohorts import trend
+from empathy_metrics.errors import InputError
+
+DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
+
+
+@pytest.fixture(scope="module")
+def result():
+    raw = pd.read_csv(DATA)
+    # cohort 2022 has only 6 respondents in year 4: that cell (and its complements) is hidden;
+    # year 4 overall keeps n >= 10
+    keep = ~((raw.cohort == 2022) & (raw.year == 4)) | (raw.index % 6 == 0)
+    return trend(raw[keep], "jse-s", time="year", id="id", cohort="cohort",
+                 scales=["perspective_taking", "total"], mixed=False)
+
+
+@pytest.fixture(scope="module")
+def suppressed_year():
+    raw = pd.read_csv(DATA)
+    small = pd.concat([raw[raw.year < 4], raw[raw.year == 4].head(5)])
+    return trend(small, "jse-s", time="year", scales=["total"], mixed=False)
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_trend_plot_elements(result, tmp_path):
+    fig = plots.trend_plot(result)
+    assert isinstance(fig, Figure)
+    ax_pt, ax_total = fig.axes[:2]
+    assert ax_total.get_title() == "Total"
+    assert "possible range 20–140" in ax_total.get_ylabel()
+    lo, hi = ax_total.get_ylim()
+    assert 20 <= lo < hi <= 140
+    n_labels = [t.get_text() for t in ax_total.texts]
+    total = result.by_time[result.by_time.scale == "total"]
+    assert n_labels == [f"n={int(n)}" for n in total["n"]]
+    mean_line = [ln for ln in ax_total.lines if ln.get_gid() == "mean"][0]
+    assert np.allclose(mean_line.get_ydata(), total["mean"].to_numpy(float))
+    out = tmp_path / "trend.png"
+    fig.savefig(out)
+    assert out.stat().st_size > 1000 and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_suppressed_time_is_a_mark_not_a_value(suppressed_year):
+    fig = plots.trend_plot(suppressed_year)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels.count("suppressed, n < 10") == 2  # year 4 and its complement
+    mean_line = [ln for ln in ax.lines if ln.get_gid() == "mean"][0]
+    assert len(mean_line.get_xdata()) == 2
+    assert [ln for ln in ax.lines if ln.get_gid() == "suppressed"]
+    dist = plots.distribution_plot(suppressed_year)
+    assert "suppressed, n < 10" in _texts(dist)
+
+
+def test_cohort_plot(result):
+    fig = plots.cohort_plot(result)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Total by entering cohort"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) == 4 and legend[0].startswith("2019 (n=")
+    assert "suppressed, n < 10" in _texts(fig)
+
+
+def test_distribution_plot(result):
+    fig = plots.distribution_plot(result, "perspective_taking")
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (10.0, 70.0)
+    assert sum(t.get_text().startswith("n=") for t in ax.texts) == 4
+
+
+def test_item_change_heatmap(result):
+    fig = plots.item_change_heatmap(result)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["JSE1", "JSE2"]
+    assert ax.images[0].get_array().shape == (20, 4)
+    assert "Item mean change" in ax.get_title()
+
+
+def test_scree_and_loadings_from_efa_like_result():
+    parallel = SimpleNamespace(observed_pc=[3.1, 1.4, 1.1, 0.6], observed_fa=[2.6, 0.9, 0.5, 0.1],
+                               simulated_pc=[1.3, 1.15, 1.0, 0.9],
+                               simulated_fa=[0.4, 0.25, 0.1, 0.0], n_factors=2)
+    loadings = pd.DataFrame([[0.7, 0.1], [0.6, -0.2], [0.05, 0.8]], index=["A", "B", "C"],
+                            columns=["MR1", "MR2"])
+    efa = SimpleNamespace(eigenvalues=np.array([3.1, 1.4, 1.1, 0.6]), parallel=parallel,
+                          loadings=loadings)
+    fig = plots.scree_plot(efa)
+    ax = fig.axes[0]
+    assert "suggests 2 factors" in ax.get_title()
+    assert {ln.get_gid() for ln in ax.lines} >= {"parallel_pc", "parallel_fa"}
+    fig2 = plots.loadings_heatmap(efa)
+    assert "0.80" in _texts(fig2)
+    with pytest.raises(InputError):
+        plots.scree_plot(SimpleNamespace())
+
+
+def test_alpha_plot_with_suppressed_time():
+    rel = {1: SimpleNamespace(alpha=0.82, alpha_ci=(0.78, 0.86)), 2: None,
+           3: SimpleNamespace(alpha=0.79, alpha_ci=(0.74, 0.84))}
+    fig = plots.alpha_plot(rel)
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (0.0, 1.0)
+    assert "suppressed, n < 10" in _texts(fig)
+    assert len(ax.containers) == 2  # two error bars drawn
+
+
+def test_errors_for_missing_parts(suppressed_year):
+    with pytest.raises(InputError, match="cohort"):
+        plots.cohort_plot(suppressed_year)
+    with pytest.raises(InputError, match="not in the result"):
+        plots.trend_plot(suppressed_year, scales=["empathy"])
+
+
+def test_scree_and_loadings_from_real_efa_result():
+    efa_module = pytest.importorskip("empathy_metrics.efa")
+    raw = pd.read_csv(DATA)
+    res = efa_module.efa(raw[raw.year == 1], "jse-s", n_factors=2, n_iter=20, seed=1)
+    fig = plots.scree_plot(res)
+    ax = fig.axes[0]
+    observed = [ln for ln in ax.lines if ln.get_label() == "observed (FA)"][0]
+    assert np.allclose(observed.get_ydata(), res.parallel.observed_fa)
+    heat = plots.loadings_heatmap(res)
+    assert heat.axes[0].images[0].get_array().shape == res.loadings.shape

@@ -1,0 +1,268 @@
+"""Reliability statistics against psych 2.2.9 (tests/reference/reliability.json)."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from empathy_metrics.correlation import covariance_matrix
+from empathy_metrics.errors import DegenerateDataError, DegenerateDataWarning, InputError
+from empathy_metrics.instruments import load_instrument
+from empathy_metrics.reliability import (
+    alpha_if_item_deleted,
+    average_inter_item_r,
+    bootstrap_alpha,
+    corrected_item_total_r,
+    cronbach_alpha,
+    feldt_ci,
+    guttman_lambda6,
+    omega_coefficients,
+    reliability,
+    standardized_alpha,
+)
+
+REF_DIR = Path(__file__).parent / "reference"
+REF = json.loads((REF_DIR / "reliability.json").read_text())
+CLOSED_FORM_TOL = 1e-6
+ITERATIVE_TOL = 1e-3
+
+
+def _bfi():
+    return pd.read_csv(REF_DIR / "data" / "bfi.csv")
+
+
+def _reverse(frame, cols):
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = 7 - frame[c]
+    return frame
+
+
+CASES = {
+    "agree_listwise": (lambda: _reverse(_bfi()[[f"A{i}" for i in range(1, 6)]], ["A1"]),
+                       "listwise"),
+    "agree_pairwise": (lambda: _reverse(_bfi()[[f"A{i}" for i in range(1, 6)]], ["A1"]),
+                       "pairwise"),
+    "consc_listwise": (lambda: _reverse(_bfi()[[f"C{i}" for i in range(1, 6)]], ["C4", "C5"]),
+                       "listwise"),
+    "big25_listwise": (lambda: _reverse(_bfi().iloc[:, :25],
+                                        ["A1", "C4", "C5", "E1", "E2", "O2", "O5"]), "listwise"),
+    "jse_listwise": (lambda: pd.read_csv(REF_DIR / "data" / "jse_sim.csv"), "listwise"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_closed_form_statistics_match_psych_alpha(case):
+    make, missing = CASES[case]
+    frame = make()
+    if missing == "listwise":
+        frame = frame.dropna()
+    ref = REF[case]
+    cov = covariance_matrix(frame.to_numpy(float), missing=missing)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    alpha = cronbach_alpha(cov)
+    assert alpha == pytest.approx(ref["alpha"], abs=CLOSED_FORM_TOL)
+    assert standardized_alpha(corr) == pytest.approx(ref["std_alpha"], abs=CLOSED_FORM_TOL)
+    assert guttman_lambda6(corr) == pytest.approx(ref["lambda6"], abs=CLOSED_FORM_TOL)
+    assert average_inter_item_r(corr) == pytest.approx(ref["average_r"], abs=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(corrected_item_total_r(cov), ref["r_drop"], atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(alpha_if_item_deleted(cov), ref["alpha_if_deleted"],
+                               atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(frame.mean(), ref["mean"], atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(frame.std(), ref["sd"], atol=CLOSED_FORM_TOL)
+    lo, hi = feldt_ci(alpha, len(frame), frame.shape[1])
+    np.testing.assert_allclose([lo, hi], ref["feldt"], atol=CLOSED_FORM_TOL)
+
+
+def _jse_frame():
+    """The simulated JSE data as raw jse-s responses (reverse-keyed items un-reversed)."""
+    inst = load_instrument("jse-s")
+    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
+    # simulated factors 1-3 (q1-q10, q11-q18, q19-q20) play the three jse-s subscales
+    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
+    raw = pd.DataFrame({item: sim[f"q{i + 1}"] for i, item in enumerate(order)})
+    for item in inst.reverse_items:
+        raw[item] = 8 - raw[item]
+    return inst, raw
+
+
+def test_omega_matches_psych_on_simulated_jse():
+    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv").to_numpy(float)
+    corr = np.corrcoef(sim, rowvar=False)
+    omega_h, omega_t = omega_coefficients(corr, 3)
+    assert omega_h == pytest.approx(REF["omega_jse"]["omega_h"], abs=ITERATIVE_TOL)
+    assert omega_t == pytest.approx(REF["omega_jse"]["omega_total"], abs=ITERATIVE_TOL)
+    one_h, one_t = omega_coefficients(corr[:10, :10], 1)
+    assert one_h == pytest.approx(REF["omega_jse_f1"]["omega_h"], abs=ITERATIVE_TOL)
+    assert one_t == pytest.approx(REF["omega_jse_f1"]["omega_total"], abs=ITERATIVE_TOL)
+    two_h, two_t = omega_coefficients(corr[18:, 18:], 1)
+    assert two_t == pytest.approx(REF["omega_jse_f3"]["omega_total"], abs=ITERATIVE_TOL)
+    assert two_h == two_t
+
+
+def test_reliability_on_instrument_matches_psych():
+    inst, raw = _jse_frame()
+    res = reliability(raw, inst)
+    total = res["total"]
+    assert total.alpha == pytest.approx(REF["jse_listwise"]["alpha"], abs=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(total.alpha_ci, REF["jse_listwise"]["feldt"], atol=CLOSED_FORM_TOL)
+    assert total.omega_h == pytest.approx(REF["omega_jse"]["omega_h"], abs=ITERATIVE_TOL)
+    assert total.omega_total == pytest.approx(REF["omega_jse"]["omega_total"], abs=ITERATIVE_TOL)
+    sub = res["perspective_taking"]
+    assert sub.alpha == pytest.approx(REF["jse_f1_listwise"]["alpha"], abs=CLOSED_FORM_TOL)
+    shoes = res["standing_in_patients_shoes"]
+    assert shoes.omega_total == pytest.approx(REF["omega_jse_f3"]["omega_total"],
+                                              abs=ITERATIVE_TOL)
+    assert sub.omega_total == pytest.approx(REF["omega_jse_f1"]["omega_total"], abs=ITERATIVE_TOL)
+    d = res.to_dict()
+    assert d["instrument"] == "jse-s"
+    assert set(d["scales"]) == set(inst.scales)
+    keys = {"n", "alpha", "std_alpha", "lambda6", "average_r", "alpha_ci", "ci_method",
+            "omega_total", "omega_h", "items"}
+    assert keys <= set(d["scales"]["total"])
+    item = d["scales"]["total"]["items"]["JSE1"]
+    assert set(item) == {"mean", "sd", "r_drop", "alpha_if_deleted"}
+    assert res.to_frame().shape[0] == 4
+    assert list(res.items("total").columns) == ["mean", "sd", "r_drop", "alpha_if_deleted"]
+    assert res.items("total").shape[0] == 20
+    assert d["scales"]["standing_in_patients_shoes"]["items"]["JSE3"]["alpha_if_deleted"] is None
+    assert res["standing_in_patients_shoes"].notes
+    assert "total" in res.summary() and "<table" in res._repr_html_()
+    with pytest.raises(InputError):
+        res.items("nope")
+
+
+def test_ordinal_alpha_matches_psych():
+    inst, raw = _jse_frame()
+    res = reliability(raw, inst, correlation="polychoric", omega=False)
+    assert res["total"].ordinal_alpha == pytest.approx(
+        REF["polychoric_jse"]["ordinal_alpha"], abs=ITERATIVE_TOL
+    )
+
+
+def test_bootstrap_reproducible_and_close_to_feldt():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4000, 10)) + rng.normal(size=(4000, 1))
+    alpha = cronbach_alpha(np.cov(x, rowvar=False))
+    feldt = feldt_ci(alpha, 4000, 10)
+    for method in ("bootstrap", "bca"):
+        (lo, hi), reps = bootstrap_alpha(x, n_boot=500, seed=7, method=method)
+        (lo2, hi2), _ = bootstrap_alpha(x, n_boot=500, seed=7, method=method)
+        assert (lo, hi) == (lo2, hi2)
+        assert lo < alpha < hi
+        assert abs(lo - feldt[0]) < 0.01 and abs(hi - feldt[1]) < 0.01
+
+
+def test_bootstrap_via_reliability():
+    inst, raw = _jse_frame()
+    a = reliability(raw, inst, ci="bca", n_boot=200, seed=1, omega=False)
+    b = reliability(raw, inst, ci="bca", n_boot=200, seed=1, omega=False)
+    assert a["total"].alpha_ci == b["total"].alpha_ci
+    assert a["total"].ci_method == "bca"
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 10), shift=st.floats(-5, 5))
+def test_alpha_invariances(seed, scale, shift):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 5)) + rng.normal(size=(40, 1))
+    alpha = cronbach_alpha(np.cov(x, rowvar=False))
+    assert alpha <= 1.0
+    perm = rng.permutation(5)
+    assert cronbach_alpha(np.cov(x[:, perm], rowvar=False)) == pytest.approx(alpha, abs=1e-9)
+    y = x * scale + shift
+    assert cronbach_alpha(np.cov(y, rowvar=False)) == pytest.approx(alpha, abs=1e-9)
+    z = (x - x.mean(0)) / x.std(0, ddof=1)
+    std = standardized_alpha(np.corrcoef(x, rowvar=False))
+    assert cronbach_alpha(np.cov(z, rowvar=False)) == pytest.approx(std, abs=1e-9)
+
+
+def test_constant_item_raises():
+    inst, raw = _jse_frame()
+    raw["JSE2"] = 4
+    with pytest.raises(DegenerateDataError, match="constant"):
+        reliability(raw, inst, omega=False)
+
+
+def test_fewer_respondents_than_items_warns():
+    inst, raw = _jse_frame()
+    with pytest.warns(DegenerateDataWarning):
+        res = reliability(raw.iloc[:12], inst)
+    assert np.isfinite(res["total"].alpha)
+
+
+def test_collinear_items_warn():
+    inst, raw = _jse_frame()
+    raw["JSE4"] = raw["JSE2"]
+    with pytest.warns(DegenerateDataWarning):
+        res = reliability(raw, inst, omega=False)
+    assert np.isfinite(res["perspective_taking"].lambda6)
+
+
+def test_bad_options_raise():
+    inst, raw = _jse_frame()
+    with pytest.raises(InputError):
+        reliability(raw, inst, ci="magic")
+    with pytest.raises(InputError):
+        reliability(raw, inst, missing="some")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InputError):
+            reliability(raw, inst, missing="pairwise", ci="bootstrap")
+
+
+BFI_AGREE_YAML = """\
+id: bfi-agree
+name: bfi agreeableness (test instrument)
+citation: Revelle W. psych::bfi.
+license: test only
+notes: five agreeableness items of psych's bfi, A1 reverse keyed.
+respondent: self
+response_scale:
+  min: 1
+  max: 6
+items:
+- {id: A1, number: 1, reverse: true}
+- {id: A2, number: 2}
+- {id: A3, number: 3}
+- {id: A4, number: 4}
+- {id: A5, number: 5}
+total: true
+scoring:
+  method: sum
+  max_missing: 0
+"""
+
+
+@pytest.mark.parametrize("missing", ["listwise", "pairwise"])
+def test_reliability_on_bfi_agreeableness_matches_psych(tmp_path, missing):
+    path = tmp_path / "bfi-agree.yaml"
+    path.write_text(BFI_AGREE_YAML)
+    inst = load_instrument(str(path))
+    ref = REF[f"agree_{missing}"]
+    res = reliability(_bfi(), inst, missing=missing)
+    total = res["total"]
+    for name in ("alpha", "std_alpha", "lambda6", "average_r"):
+        assert getattr(total, name) == pytest.approx(ref[name], abs=CLOSED_FORM_TOL), name
+    np.testing.assert_allclose(total.alpha_ci, ref["feldt"], atol=CLOSED_FORM_TOL)
+    items = res.items("total")
+    np.testing.assert_allclose(items["r_drop"], ref["r_drop"], atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(items["alpha_if_deleted"], ref["alpha_if_deleted"],
+                               atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(items["mean"], ref["mean"], atol=CLOSED_FORM_TOL)
+    np.testing.assert_allclose(items["sd"], ref["sd"], atol=CLOSED_FORM_TOL)
+
+
+def test_ordinal_alpha_on_bfi_agreeableness(tmp_path):
+    path = tmp_path / "bfi-agree.yaml"
+    path.write_text(BFI_AGREE_YAML)
+    res = reliability(_bfi(), load_instrument(str(path)), correlation="polychoric", omega=False)
+    assert res["total"].ordinal_alpha == pytest.approx(
+        REF["polychoric_agree"]["ordinal_alpha"], abs=ITERATIVE_TOL
+    )

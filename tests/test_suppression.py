@@ -1,0 +1,100 @@
+"""Small-cell suppression: primary, complementary, and no recovery by subtraction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from empathy_metrics.errors import InputError
+from empathy_metrics.suppression import recoverable_cells, suppress, suppressed_label
+
+MIN_CELL = 10
+
+
+def _membership(table: pd.DataFrame, margins: list[list[str]]) -> np.ndarray:
+    rows = []
+    for spec in margins:
+        if not spec:
+            rows.append(np.ones(len(table)))
+            continue
+        for _, idx in table.groupby(spec).indices.items():
+            r = np.zeros(len(table))
+            r[idx] = 1
+            rows.append(r)
+    return np.vstack(rows)
+
+
+def test_single_small_cell_gets_a_complement():
+    t = pd.DataFrame({"year": [1, 2, 3, 4], "n": [40, 7, 25, 30], "mean": [110.0, 101, 108, 99]})
+    out = suppress(t, "n", MIN_CELL, keys=["year"])
+    assert out["suppressed"].tolist() == [False, True, True, False]
+    assert out["primary_suppressed"].tolist() == [False, True, False, False]
+    assert out.loc[out.suppressed, ["n", "mean"]].isna().all().all()
+    assert out["year"].tolist() == [1, 2, 3, 4]  # keys are never blanked
+
+
+def test_no_small_cell_no_suppression_and_threshold_configurable():
+    t = pd.DataFrame({"g": list("ab"), "n": [12, 15], "mean": [1.0, 2.0]})
+    assert not suppress(t, "n", MIN_CELL, keys=["g"])["suppressed"].any()
+    assert suppress(t, "n", 13, keys=["g"])["suppressed"].all()
+
+
+def test_two_way_table_each_margin_protected():
+    t = pd.DataFrame({"time": [1, 1, 1, 2, 2, 2], "group": list("abcabc"),
+                      "n": [30, 3, 40, 35, 20, 50]})
+    out = suppress(t, "n", MIN_CELL, margins=[["time"], ["group"]])
+    sup = out["suppressed"].to_numpy()
+    assert sup[1]
+    mem = _membership(t, [["time"], ["group"]])
+    assert not recoverable_cells(sup, mem).any()
+
+
+def test_errors_name_the_problem():
+    t = pd.DataFrame({"n": [1, 2]})
+    with pytest.raises(InputError, match="count column 'm'"):
+        suppress(t, "m")
+    with pytest.raises(InputError, match="margin column 'x'"):
+        suppress(t, "n", margins=[["x"]])
+    with pytest.raises(InputError, match="min_cell"):
+        suppress(t, "n", 0)
+
+
+def test_label():
+    assert suppressed_label(10) == "suppressed, n < 10"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(1, 4), n_cols=st.integers(1, 4),
+    counts=st.lists(st.integers(0, 40), min_size=16, max_size=16),
+    min_cell=st.integers(1, 15),
+)
+def test_no_suppressed_cell_is_recoverable_from_margins(n_rows, n_cols, counts, min_cell):
+    cells = [(r, c) for r in range(n_rows) for c in range(n_cols)]
+    t = pd.DataFrame({"row": [r for r, _ in cells], "col": [c for _, c in cells],
+                      "n": counts[: len(cells)]})
+    t["value"] = t["n"] * 1.5
+    margins = [["row"], ["col"], []]
+    out = suppress(t, "n", min_cell, margins=margins)
+    sup = out["suppressed"].to_numpy()
+    # every small cell is hidden; nothing shown is below the threshold
+    assert np.all(sup[t["n"].to_numpy() < min_cell])
+    shown = out.loc[~out.suppressed, "n"].astype(int)
+    assert (shown >= min_cell).all()
+    # hidden values are blanked
+    assert out.loc[out.suppressed, ["n", "value"]].isna().all().all()
+    mem = _membership(t, margins)
+    rec = recoverable_cells(sup, mem)
+    # a hidden cell can only be recovered when a margin has all its cells hidden, i.e. when
+    # the only fix is to hide that margin's total as well (suppress leaves it to the caller)
+    if rec.any():
+        for cell in np.flatnonzero(rec):
+            in_margins = mem[:, cell] > 0
+            assert all(sup[mem[m] > 0].all() for m in np.flatnonzero(in_margins))
+    # and brute force: no margin holds exactly one hidden cell unless all else is hidden
+    for m in range(mem.shape[0]):
+        inside = mem[m] > 0
+        assert sup[inside].sum() != 1 or inside.sum() == 1
