@@ -6,8 +6,15 @@ reference time (Welch mean difference, Cohen's d and Hedges' g with noncentral-t
 ANOVA, Kruskal–Wallis, a linear trend, Holm-adjusted adjacent-time comparisons, a
 random-intercept mixed model when respondent ids repeat, paired adjacent change and the
 Jacobson–Truax reliable change index, entering-cohort trajectories, group differences within
-each time and item-level mean change. Every table is passed through
-:func:`empathy_metrics.suppression.suppress` (small cells and their complements are blanked).
+each time, the scores against the instrument's published norms and item-level mean change.
+:func:`item_change` and :func:`reliability_by_time` give the item-level change and Cronbach's
+alpha per time on their own (the numbers the item heatmap and the alpha plot draw).
+
+Small cells: every table goes through :func:`empathy_metrics.suppression.suppress` (small cells
+and their complements are blanked). One suppression pattern is computed per table and applied to
+every scale alike (from the smallest count of any scale in each cell), so that no hidden cell of
+one scale can be recovered from the shown cells of another (e.g. a hidden total from shown
+subscale means).
 
 References: Hojat M et al. (2009) "The devil is in the third year", Acad Med 84:1182–1191;
 Colliver JA et al. (2010) Acad Med 85:588–593 (report change in scale points as well as SD
@@ -32,7 +39,16 @@ from .errors import DataError, DegenerateDataWarning, InputError
 from .instruments import Instrument, load_instrument
 from .suppression import DEFAULT_MIN_CELL, suppress
 
-__all__ = ["trend", "TrendResult", "cronbach_alpha", "RCI_CRITICAL"]
+__all__ = [
+    "trend",
+    "TrendResult",
+    "item_change",
+    "ItemChangeResult",
+    "reliability_by_time",
+    "ReliabilityByTimeResult",
+    "cronbach_alpha",
+    "RCI_CRITICAL",
+]
 
 #: Two-sided 95 % critical value of the reliable change index.
 RCI_CRITICAL = 1.959963984540054
@@ -83,7 +99,17 @@ class TrendResult(Result):
     cohort_trajectories, group_stats, group_differences
         Entering cohort × time means and group × time means with differences vs the first group.
     item_change
-        Item × time mean change of keyed item scores from the reference (raw items needed).
+        Item × time mean change of keyed item scores from the reference (raw items needed);
+        :attr:`items` holds the same as an :class:`ItemChangeResult` (with n per time).
+    norms
+        Per scale and shown time, the scores against the instrument's published norm (group
+        ``"all"``): mean z, z of the mean, percentile rank of the mean and median percentile
+        rank (only scales whose norm the instrument's YAML carries).
+    scores
+        The individual scores of the shown times (columns ``scale``, ``time``, ``value``), kept
+        for the points of the distribution plot; never written to JSON.
+    random_slope
+        Whether the mixed models have a random slope of time.
     """
 
     instrument: Instrument
@@ -102,6 +128,10 @@ class TrendResult(Result):
     group_stats: pd.DataFrame
     group_differences: pd.DataFrame
     item_change: pd.DataFrame | None
+    norms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    items: ItemChangeResult | None = None
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    random_slope: bool = False
     id: str | None = None
     cohort: str | None = None
     group: str | None = None
@@ -120,18 +150,20 @@ class TrendResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape (see ``empathy trend --format json``)."""
         out: dict[str, Any] = {"instrument": self.instrument.id, "time": self.time,
+                               "id": self.id, "cohort": self.cohort, "group": self.group,
                                "reference": self.reference, "min_cell": self.min_cell,
                                "scales": {}, "notes": list(self.notes)}
         for scale in self.scales:
             rows = []
             for r in self.by_time[self.by_time["scale"] == scale].itertuples(index=False):
                 rows.append({
-                    "time": r.time, "n": r.n, "mean": r.mean, "sd": r.sd,
-                    "ci": [r.ci_low, r.ci_high], "median": r.median, "iqr": r.iqr,
+                    "time": r.time, "n": r.n, "mean": r.mean, "sd": r.sd, "se": r.se,
+                    "ci": [r.ci_low, r.ci_high], "median": r.median, "q1": r.q1, "q3": r.q3,
+                    "iqr": r.iqr,
                     "diff_vs_ref": r.diff_vs_ref, "diff_ci": [r.diff_ci_low, r.diff_ci_high],
                     "d_vs_ref": r.d_vs_ref, "d_ci": [r.d_ci_low, r.d_ci_high],
                     "g_vs_ref": r.g_vs_ref, "g_ci": [r.g_ci_low, r.g_ci_high],
-                    "suppressed": bool(r.suppressed),
+                    "diff_p": r.diff_p, "suppressed": bool(r.suppressed),
                 })
 
             def rows_of(frame: pd.DataFrame, scale: str = scale) -> list[dict[str, Any]]:
@@ -150,7 +182,11 @@ class TrendResult(Result):
                 "cohorts": rows_of(self.cohort_trajectories),
                 "groups": rows_of(self.group_stats),
                 "group_differences": rows_of(self.group_differences),
+                "norms": rows_of(self.norms),
             }
+        out["random_slope"] = self.random_slope
+        if self.items is not None:
+            out["item_change"] = self.items.to_dict()
         return jsonable(out)
 
     def summary(self) -> str:
@@ -177,6 +213,22 @@ class TrendResult(Result):
             if wa:
                 lines.append(f"  Welch ANOVA F({wa['df1']:.0f}, {wa['df2']:.1f}) = "
                              f"{wa['statistic']:.2f}, p = {wa['p']:.3g}")
+            mm = self.mixed_model.get(scale)
+            if mm:
+                change = ", ".join(f"{k} {v['estimate']:+.2f} (SE {v['se']:.2f})"
+                                   for k, v in mm["terms"].items()
+                                   if k != "Intercept" and v.get("estimate") is not None)
+                lines.append(f"  mixed model ({mm['formula']}): {change}; residual SD "
+                             f"{mm['sigma']:.2f}, random-intercept SD {mm['sd_intercept']:.2f}")
+            rc = self.reliable_change
+            if not rc.empty and (rc["scale"] == scale).any():
+                for to, g in rc[rc["scale"] == scale].groupby("to", sort=False):
+                    counts = ", ".join(
+                        f"{c.category.replace('_', ' ')} "
+                        f"{'suppressed' if c.suppressed else int(c.count)}"
+                        for c in g.itertuples())
+                    lines.append(f"  reliable change {self.reference}->{to} "
+                                 f"(n {int(g['n'].iloc[0])}): {counts}")
             slope = self.linear_slope.get(scale)
             if slope:
                 lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "
@@ -267,6 +319,327 @@ def _ols_slope(y: np.ndarray, x: np.ndarray) -> dict[str, Any] | None:
             "p": float(res.pvalue), "method": "OLS of score on time"}
 
 
+def _pattern(counts: pd.DataFrame, keys: list[str], margins: list[list[str]], min_cell: int,
+             force_hidden: np.ndarray | None = None) -> pd.DataFrame:
+    """One suppression pattern (``keys``, ``suppressed``, ``primary_suppressed``) for a table.
+
+    ``counts`` holds the ``keys`` and ``n`` (for several scales: the smallest n of any scale in
+    the cell). Cells in ``force_hidden`` (e.g. the cells of a hidden time) are treated as
+    primarily suppressed when choosing the complements.
+    """
+    t = counts[keys + ["n"]].reset_index(drop=True).copy()
+    primary = t["n"].to_numpy(dtype=float) < min_cell
+    if force_hidden is not None:
+        t.loc[np.asarray(force_hidden, dtype=bool), "n"] = 0
+    out = suppress(t, "n", min_cell, margins=margins, keys=keys, blank_count=False)
+    out["primary_suppressed"] = primary
+    return out[keys + ["suppressed", "primary_suppressed"]]
+
+
+def _apply_pattern(table: pd.DataFrame, pattern: pd.DataFrame, keys: list[str],
+                   count_col: str = "n") -> pd.DataFrame:
+    """Blank every non-key column (and the count) of the cells ``pattern`` hides."""
+    out = table.drop(columns=[c for c in ("suppressed", "primary_suppressed") if c in table])
+    out = out.merge(pattern, on=keys, how="left")
+    out["primary_suppressed"] = out["primary_suppressed"].fillna(True).astype(bool)
+    hide = out["suppressed"].fillna(True).astype(bool).to_numpy()
+    out["suppressed"] = hide
+    fixed = set(keys) | {"scale", "suppressed", "primary_suppressed"}
+    for col in out.columns:
+        if col in fixed:
+            continue
+        if out[col].dtype.kind in "iub" or col == count_col:
+            out[col] = out[col].astype(object)
+        out.loc[hide, col] = None if out[col].dtype == object else np.nan
+    return out
+
+
+def _item_change_table(keyed: pd.DataFrame, tvals: np.ndarray, times: list[Any], reference: Any,
+                       min_cell: int, force_hidden: Sequence[Any] = ()
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """Item means and change from ``reference`` per time; n per time; the suppression flags."""
+    means = keyed.groupby(tvals).mean().T.reindex(columns=times)
+    counts = keyed.groupby(tvals).count().T.reindex(columns=times).fillna(0)
+    n_resp = pd.Series([int((tvals == t).sum()) for t in times], index=times, dtype=float)
+    # a time's cell size is the smallest count of any item (answered by that many at least)
+    cell_n = pd.DataFrame({"time": times, "n": counts.min(axis=0).to_numpy(dtype=float)})
+    force = np.array([t in set(force_hidden) for t in times])
+    pat = _pattern(cell_n, ["time"], [[]], min_cell, force_hidden=force)
+    hidden = pd.Series(pat["suppressed"].to_numpy(dtype=bool), index=times)
+    primary = pd.Series(pat["primary_suppressed"].to_numpy(dtype=bool), index=times)
+    change = means.sub(means[reference], axis=0) if not hidden[reference] else means * np.nan
+    for t in times:
+        if hidden[t]:
+            means[t] = np.nan
+            change[t] = np.nan
+    means.index.name = change.index.name = "item"
+    n_shown = n_resp.astype(object)
+    n_shown[hidden.to_numpy()] = None
+    return means, change, n_shown, hidden, primary
+
+
+@dataclass
+class ItemChangeResult(Result):
+    """Item-level mean change (keyed item points) from a reference time; see :func:`item_change`.
+
+    Attributes
+    ----------
+    means, change
+        Item × time tables of keyed item means and of their change from the reference (the
+        reference column is 0). Suppressed times are missing; with a suppressed reference every
+        change is missing.
+    n
+        Respondents per time (``None`` when suppressed).
+    suppressed, primary_suppressed
+        Per time: hidden (small cell or its complement) / hidden for being small.
+    """
+
+    instrument: Instrument
+    time: str
+    times: list[Any]
+    reference: Any
+    min_cell: int
+    means: pd.DataFrame
+    change: pd.DataFrame
+    n: pd.Series
+    suppressed: pd.Series
+    primary_suppressed: pd.Series
+    notes: list[str] = field(default_factory=list)
+    title: str = field(default="Item mean change", repr=False)
+
+    def scale_range(self) -> tuple[float, float]:
+        """Possible range of one keyed item."""
+        return float(self.instrument.response_min), float(self.instrument.response_max)
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for item in self.change.index:
+            for t in self.times:
+                rows.append({"item": item, "time": t, "n": self.n[t],
+                             "mean": self.means.loc[item, t], "change": self.change.loc[item, t],
+                             "suppressed": bool(self.suppressed[t])})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({"instrument": self.instrument.id, "time": self.time,
+                         "reference": self.reference, "min_cell": self.min_cell,
+                         "items": self.to_frame(), "notes": list(self.notes)})
+
+    def summary(self) -> str:
+        wide = self.change.copy()
+        wide.columns = [f"{t} (n={'suppressed' if self.suppressed[t] else int(self.n[t])})"
+                        for t in self.times]
+        with pd.option_context("display.max_rows", 200, "display.width", 120):
+            body = wide.to_string(float_format=lambda x: f"{x:+.2f}", na_rep="—")
+        return (f"{self.title} from {self.time} {self.reference} ({self.instrument.id}, keyed "
+                f"item points; cells with n < {self.min_cell} suppressed)\n{body}")
+
+
+def item_change(
+    data: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    time: str,
+    reference: Any = None,
+    min_cell: int = DEFAULT_MIN_CELL,
+    columns: Mapping[str, str] | None = None,
+) -> ItemChangeResult:
+    """Mean of every keyed item per time and its change from the reference time.
+
+    Parameters
+    ----------
+    data
+        Raw responses in long format (item columns and the ``time`` column).
+    instrument
+        Instrument or bundled id.
+    time
+        Time column; ``reference`` the time compared against (default: the first).
+    min_cell
+        A time where any item has fewer answers than this is suppressed (with a complement,
+        so it cannot be recovered from a total).
+    columns
+        Optional item id -> column name map.
+
+    Returns
+    -------
+    ItemChangeResult
+
+    Notes
+    -----
+    Items are reverse-keyed first (:func:`empathy_metrics.scoring.keyed_items`) so that a
+    negative change always means less empathy; change is the difference of the item means
+    (available cases per item), in item points — the unit Colliver et al. (2010) recommend for
+    judging whether a decline matters. R equivalent: ``aggregate(keyed ~ time, FUN = mean)``.
+    """
+    from .scoring import keyed_items
+
+    inst = load_instrument(instrument)
+    if time not in data.columns:
+        raise InputError(f"time column '{time}' not found", column=time)
+    if int(min_cell) < 1:
+        raise InputError(f"min_cell must be a positive integer, got {min_cell}")
+    frame = data[data[time].notna()].reset_index(drop=True)
+    keyed = keyed_items(frame, inst, columns=columns)
+    tvals = frame[time].to_numpy()
+    times = sorted(pd.unique(tvals).tolist())
+    if len(times) < 2:
+        raise DataError(f"need at least two distinct values of '{time}', found {len(times)}")
+    reference = _match_reference(reference, times, time)
+    times = [reference] + [t for t in times if t != reference]
+    means, change, n, hidden, primary = _item_change_table(keyed, tvals, times, reference,
+                                                           int(min_cell))
+    notes = []
+    if hidden[reference]:
+        notes.append("the reference time is suppressed: no change from it is shown")
+    return ItemChangeResult(instrument=inst, time=time, times=times, reference=reference,
+                            min_cell=int(min_cell), means=means, change=change, n=n,
+                            suppressed=hidden, primary_suppressed=primary, notes=notes)
+
+
+@dataclass
+class ReliabilityByTimeResult(Result):
+    """Cronbach's alpha with its CI per time and scale; see :func:`reliability_by_time`.
+
+    ``table`` has columns scale, time, n, alpha, ci_low, ci_high, ci_method, suppressed,
+    primary_suppressed (hidden times have missing n and alpha).
+    """
+
+    instrument: Instrument
+    time: str
+    times: list[Any]
+    scales: list[str]
+    min_cell: int
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    title: str = field(default="Reliability by time", repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({"instrument": self.instrument.id, "time": self.time,
+                         "min_cell": self.min_cell,
+                         "scales": {s: self.table[self.table["scale"] == s].drop(
+                             columns=["scale", "primary_suppressed"]) for s in self.scales},
+                         "notes": list(self.notes)})
+
+
+def reliability_by_time(
+    data: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    time: str,
+    min_cell: int = DEFAULT_MIN_CELL,
+    scales: Sequence[str] | None = None,
+    ci: str = "feldt",
+    columns: dict[str, str] | None = None,
+) -> ReliabilityByTimeResult:
+    """Cronbach's alpha and its CI for every scale at every time.
+
+    Parameters
+    ----------
+    data
+        Raw responses in long format (item columns and ``time``).
+    instrument
+        Instrument or bundled id.
+    time
+        Time column.
+    min_cell
+        Times with fewer complete respondents (on any scale) are suppressed, with a complement.
+    scales
+        Subset of scales (default all).
+    ci
+        CI method passed to :func:`empathy_metrics.reliability.reliability` (``"feldt"``
+        default; ``"bootstrap"``/``"bca"``).
+    columns
+        Optional item id -> column name map.
+
+    Returns
+    -------
+    ReliabilityByTimeResult
+
+    Notes
+    -----
+    Each time's rows go through :func:`empathy_metrics.reliability.reliability` (listwise
+    complete cases per scale, omega off), which agrees with ``psych::alpha`` (Feldt CI as in
+    psych). A stable alpha across times is a necessary (not sufficient) condition for comparing
+    the times' means; see :func:`empathy_metrics.cfa.invariance` for the stronger check.
+    """
+    from .reliability import reliability
+
+    inst = load_instrument(instrument)
+    if time not in data.columns:
+        raise InputError(f"time column '{time}' not found", column=time)
+    if int(min_cell) < 1:
+        raise InputError(f"min_cell must be a positive integer, got {min_cell}")
+    scales = list(scales) if scales is not None else list(inst.scales)
+    unknown = [s for s in scales if s not in inst.scales]
+    if unknown:
+        raise InputError(f"unknown scale(s) {', '.join(unknown)} for {inst.id}")
+    frame = data[data[time].notna()].reset_index(drop=True)
+    times = sorted(pd.unique(frame[time]).tolist())
+    rows = []
+    for t in times:
+        sub = frame[frame[time] == t]
+        try:
+            rel = reliability(sub, inst, ci=ci, columns=columns, omega=False)
+        except (DataError, InputError) as exc:
+            for s in scales:
+                rows.append({"scale": s, "time": t, "n": 0, "note": str(exc)})
+            continue
+        for s in scales:
+            r = rel[s]
+            rows.append({"scale": s, "time": t, "n": int(r.n), "alpha": r.alpha,
+                         "ci_low": r.alpha_ci[0], "ci_high": r.alpha_ci[1],
+                         "ci_method": r.ci_method})
+    table = pd.DataFrame(rows).reindex(columns=["scale", "time", "n", "alpha", "ci_low",
+                                                "ci_high", "ci_method"])
+    cell_n = table.groupby("time", sort=False)["n"].min().reset_index()
+    pat = _pattern(cell_n, ["time"], [[]], int(min_cell))
+    table = _apply_pattern(table, pat, ["time"])
+    notes = []
+    if table["suppressed"].any():
+        notes.append(f"times with fewer than {int(min_cell)} complete respondents are "
+                     "suppressed, with a complement")
+    return ReliabilityByTimeResult(instrument=inst, time=time, times=times, scales=scales,
+                                   min_cell=int(min_cell), table=table, notes=notes)
+
+
+def _match_reference(reference: Any, times: list[Any], time: str) -> Any:
+    if reference is None:
+        return times[0]
+    match = [t for t in times if str(t) == str(reference)]
+    if not match:
+        raise InputError(f"reference time {reference!r} is not a value of '{time}'",
+                         hint=f"values are {', '.join(map(str, times))}")
+    return match[0]
+
+
+def _norm_rows(inst: Instrument, scale: str, y_by_t: Mapping[Any, np.ndarray],
+               kept: list[Any]) -> list[dict[str, Any]]:
+    from .norms import percentile_rank
+
+    found = inst.norms_for(scale, "all")
+    if not found or not found[0].sd > 0:
+        return []
+    norm = found[0]
+    rows = []
+    for t in kept:
+        y = y_by_t[t]
+        if y.size == 0:
+            continue
+        pct, method = percentile_rank(y, norm)
+        pct_mean, _ = percentile_rank(np.array([y.mean()]), norm)
+        rows.append({"scale": scale, "time": t, "n": int(y.size), "mean": float(y.mean()),
+                     "norm_group": norm.group, "norm_mean": norm.mean, "norm_sd": norm.sd,
+                     "mean_z": float((y.mean() - norm.mean) / norm.sd),
+                     "percentile_of_mean": float(pct_mean[0]),
+                     "median_percentile": float(np.median(pct)),
+                     "pct_below_norm_mean": float(100 * np.mean(y < norm.mean)),
+                     "method": method, "citation": norm.citation})
+    return rows
+
+
 # ---------------------------------------------------------------------------- main entry
 def trend(
     data: pd.DataFrame,
@@ -283,6 +656,7 @@ def trend(
     alpha_by_time: Mapping[Any, Mapping[str, float]] | None = None,
     group_reference: Any = None,
     mixed: bool = True,
+    random_slope: bool = False,
 ) -> TrendResult:
     """Describe and test change of every scale across ``time``.
 
@@ -317,6 +691,9 @@ def trend(
         Group level the others are compared with (default: the first in sorted order).
     mixed
         Fit the mixed models when ids repeat (set ``False`` for speed).
+    random_slope
+        Add a random slope of (numeric) time per respondent to both mixed models,
+        ``(1 + time | id)``; its SD and correlation with the intercept are reported.
 
     Returns
     -------
@@ -327,19 +704,28 @@ def trend(
     *Cross-sectional*: mean CI is ``x̄ ± t_{.975,n−1}·s/√n``; change vs the reference is Welch's
     difference (R ``t.test``) and Cohen's d with pooled SD and noncentral-t CI, Hedges' g with
     the exact ``J(df)`` correction (R ``effectsize::cohens_d``/``hedges_g``); Welch ANOVA (R
-    ``oneway.test``), Kruskal–Wallis with tie correction (R ``kruskal.test``), OLS slope of
-    score on time (R ``lm``), adjacent-time Welch tests with Holm adjustment (R ``p.adjust``).
+    ``oneway.test``), Kruskal–Wallis with tie correction (R ``kruskal.test``), a linear trend
+    test as the OLS slope of score on time (R ``lm``), adjacent-time Welch tests with Holm
+    adjustment (R ``p.adjust``).
     *Longitudinal*: ``score ~ factor(time) + (1|id)`` and ``score ~ time + (1|id)`` by REML (R
-    ``lme4::lmer``); paired adjacent change (R ``t.test(paired = TRUE)``); reliable change
-    ``RCI = (x₂ − x₁)/S_diff``, ``S_diff = √2 · SD_ref · √(1 − α)`` with ``|RCI| > 1.96``
-    counted as reliable decline or improvement (Jacobson & Truax 1991). Rows with a missing
-    score on a scale are dropped for that scale (available-case analysis).
+    ``lme4::lmer``; with ``random_slope`` ``(1 + time|id)``), see
+    :func:`empathy_metrics.mixed.fit_mixed`; the linear slope is reported from the latter
+    (numeric time values, or their order 1..k when not numeric); paired adjacent change (R
+    ``t.test(paired = TRUE)``); reliable change ``RCI = (x₂ − x₁)/S_diff``,
+    ``S_diff = √2 · SD_ref · √(1 − α)`` with ``|RCI| > 1.96`` counted as reliable decline or
+    improvement (Jacobson & Truax 1991). Rows with a missing score on a scale are dropped for
+    that scale (available-case analysis).
+    *Norms*: for scales whose norm (group ``"all"``) the instrument's YAML carries, each shown
+    time's mean z ``(x̄ − μ)/σ``, the percentile rank of the mean and the median percentile rank
+    (:func:`empathy_metrics.norms.percentile_rank`).
 
     *Privacy*: times with fewer than ``min_cell`` respondents (and their complements, see
     :func:`empathy_metrics.suppression.suppress`) are shown as suppressed and are left out of
-    every test, model, paired comparison and item table, so no shown number depends on them;
-    with a suppressed reference time no change from it is shown. Cohort and group cells are
-    suppressed the same way with the time and cohort/group totals as margins.
+    every test, model, paired comparison, norm and item table, so no shown number depends on
+    them; with a suppressed reference time no change from it is shown. Cohort and group cells
+    are suppressed the same way with the time and cohort/group totals as margins. Each
+    pattern is computed once from the smallest n of any scale in the cell and applied to every
+    scale.
     """
     inst = load_instrument(instrument)
     if not isinstance(data, pd.DataFrame):
@@ -364,14 +750,7 @@ def trend(
     times = sorted(pd.unique(frame[time]).tolist())
     if len(times) < 2:
         raise DataError(f"need at least two distinct values of '{time}', found {len(times)}")
-    if reference is None:
-        reference = times[0]
-    else:
-        match = [t for t in times if str(t) == str(reference)]
-        if not match:
-            raise InputError(f"reference time {reference!r} is not a value of '{time}'",
-                             hint=f"values are {', '.join(map(str, times))}")
-        reference = match[0]
+    reference = _match_reference(reference, times, time)
     times = [reference] + [t for t in times if t != reference]
     notes: list[str] = []
     longitudinal = id is not None and frame[id].duplicated().any()
@@ -379,8 +758,31 @@ def trend(
         notes.append("ids do not repeat: longitudinal analyses skipped")
     tnum, tnum_note = _numeric_time(times)
 
+    # ------------------------------------------------ one suppression pattern for all scales
+    tv = frame[time].to_numpy()
+    nonmissing = frame[scales].notna()
+    counts_t = pd.DataFrame({"time": times, "n": [int(nonmissing[tv == t].sum().min())
+                                                  for t in times]})
+    pat_time = _pattern(counts_t, ["time"], [[]], min_cell)
+    shown = dict(zip(pat_time["time"], ~pat_time["suppressed"].to_numpy(dtype=bool),
+                     strict=True))
+    kept = [t for t in times if shown[t]]
+    cell_patterns: dict[str, pd.DataFrame] = {}
+    for col in (cohort, group):
+        if col is None or col in cell_patterns:
+            continue
+        has = frame[col].notna().to_numpy()
+        cnt = nonmissing[has].groupby([frame[col][has], tv[has]]).sum().min(axis=1)
+        cells = pd.DataFrame({col: cnt.index.get_level_values(0),
+                              "time": cnt.index.get_level_values(1), "n": cnt.to_numpy()})
+        if cells.empty:
+            continue
+        cell_patterns[col] = _pattern(cells, [col, "time"], [["time"], [col]], min_cell,
+                                      force_hidden=~cells["time"].isin(kept).to_numpy())
+
     by_time_rows, tests, mixed_out, slope_out = [], {}, {}, {}
     paired_rows, rc_rows, cohort_rows, group_rows, gdiff_rows = [], [], [], [], []
+    norm_rows, score_rows = [], []
     for scale in scales:
         sub = frame[frame[scale].notna()]
         y_by_t = {t: sub.loc[sub[time] == t, scale].to_numpy(dtype=float) for t in times}
@@ -396,14 +798,15 @@ def trend(
                 row.update(diff_vs_ref=0.0, d_vs_ref=0.0, g_vs_ref=0.0)
             rows.append(row)
         table = pd.DataFrame(rows).reindex(columns=["scale", "time", "n", *_BY_TIME_STATS])
-        table = suppress(table, "n", min_cell, margins=[[]], keys=["scale", "time"])
-        by_time_rows.append(table)
-        shown = dict(zip(table["time"], ~table["suppressed"], strict=True))
+        table = _apply_pattern(table, pat_time, ["time"])
         if not shown[reference]:  # a change from a hidden reference would reveal its mean
             table.loc[:, _CHANGE_COLS] = np.nan
+        by_time_rows.append(table)
         # every statistic below uses only the shown times, so none can reveal a hidden one
-        kept = [t for t in times if shown[t]]
         sub_all, sub = sub, sub[sub[time].isin(kept)]
+        for t in kept:
+            score_rows.append(pd.DataFrame({"scale": scale, "time": t, "value": y_by_t[t]}))
+        norm_rows.extend(_norm_rows(inst, scale, y_by_t, kept))
         usable = [t for t in kept if y_by_t[t].size >= 2]
         ordered = sorted(usable)
         tst: dict[str, Any] = {}
@@ -420,15 +823,9 @@ def trend(
         for a, b in zip(ordered[:-1], ordered[1:], strict=True):
             w = welch_difference(y_by_t[b], y_by_t[a])
             adj.append({"from": a, "to": b, "diff": w.estimate, "ci": list(w.ci), "t": w.t,
-                        "df": w.df, "p": w.p})
+                        "df": w.df, "p": w.p, "suppressed": False})
         for item, p_adj in zip(adj, holm([a["p"] for a in adj]), strict=True):
             item["p_holm"] = float(p_adj)
-            if not (shown.get(item["from"], False) and shown.get(item["to"], False)):
-                for k in ("diff", "ci", "t", "df", "p", "p_holm"):
-                    item[k] = None
-                item["suppressed"] = True
-            else:
-                item["suppressed"] = False
         tst["adjacent"] = adj
         tests[scale] = tst
 
@@ -443,26 +840,8 @@ def trend(
             tvals = sub[time].to_numpy()
             y = sub[scale].to_numpy(dtype=float)
             if mixed:
-                from .mixed import fit_random_intercept
-
-                try:
-                    fit = fit_random_intercept(y, tvals, ids, categorical=True, levels=kept)
-                    lin = fit_random_intercept(y, np.array([tnum[t] for t in tvals]), ids,
-                                               categorical=False)
-                except DataError as exc:
-                    notes.append(f"{scale}: mixed model not fitted ({exc})")
-                else:
-                    md = fit.to_dict()
-                    for t in times:
-                        if not shown[t]:
-                            md["terms"][f"time[{t}]"] = {"estimate": None, "se": None,
-                                                 "ci": [None, None], "p": None,
-                                                 "suppressed": True}
-                    md["time_levels"] = list(times)
-                    mixed_out[scale] = md
-                    ls = dict(lin.terms["time"])
-                    ls["method"] = (f"mixed model score ~ time + (1|id), REML ({tnum_note})")
-                    slope_out[scale] = ls
+                _fit_mixed_models(scale, y, tvals, ids, kept, times, shown, tnum, tnum_note,
+                                  random_slope, mixed_out, slope_out, notes)
             wide = sub.pivot_table(index=id, columns=time, values=scale, aggfunc="first")
             for a, b in zip(sorted(kept)[:-1], sorted(kept)[1:], strict=True):
                 pair = wide[[a, b]].dropna() if a in wide and b in wide else pd.DataFrame()
@@ -503,7 +882,7 @@ def trend(
 
         # ---------------------------------------------------------------- cohorts, groups
         for col, store in ((cohort, cohort_rows), (group, group_rows)):
-            if col is None:
+            if col is None or col not in cell_patterns:
                 continue
             cells = []
             for (level, t), vals in sub_all.groupby([col, time], sort=True)[scale]:
@@ -513,14 +892,7 @@ def trend(
                                  ("n", "mean", "sd", "ci_low", "ci_high")}})
             ct = pd.DataFrame(cells)
             if not ct.empty:
-                ct = suppress(ct, "n", min_cell, margins=[["time"], [col]],
-                              keys=["scale", col, "time"])
-                hidden = ~ct["time"].isin(kept).to_numpy()  # cells of a hidden time
-                ct.loc[hidden, ["mean", "sd", "ci_low", "ci_high"]] = np.nan
-                ct["n"] = ct["n"].astype(object)
-                ct.loc[hidden, "n"] = None
-                ct.loc[hidden, "suppressed"] = True
-                store.append(ct)
+                store.append(_apply_pattern(ct, cell_patterns[col], [col, "time"]))
         if group is not None and group_rows:
             gt = group_rows[-1]
             levels = sorted(pd.unique(sub[group].dropna()).tolist(), key=str)
@@ -548,8 +920,8 @@ def trend(
                     gdiff_rows.append(row)
 
     by_time = pd.concat(by_time_rows, ignore_index=True)
-    if group is not None and group_rows:
-        gs = pd.concat(group_rows, ignore_index=True)
+    if group is not None and group in cell_patterns:
+        gs = cell_patterns[group]
         if gs["suppressed"].all() or (gs["primary_suppressed"].any()
                                       and gs.groupby(group)["suppressed"].all().sum() >= 2):
             notes.append(f"a '{group}' category with fewer than {min_cell} respondents forces "
@@ -557,30 +929,35 @@ def trend(
                          "(e.g. into 'other or not stated') to compare the rest")
     rc = pd.DataFrame(rc_rows)
     if not rc.empty:
-        rc = pd.concat([suppress(g, "count", min_cell, margins=[["to"]],
-                                 keys=["scale", "from", "to", "category", "n", "alpha",
-                                       "alpha_source", "s_diff"])
-                        for _, g in rc.groupby("scale", sort=False)], ignore_index=True)
+        parts = []
+        for _, g in rc.groupby("scale", sort=False):
+            g = suppress(g, "count", min_cell, margins=[["to"]],
+                         keys=["scale", "from", "to", "category", "n", "alpha", "alpha_source",
+                               "s_diff"])
+            g["n"] = g["n"].astype(object)
+            g.loc[g["n"].astype(float) < min_cell, "n"] = None  # too few pairs to show at all
+            parts.append(g)
+        rc = pd.concat(parts, ignore_index=True)
     paired = pd.DataFrame(paired_rows)
     if not paired.empty:
-        paired = pd.concat([suppress(g, "n", min_cell, margins=[[]],
-                                     keys=["scale", "from", "to"])
-                            for _, g in paired.groupby("scale", sort=False)], ignore_index=True)
-    item_change = None
+        cnt = paired.groupby(["from", "to"], sort=False)["n"].min().reset_index()
+        paired = _apply_pattern(paired, _pattern(cnt, ["from", "to"], [[]], min_cell),
+                                ["from", "to"])
+    items = None
     if keyed is not None:
-        means = keyed.groupby(frame[time].to_numpy()).mean()
-        counts = keyed.groupby(frame[time].to_numpy()).count()
-        change = (means - means.loc[reference]).T[times]
-        hidden = by_time.groupby("time")["suppressed"].any()
-        for t in times:
-            if hidden.get(t, False) or (counts.loc[t] < min_cell).any():
-                change[t] = np.nan
-        change.index.name = "item"
-        item_change = change
+        hidden_times = [t for t in times if not shown[t]]
+        means, change, n_items, hid, prim = _item_change_table(
+            keyed, frame[time].to_numpy(), times, reference, min_cell, hidden_times)
+        items = ItemChangeResult(instrument=inst, time=time, times=times, reference=reference,
+                                 min_cell=min_cell, means=means, change=change, n=n_items,
+                                 suppressed=hid, primary_suppressed=prim)
+    no_norm = [s for s in scales if not inst.norms_for(s, "all")]
+    if no_norm:
+        notes.append(f"no published norm in the {inst.id} definition for: {', '.join(no_norm)}")
     if any(by_time["suppressed"]):
         notes.append(f"cells with fewer than {min_cell} respondents are suppressed, with "
                      "complementary suppression so that they cannot be recovered from totals")
-    if by_time["n"].isna().all():
+    if not kept:
         warnings.warn("every time point is suppressed", DegenerateDataWarning, stacklevel=2)
 
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -591,6 +968,41 @@ def trend(
         min_cell=min_cell, by_time=by_time, tests=tests, mixed_model=mixed_out,
         linear_slope=slope_out, paired=paired, reliable_change=rc,
         cohort_trajectories=cat(cohort_rows), group_stats=cat(group_rows),
-        group_differences=pd.DataFrame(gdiff_rows), item_change=item_change, id=id,
-        cohort=cohort, group=group, notes=notes,
+        group_differences=pd.DataFrame(gdiff_rows),
+        item_change=items.change if items is not None else None,
+        norms=pd.DataFrame(norm_rows), items=items,
+        scores=cat(score_rows) if score_rows else pd.DataFrame(columns=["scale", "time", "value"]),
+        random_slope=bool(random_slope), id=id, cohort=cohort, group=group, notes=notes,
     )
+
+
+def _fit_mixed_models(scale: str, y: np.ndarray, tvals: np.ndarray, ids: np.ndarray,
+                      kept: list[Any], times: list[Any], shown: Mapping[Any, bool],
+                      tnum: Mapping[Any, float], tnum_note: str, random_slope: bool,
+                      mixed_out: dict[str, Any], slope_out: dict[str, Any],
+                      notes: list[str]) -> None:
+    """Fit the categorical and linear mixed models of one scale into the output dicts."""
+    from .mixed import fit_mixed
+
+    t_numeric = np.array([tnum[t] for t in tvals], dtype=float)
+    try:
+        fit = fit_mixed(y, tvals, ids, categorical=True, levels=kept,
+                        random_slope=random_slope, slope_time=t_numeric)
+        lin = fit_mixed(y, t_numeric, ids, categorical=False, random_slope=random_slope)
+    except DataError as exc:
+        notes.append(f"{scale}: mixed model not fitted ({exc})")
+        return
+    for model in (fit, lin):
+        notes.extend(f"{scale}: mixed model {model.formula}: {n}" for n in model.notes)
+    md = fit.to_dict()
+    for t in times:
+        if not shown[t]:
+            md["terms"][f"time[{t}]"] = {"estimate": None, "se": None, "ci": [None, None],
+                                         "p": None, "suppressed": True}
+    md["time_levels"] = list(times)
+    mixed_out[scale] = md
+    ls = dict(lin.terms["time"])
+    ls.update(method=f"mixed model {lin.formula} ({tnum_note})", sigma=lin.sigma,
+              sd_intercept=lin.sd_intercept, sd_slope=lin.sd_slope,
+              converged=lin.converged)
+    slope_out[scale] = ls

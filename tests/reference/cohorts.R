@@ -3,6 +3,8 @@
 # Writes tests/reference/data/decline_sim.csv (simulated Jefferson-like data: 4 entering cohorts
 # followed over 4 training years, ids repeating, a drop in year 3, women higher than men, a tiny
 # "nonbinary" group that must be suppressed) and tests/reference/cohorts.json.
+# Also writes tests/reference/data/slope_sim.csv (a longitudinal outcome with a true random slope)
+# for the random-slope models.
 # R 4.2.2, lme4 1.1.31, effectsize 0.8.3 (Debian r-cran-effectsize), jsonlite.
 suppressPackageStartupMessages({
   library(lme4)
@@ -113,12 +115,14 @@ for (s in names(scales)) {
   vcl <- as.data.frame(VarCorr(m_lin))
   fe <- summary(m_cat)$coefficients
   fel <- summary(m_lin)$coefficients
+  wald <- confint(m_cat, parm = "beta_", method = "Wald")
   terms <- list()
   for (j in seq_len(nrow(fe))) {
     nm <- rownames(fe)[j]
     nm <- if (nm == "(Intercept)") "Intercept" else sub("factor\\(year\\)", "time[", nm)
     if (nm != "Intercept") nm <- paste0(nm, "]")
-    terms[[nm]] <- list(estimate = fe[j, 1], se = fe[j, 2])
+    terms[[nm]] <- list(estimate = fe[j, 1], se = fe[j, 2], ci = unname(wald[j, ]),
+                        p_wald = 2 * pnorm(-abs(fe[j, 1] / fe[j, 2])))
   }
   # reliable change from year 1 to each later year (Jacobson & Truax 1991)
   base <- d$year == ref
@@ -151,6 +155,8 @@ for (s in names(scales)) {
   })
   cohort_means <- aggregate(y ~ cohort + year, data = d, FUN = mean)
   cohort_n <- aggregate(y ~ cohort + year, data = d, FUN = length)
+  cohort_sd <- aggregate(y ~ cohort + year, data = d, FUN = sd)
+  cohort_ci <- aggregate(y ~ cohort + year, data = d, FUN = function(v) t.test(v)$conf.int[1:2])
   out$scales[[s]] <- list(
     by_time = by_time,
     welch_anova = list(statistic = unname(ow$statistic), df1 = unname(ow$parameter[1]),
@@ -161,7 +167,9 @@ for (s in names(scales)) {
     mixed_model = list(terms = terms, sigma = sigma(m_cat),
                        sd_intercept = vc$sdcor[vc$grp == "id"], n_obs = nobs(m_cat),
                        n_groups = unname(ngrps(m_cat))),
-    mixed_linear = list(estimate = fel[2, 1], se = fel[2, 2], sigma = sigma(m_lin),
+    mixed_linear = list(estimate = fel[2, 1], se = fel[2, 2],
+                        ci = unname(confint(m_lin, parm = "beta_", method = "Wald")[2, ]),
+                        intercept = fel[1, 1], sigma = sigma(m_lin),
                         sd_intercept = vcl$sdcor[vcl$grp == "id"]),
     alpha_baseline = alpha,
     reliable_change = rc,
@@ -169,9 +177,48 @@ for (s in names(scales)) {
     groups = groups,
     cohorts = lapply(seq_len(nrow(cohort_means)), function(i) {
       list(cohort = cohort_means$cohort[i], time = cohort_means$year[i],
-           n = cohort_n$y[i], mean = cohort_means$y[i])
+           n = cohort_n$y[i], mean = cohort_means$y[i], sd = cohort_sd$y[i],
+           ci = unname(cohort_ci$y[i, ]))
     })
   )
 }
+# Random slope: 150 respondents, 4 waves, a true random slope (SD 1.5 points per wave,
+# correlation -0.3 with the intercept) and 10 % attrition after wave 1.
+set.seed(20261125)
+n_rs <- 150
+u0 <- rnorm(n_rs, 0, 8)
+u1 <- -0.3 * 1.5 / 8 * u0 + rnorm(n_rs, 0, 1.5 * sqrt(1 - 0.3^2))
+rs <- do.call(rbind, lapply(seq_len(n_rs), function(i) {
+  w <- 1:4
+  w <- w[w == 1 | runif(4) > 0.1]
+  data.frame(id = sprintf("R%03d", i), wave = w,
+             score = round(112 + u0[i] + (-1.8 + u1[i]) * (w - 1) - 1.5 * (w == 3) +
+                           rnorm(length(w), 0, 4), 3))
+}))
+write.csv(rs, "tests/reference/data/slope_sim.csv", row.names = FALSE)
+slope_model <- function(m) {
+  fe <- summary(m)$coefficients
+  vc <- as.data.frame(VarCorr(m))
+  wald <- confint(m, parm = "beta_", method = "Wald")
+  terms <- list()
+  for (j in seq_len(nrow(fe))) {
+    nm <- rownames(fe)[j]
+    nm <- if (nm == "(Intercept)") "Intercept" else if (nm == "wave") "time" else
+      paste0(sub("factor\\(wave\\)", "time[", nm), "]")
+    terms[[nm]] <- list(estimate = fe[j, 1], se = fe[j, 2], ci = unname(wald[j, ]))
+  }
+  list(terms = terms, sigma = sigma(m),
+       sd_intercept = vc$sdcor[vc$grp == "id" & vc$var1 == "(Intercept)" & is.na(vc$var2)],
+       sd_slope = vc$sdcor[vc$grp == "id" & vc$var1 == "wave" & is.na(vc$var2)],
+       cor_intercept_slope = vc$sdcor[vc$grp == "id" & !is.na(vc$var2)],
+       n_obs = nobs(m), n_groups = unname(ngrps(m)), reml = REMLcrit(m),
+       singular = isSingular(m))
+}
+m_rs_cat <- lmer(score ~ factor(wave) + (1 + wave | id), data = rs, REML = TRUE)
+m_rs_lin <- lmer(score ~ wave + (1 + wave | id), data = rs, REML = TRUE)
+m_ri_cat <- lmer(score ~ factor(wave) + (1 | id), data = rs, REML = TRUE)
+out$random_slope <- list(categorical = slope_model(m_rs_cat), linear = slope_model(m_rs_lin),
+                         intercept_only = list(sigma = sigma(m_ri_cat)))
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
            "tests/reference/cohorts.json")
