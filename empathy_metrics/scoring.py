@@ -62,6 +62,16 @@ def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
         )
 
 
+def _keyed_array(raw_values: np.ndarray, oor: np.ndarray, inst: Instrument) -> np.ndarray:
+    """Reverse-key a float matrix of codes (a copy); out-of-range codes become ``NaN``."""
+    values = np.array(raw_values, dtype=float, copy=True)
+    values[oor] = np.nan
+    rev = np.array([it.reverse for it in inst.items], dtype=bool)
+    if rev.any():
+        values[:, rev] = reverse_key(values[:, rev], inst.response_min, inst.response_max)
+    return values
+
+
 def keyed_items(
     responses: pd.DataFrame,
     instrument: Instrument | str,
@@ -82,13 +92,18 @@ def keyed_items(
         An :class:`~empathy_metrics.instruments.Instrument` or a bundled id.
     columns
         Optional mapping item id -> data column name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({f"TEQ{i}": [0, 4] for i in range(1, 17)})
+    >>> keyed_items(df, "teq")[["TEQ1", "TEQ2"]].to_numpy().tolist()  # TEQ2 is reversed
+    [[0.0, 4.0], [4.0, 0.0]]
     """
     inst = load_instrument(instrument)
     raw = _raw_codes(responses, inst, columns)
-    values = raw.to_numpy(dtype=float, copy=True)
-    values[_out_of_range_mask(values, inst)] = np.nan
-    rev = np.array([it.reverse for it in inst.items])
-    values[:, rev] = reverse_key(values[:, rev], inst.response_min, inst.response_max)
+    raw_values = raw.to_numpy(dtype=float)
+    values = _keyed_array(raw_values, _out_of_range_mask(raw_values, inst), inst)
     return pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
 
 
@@ -125,6 +140,11 @@ class ScoreResult(Result):
         The numeric codes read (before keying, out-of-range codes kept).
     id_col
         Name of the respondent id column, if any.
+    source
+        The data file scored, when known.
+    first_row
+        Line of the first respondent in that file (the header is line 1), so that
+        ``first_row + position`` is the row a user sees in a spreadsheet or editor.
     """
 
     instrument: Instrument
@@ -133,6 +153,7 @@ class ScoreResult(Result):
     raw: pd.DataFrame
     id_col: str | None = None
     source: str | None = None
+    first_row: int = 2
     title: str = field(default="Scores", repr=False)
 
     @property
@@ -177,12 +198,57 @@ class ScoreResult(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.scores
 
+    @property
+    def has_problems(self) -> bool:
+        """Whether any respondent carries a flag (what ``empathy validate`` exits 1 on).
+
+        Answers left missing within the instrument's allowance are counted but are not a
+        problem: the missing-item rule scores them.
+        """
+        return any(self.flag_counts().values())
+
+    def flagged_rows(self) -> dict[str, list[int]]:
+        """Per flag, the file rows (``first_row + position``) of the respondents carrying it."""
+        flags = self.flags
+        return {
+            name: (np.flatnonzero(flags[name].to_numpy()) + self.first_row).tolist()
+            for name in FLAG_COLUMNS
+        }
+
+    def quality(self) -> dict[str, Any]:
+        """A data-quality summary: respondents, counts per flag, missing/out-of-range per item.
+
+        ``{"instrument", "source", "n", "n_scored": {scale: n}, "flags": {flag: count},
+        "flagged_rows": {flag: [row, ...]}, "items": [{"item", "missing", "out_of_range"}],
+        "problems": bool}``; ``missing`` counts out-of-range codes too (they are treated as
+        missing); rows are as in :meth:`flagged_rows`.
+        """
+        iq = self.item_quality()
+        return {
+            "instrument": self.instrument.id,
+            "source": self.source,
+            "n": self.n,
+            "n_scored": {s: int(self.scores[s].notna().sum()) for s in self.scales},
+            "flags": self.flag_counts(),
+            "flagged_rows": self.flagged_rows(),
+            "items": [
+                {"item": item, "missing": int(row.missing), "out_of_range": int(row.out_of_range)}
+                for item, row in iq.iterrows()
+            ],
+            "problems": self.has_problems,
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"instrument", "n", "scores": [{"id", <scale>..., "n_missing", "flags"}]}``."""
+        """``{"instrument", "n", "scores": [{"id", <scale>..., "n_missing", "flags"}]}``.
+
+        ``id`` is the value of the id column, or the respondent's 1-based position in the data
+        when no id column was given. Scales are the subscales, then ``total`` when the
+        instrument has one; an unscored scale is ``None`` (JSON ``null``).
+        """
         scales = self.scales
         flags = self.flags
-        ids = (self.scores[self.id_col] if self.id_col else pd.Series(self.scores.index,
-                                                                       index=self.scores.index))
+        ids = (self.scores[self.id_col] if self.id_col
+               else pd.Series(np.arange(1, self.n + 1), index=self.scores.index))
         vals = self.scores[scales].to_numpy(dtype=float)
         nmiss = self.scores["n_missing"].to_numpy()
         fl = flags.to_numpy()
@@ -219,6 +285,28 @@ class ScoreResult(Result):
         )
 
 
+def _check_id_col(responses: pd.DataFrame, inst: Instrument, id_col: str) -> None:
+    from .errors import InputError
+
+    source = responses.attrs.get("source")
+    if id_col not in responses.columns:
+        raise InputError(
+            f"id column '{id_col}' not found",
+            file=source,
+            column=id_col,
+            hint=f"columns are {', '.join(map(str, responses.columns[:12]))}"
+            + (" ..." if responses.shape[1] > 12 else ""),
+        )
+    reserved = [*inst.scales, "n_missing", *FLAG_COLUMNS]
+    if id_col in reserved:
+        raise InputError(
+            f"the id column's name '{id_col}' clashes with a score column",
+            file=source,
+            column=id_col,
+            hint=f"rename it; score columns are {', '.join(reserved)}",
+        )
+
+
 def score(
     responses: pd.DataFrame,
     instrument: Instrument | str,
@@ -226,7 +314,7 @@ def score(
     columns: Mapping[str, str] | None = None,
     id_col: str | None = None,
 ) -> ScoreResult:
-    """Score every respondent on every scale of ``instrument``.
+    r"""Score every respondent on every scale of ``instrument``.
 
     Parameters
     ----------
@@ -244,6 +332,26 @@ def score(
     -------
     ScoreResult
 
+    Raises
+    ------
+    InputError
+        An item column or the id column is missing, or an answer is neither a code nor one of
+        the scale's labels (the message names the file, row and column).
+
+    Notes
+    -----
+    For a scale of :math:`k` items, let :math:`A_i` be the items respondent :math:`i` answered
+    within the response scale and :math:`y_{ij}` the keyed scores (``min + max - x`` for
+    reverse-keyed items). With :math:`\bar y_i = |A_i|^{-1} \sum_{j \in A_i} y_{ij}`, the
+    score is :math:`k \bar y_i` (``method: sum``) or :math:`\bar y_i` (``method: mean``) when
+    :math:`k - |A_i| \le` ``max_missing_for(scale)``, and missing otherwise. This is exactly
+    replacing each skipped item by the respondent's mean of the answered items and then summing
+    (or averaging). It agrees with R ``psych::scoreItems(keys, items, totals = FALSE,
+    impute = "none")`` (times :math:`k` for sums) for the respondents within the allowance.
+    The default allowance of the bundled Jefferson scales (20 %: 4 of 20 items) is the rule in
+    common use for the JSE (Hojat 2016, *Empathy in Health Professions Education and Patient
+    Care*); the CARE measure's (2 of 10) is from Mercer et al. 2004.
+
     Examples
     --------
     >>> import pandas as pd
@@ -253,25 +361,17 @@ def score(
     [32.0, 32.0]
     """
     inst = load_instrument(instrument)
+    if id_col is not None:
+        _check_id_col(responses, inst, id_col)
     raw = _raw_codes(responses, inst, columns)
     raw_values = raw.to_numpy(dtype=float)
     oor = _out_of_range_mask(raw_values, inst)
-    keyed = keyed_items(raw, inst)
-    kv = keyed.to_numpy()
+    kv = _keyed_array(raw_values, oor, inst)
+    keyed = pd.DataFrame(kv, index=raw.index, columns=inst.item_ids)
     scores = _scale_scores(kv, inst)
 
     out = pd.DataFrame(index=responses.index)
     if id_col is not None:
-        from .errors import InputError
-
-        if id_col not in responses.columns:
-            raise InputError(
-                f"id column '{id_col}' not found",
-                file=responses.attrs.get("source"),
-                column=id_col,
-                hint=f"columns are {', '.join(map(str, responses.columns[:12]))}"
-                + (" ..." if responses.shape[1] > 12 else ""),
-            )
         out[id_col] = responses[id_col].to_numpy()
     for scale, values in scores.items():
         out[scale] = values
@@ -295,4 +395,5 @@ def score(
     return ScoreResult(
         instrument=inst, scores=out, keyed=keyed, raw=raw, id_col=id_col,
         source=responses.attrs.get("source"),
+        first_row=int(responses.attrs.get("first_row", 2)),
     )

@@ -1,0 +1,229 @@
+"""``empathy validate`` (data-quality summary) and ``empathy score`` (scores file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    data_argument,
+    echo_json,
+    format_option,
+    instrument_option,
+    load_inputs,
+    map_option,
+    wrap_errors,
+)
+
+__all__ = ["validate", "score"]
+
+#: Output suffix -> format written by `empathy score -o`.
+_OUTPUT_SUFFIXES = (".csv", ".xlsx", ".json", ".parquet")
+#: Rows an Excel sheet holds, less the header row.
+_XLSX_MAX_ROWS = 1_048_575
+_SHOWN_ROWS = 10
+
+
+def _id_col_option(func):
+    return click.option(
+        "--id-col", "id_col", default=None, metavar="COL",
+        help="Respondent id column: kept in the output; repeated ids are flagged duplicate_id.",
+    )(func)
+
+
+def _score_inputs(data: str, instrument: str, map_file: str | None, id_col: str | None):
+    from ..scoring import score as run_score
+
+    frame, inst, columns = load_inputs(data, instrument, map_file)
+    return frame, run_score(frame, inst, columns=columns, id_col=id_col)
+
+
+# ---------------------------------------------------------------------- validate
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:_SHOWN_ROWS]))
+    more = len(rows) - _SHOWN_ROWS
+    return shown + (f" ... ({more} more)" if more > 0 else "")
+
+
+def _quality_text(q: dict, inst) -> str:
+    lines = [f"Data quality: {q['source'] or 'data'} scored with {inst.name} ({inst.id})",
+             f"Respondents: {q['n']}"]
+    scored = ", ".join(f"{s} {n}" for s, n in q["n_scored"].items())
+    lines.append(f"Scored per scale: {scored}")
+    lines += ["", "Flags (respondents):"]
+    width = max(len(f) for f in q["flags"])
+    for flag, count in q["flags"].items():
+        rows = q["flagged_rows"][flag]
+        where = f"   rows {_rows_text(rows)}" if rows else ""
+        lines.append(f"  {flag:<{width}}  {count:>6}{where}")
+    items = [it for it in q["items"] if it["missing"] or it["out_of_range"]]
+    lines += ["", "Missing and out-of-range answers per item:"]
+    if items:
+        iw = max(5, *(len(it["item"]) for it in items))
+        lines.append(f"  {'item':<{iw}}  {'missing':>7}  {'out_of_range':>12}")
+        for it in items:
+            lines.append(f"  {it['item']:<{iw}}  {it['missing']:>7}  {it['out_of_range']:>12}")
+        lines.append("  (missing includes out-of-range codes, which are treated as missing; "
+                     "items not listed are complete)")
+    else:
+        lines.append("  none: every item answered within the scale by every respondent")
+    lines.append("")
+    if q["problems"]:
+        lines.append("Problems found: review the flagged rows (rows are as in the file, header = "
+                     "row 1). Nothing was dropped; `empathy score` keeps every row with its "
+                     "flags.")
+    else:
+        lines.append("No problems found.")
+    return "\n".join(lines)
+
+
+@click.command("validate")
+@data_argument
+@instrument_option
+@map_option
+@_id_col_option
+@format_option
+@wrap_errors
+def validate(data: str, instrument: str, map_file: str | None, id_col: str | None,
+             fmt: str) -> None:
+    """Check a data file against an instrument before scoring it.
+
+    Prints the number of respondents, how many carry each flag (unscorable: more items
+    missing than the instrument allows; out_of_range: a code outside the response scale;
+    straightlining: every answered item given the same code; duplicate_id: an id seen twice,
+    with --id-col) with their rows, and the missing and out-of-range answers per item.
+
+    Exit code 0 when no respondent is flagged, 1 when some are (answers missing within the
+    instrument's allowance are listed but are not a problem), 2 when the file or the
+    instrument cannot be read.
+
+    \b
+    Examples:
+      empathy validate survey.csv -i jse-s
+      empathy validate export.xlsx -i jse-s --id-col student_id --map columns.yaml
+      empathy validate survey.csv -i jse-s --format json
+    """
+    _, result = _score_inputs(data, instrument, map_file, id_col)
+    q = result.quality()
+    if fmt == "json":
+        echo_json(q)
+    else:
+        click.echo(_quality_text(q, result.instrument))
+    click.get_current_context().exit(EXIT_PROBLEMS if q["problems"] else EXIT_OK)
+
+
+# ---------------------------------------------------------------------- score
+
+
+def _check_output(output: Path) -> Path:
+    """Fail before any work when the output cannot be written in the requested format."""
+    from .._files import check_writable
+    from ..errors import InputError
+
+    target = check_writable(output)
+    suffix = output.suffix.lower()
+    if suffix not in _OUTPUT_SUFFIXES:
+        raise InputError(
+            f"unknown output format '{output.suffix or '(no suffix)'}'",
+            file=str(output),
+            hint="end the file name in " + ", ".join(_OUTPUT_SUFFIXES),
+        )
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "writing Parquet needs the pyarrow package", file=str(output),
+                hint="pip install 'empathy-metrics[parquet]', or write .csv/.xlsx/.json",
+            ) from None
+    return target
+
+
+def _scores_table(result):
+    """The scores as written to a file: the id (or respondent number) first."""
+    table = result.scores.reset_index(drop=True)
+    if result.id_col is None:
+        table.insert(0, "respondent", range(1, len(table) + 1))
+    return table
+
+
+def _write_scores(result, target: Path) -> None:
+    from .._files import atomic_path
+    from .._results import jsonable
+
+    suffix = target.suffix.lower()
+    with atomic_path(target) as tmp:
+        if suffix == ".json":
+            import json
+
+            tmp.write_text(json.dumps(jsonable(result.to_dict()), indent=1, ensure_ascii=False)
+                           + "\n", encoding="utf-8")
+            return
+        table = _scores_table(result)
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        elif suffix == ".xlsx":
+            table.to_excel(tmp, index=False, sheet_name="scores", engine="openpyxl")
+        else:
+            table.to_parquet(tmp, index=False)
+
+
+@click.command("score")
+@data_argument
+@instrument_option
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
+              metavar="OUT.csv|.xlsx|.json|.parquet",
+              help="Write one row per respondent: id, scale scores, n_missing, flags.")
+@_id_col_option
+@map_option
+@format_option
+@wrap_errors
+def score(data: str, instrument: str, output: Path | None, id_col: str | None,
+          map_file: str | None, fmt: str) -> None:
+    """Score every respondent and write the scores file.
+
+    Reverse-keyed items are scored min + max - answer; each subscale (and the total, when the
+    instrument has one) is scored under the instrument's missing-item rule: a respondent who
+    skipped no more than max_missing of a scale's items gets the mean of the answered items in
+    their place; with more the score is left empty and the row flagged unscorable. Codes
+    outside the scale count as missing and are flagged. No row is ever dropped.
+
+    Prints a short summary (n, mean, SD, range per scale, flag counts), or with
+    `--format json` every respondent: {"instrument", "n", "scores": [{"id", <scale>...,
+    "n_missing", "flags"}]} (id = the --id-col value, else the respondent's number).
+    The output file (.csv, .xlsx, .json or .parquet) is written atomically and only after
+    scoring succeeded; the input file is never modified.
+
+    \b
+    Examples:
+      empathy score survey.csv -i jse-s -o scores.csv --id-col student_id
+      empathy score export.xlsx -i my-scale.yaml --map columns.yaml -o scores.xlsx
+      empathy score survey.csv -i teq --format json > scores.json
+    """
+    target = _check_output(output) if output is not None else None
+    frame, inst, columns = load_inputs(data, instrument, map_file)
+    if target is not None and target.suffix.lower() == ".xlsx" and len(frame) > _XLSX_MAX_ROWS:
+        from ..errors import InputError
+
+        raise InputError(
+            f"{len(frame)} respondents do not fit in one Excel sheet ({_XLSX_MAX_ROWS} rows)",
+            file=str(target), hint="write .csv or .parquet instead",
+        )
+    from ..scoring import score as run_score
+
+    result = run_score(frame, inst, columns=columns, id_col=id_col)
+    if target is not None:
+        _write_scores(result, target)
+    if fmt == "json":
+        echo_json(result.to_dict())
+        if target is not None:
+            click.echo(f"Scores written to {target}", err=True)
+    else:
+        click.echo(result.summary())
+        if target is not None:
+            click.echo(f"Scores written to {target}")
