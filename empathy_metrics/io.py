@@ -38,7 +38,8 @@ Frame attributes set by :func:`read_responses`
     The text encoding used (text files only).
 Also, when they apply: ``qualtrics_header`` (``"3-row"`` or ``"legacy"``),
 ``dropped_columns`` (identifying Qualtrics columns removed), ``redcap`` (the REDCap columns
-found), and for SPSS ``value_labels``, ``variable_labels`` and ``user_missing``
+found), ``missing_codes`` (``{column: number of cells}`` set to missing by
+``missing_codes=``), and for SPSS ``value_labels``, ``variable_labels`` and ``user_missing``
 (``{column: number of declared-missing codes set to NaN}``).
 """
 
@@ -51,7 +52,7 @@ import io as _io
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ def read_responses(
     exclude_previews: bool = True,
     encoding: str | None = None,
     keep_identifying: bool = False,
+    missing_codes: Sequence[str | float] | None = None,
 ) -> pd.DataFrame:
     """Read a survey data file into a DataFrame, one row per response.
 
@@ -160,6 +162,11 @@ def read_responses(
     keep_identifying
         Qualtrics: keep the identifying columns (IP address, recipient name and e-mail,
         location) that are otherwise dropped on read.
+    missing_codes
+        Values that mean "missing" in every column, such as REDCap's project missing-data
+        codes (``["UNK", "-999"]``): set to missing and counted per column in
+        ``attrs["missing_codes"]``. Text is matched ignoring case and surrounding spaces,
+        numbers by value.
 
     Returns
     -------
@@ -211,7 +218,7 @@ def read_responses(
     return _finish(frame, source=source, file_type=file_type, kind=kind, first_row=first_row,
                    qualtrics_header=qualtrics, attrs=attrs,
                    exclude_unfinished=exclude_unfinished, exclude_previews=exclude_previews,
-                   keep_identifying=keep_identifying)
+                   keep_identifying=keep_identifying, missing_codes=missing_codes)
 
 
 def _file_type(p: Path, source: str, fmt: str | None) -> tuple[str, str | None]:
@@ -602,10 +609,35 @@ def _restore_int_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _apply_missing_codes(frame: pd.DataFrame, codes: Sequence[str | float]
+                         ) -> tuple[pd.DataFrame, dict[str, int]]:
+    texts = {str(c).strip().casefold() for c in codes}
+    numbers = []
+    for c in codes:
+        try:
+            numbers.append(float(c))
+        except (TypeError, ValueError):
+            pass
+    counts: dict[str, int] = {}
+    for col in list(frame.columns):
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if pd.api.types.is_numeric_dtype(s):
+            mask = s.isin(numbers).to_numpy(dtype=bool) if numbers else None
+        else:
+            mask = _folded(s).isin(texts).to_numpy(dtype=bool, na_value=False)
+        if mask is not None and mask.any():
+            frame[col] = s.mask(mask)
+            counts[col] = int(mask.sum())
+    return frame, counts
+
+
 def _finish(frame: pd.DataFrame, *, source: str, file_type: str, kind: str | None,
             first_row: int, qualtrics_header: str | None, attrs: dict[str, Any],
             exclude_unfinished: bool, exclude_previews: bool,
-            keep_identifying: bool) -> pd.DataFrame:
+            keep_identifying: bool,
+            missing_codes: Sequence[str | float] | None = None) -> pd.DataFrame:
     frame.columns = [str(c) for c in frame.columns]
     # columns without a name and without any value (e.g. a trailing delimiter)
     empty_unnamed = [c for c in frame.columns
@@ -686,6 +718,8 @@ def _finish(frame: pd.DataFrame, *, source: str, file_type: str, kind: str | Non
         if blank.any() or trailing < len(frame):
             frame = _restore_int_columns(frame)
 
+    if missing_codes:
+        frame, attrs["missing_codes"] = _apply_missing_codes(frame, missing_codes)
     attrs["exclusions"] = exclusions
     if redcap is not None:
         attrs["redcap"] = redcap

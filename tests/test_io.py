@@ -658,3 +658,18 @@ def test_csv_round_trip_of_random_codes(tmp_path, rows, sep):
     got = frame[ITEMS].astype(float)
     pd.testing.assert_frame_equal(got, expected[kept], check_index_type=False)
     assert source_rows(frame).tolist() == (np.flatnonzero(kept) + 2).tolist()
+
+
+def test_redcap_missing_data_codes_become_missing_and_are_counted(tmp_path, inst):
+    path = tmp_path / "redcap_unk.csv"
+    path.write_text("record_id,redcap_event_name,T1,T2,T3,T4\n"
+                    "1,year_1_arm_1,1,UNK,3,4\n"
+                    "2,year_1_arm_1, unk ,2,-999,4\n"
+                    "3,year_1_arm_1,5,5,5,5\n")
+    with pytest.raises(InputError) as err:  # without the codes, UNK is not an answer
+        items_frame(read_responses(path), inst)
+    assert (err.value.row, err.value.column) == (3, "T1")  # items are checked in order
+    frame = read_responses(path, missing_codes=["UNK", -999])
+    assert frame.attrs["missing_codes"] == {"T1": 1, "T2": 1, "T3": 1}
+    np.testing.assert_array_equal(items_frame(frame, inst).to_numpy(),
+                                  [[1, np.nan, 3, 4], [np.nan, 2, np.nan, 4], [5, 5, 5, 5]])
