@@ -1,0 +1,284 @@
+"""The yearly report: sections, escaping, small-cell suppression, self-containment, outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from empathy_metrics.cohorts import trend
+from empathy_metrics.errors import InputError
+from empathy_metrics.report import build_report
+from empathy_metrics.report import render as render_mod
+
+DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
+TITLE = "<script>alert(1)</script>"
+LABEL = 'w&<>"omen'  # a group label with every HTML metacharacter
+SECTIONS = ["summary", "quality", "scores", "change", "reliability", "structure", "items",
+            "norms", "methods"]
+#: (cohort, year) cell cut down to SMALL_N rows, below the threshold MIN_CELL
+SMALL_CELL, SMALL_N, MIN_CELL = (2022, 4), 5, 10
+
+
+def _data() -> pd.DataFrame:
+    raw = pd.read_csv(DATA)
+    raw["gender"] = raw["gender"].replace({"women": LABEL})
+    cohort, year = SMALL_CELL
+    cell = raw.index[(raw["cohort"] == cohort) & (raw["year"] == year)]
+    return raw.drop(cell[SMALL_N:]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> tuple[pd.DataFrame, Path]:
+    path = tmp_path_factory.mktemp("data") / "survey.csv"
+    frame = _data()
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+@pytest.fixture(scope="module")
+def built(data, tmp_path_factory):
+    frame, path = data
+    rep = build_report(frame, "jse-s", time="year", id="id", cohort="cohort", group="gender",
+                       title=TITLE, min_cell=MIN_CELL, source_path=path)
+    out = tmp_path_factory.mktemp("out") / "yearly.html"
+    rep.write(out)
+    return rep, out, out.read_text(encoding="utf-8")
+
+
+def _row_cells(html: str, table: str) -> list[list[str]]:
+    """Cell texts per body row of the table with ``data-table="<table>"``."""
+    m = re.search(rf'<table[^>]*data-table="{table}".*?</table>', html, re.S)
+    assert m, f"table {table} not in the HTML"
+    body = m.group(0).split("<tbody>")[1]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_every_section_with_tables_and_figures(built):
+    rep, _, html = built
+    assert [s.id for s in rep.sections] == SECTIONS
+    for sid in SECTIONS:
+        assert f'<section id="{sid}"' in html
+        assert rep.section(sid).unavailable is None, (sid, rep.section(sid).unavailable)
+    figures = {f.name for f in rep.figures}
+    assert {"trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha",
+            "scree", "loadings", "item_change"} <= figures
+    assert html.count('<img src="data:image/svg+xml;base64,') == len(rep.figures)
+    tables = {t.name for t in rep.tables}
+    assert {"data_quality", "scores_by_time", "cohort_trajectories", "group_stats",
+            "change_vs_reference", "mixed_model", "reliability_by_time", "efa_loadings",
+            "item_change", "norms", "provenance"} <= tables
+    # the CFA and invariance come from empathy_metrics.cfa when it is installed
+    if "empathy_metrics.cfa" in sys.modules:
+        assert {"cfa_fit", "invariance_fit"} <= tables
+        assert "comparisons" in html and "invariance" in html.lower()
+
+
+def test_summary_words_use_the_trend_numbers(built, data):
+    rep, _, html = built
+    frame, _ = data
+    tr = trend(frame, "jse-s", time="year", id="id", cohort="cohort", group="gender",
+               min_cell=MIN_CELL, mixed=False)
+    row = tr.by_time[(tr.by_time.scale == "total") & (tr.by_time.time == 3)].iloc[0]
+    assert row.diff_vs_ref < 0 and row.diff_ci_high < 0  # the simulated drop in year 3
+    want = (f"Total empathy in year 3 was {abs(row.diff_vs_ref):.1f} points lower than in "
+            f"year 1 (95% CI {abs(row.diff_ci_high):.1f} to {abs(row.diff_ci_low):.1f} lower; "
+            f"d = \u2212{abs(row.d_vs_ref):.2f}")
+    summary = " ".join(rep.section("summary").bullets)
+    assert want in summary
+    assert want in html
+
+
+def test_text_from_data_and_options_is_escaped(built):
+    _, _, html = built
+    assert TITLE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert LABEL not in html
+    assert "w&amp;&lt;&gt;&#34;omen" in html
+    assert "<script" not in html.lower()  # the report has no script at all
+
+
+def test_small_cells_never_show_their_numbers(built):
+    rep, out, html = built
+    cohort, year = SMALL_CELL
+    label = f"suppressed, n &lt; {MIN_CELL}"
+    rows = [r for r in _row_cells(html, "cohort_trajectories")
+            if r[:2] == [str(cohort), str(year)]]
+    assert len(rows) == 1 and rows[0][2:] == [label]
+    # every group cell of the 4-respondent group is suppressed, as is its complement
+    groups = _row_cells(html, "group_stats")
+    nonbinary = [r for r in groups if r[0] == "nonbinary"]
+    assert nonbinary and all(r[2:] == [label] for r in nonbinary)
+    table = next(t for t in rep.tables if t.name == "cohort_trajectories")
+    csv = pd.read_csv(out.with_name("yearly_tables") / table.csv_name)
+    cell = csv[(csv["cohort"] == cohort) & (csv["time"] == year)]
+    assert len(cell) == 4 and cell["suppressed"].all()  # every scale
+    stats_cols = ["n", "mean", "sd", "ci_low", "ci_high"]
+    assert cell[stats_cols].isna().all().all()
+    assert "primary_suppressed" not in csv.columns  # which cell is the small one stays hidden
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out.with_name("yearly_tables.xlsx"), read_only=True)
+    sheet = next(ws for ws in wb.worksheets if ws.title.endswith("cohort_trajectories"))
+    values = list(sheet.values)
+    head = list(values[0])
+    idx = {c: head.index(c) for c in ["cohort", "time", "suppressed", *stats_cols]}
+    hidden = [r for r in values[1:] if r[idx["cohort"]] == cohort and r[idx["time"]] == year]
+    assert len(hidden) == 4
+    assert all(r[idx["suppressed"]] is True for r in hidden)
+    assert all(r[idx[c]] is None for r in hidden for c in stats_cols)
+    # the true mean of the small cell appears in no CSV and no sheet
+    frame = _data()
+    small = frame[(frame.cohort == cohort) & (frame.year == year)]
+    from empathy_metrics.scoring import score
+
+    true_mean = f"{score(small, 'jse-s').scores['total'].mean():.2f}"
+    folder = out.with_name("yearly_tables")
+    assert not any(true_mean in p.read_text() for p in folder.glob("*.csv"))
+
+
+def test_suppressed_time_is_hidden_everywhere(tmp_path):
+    """A year with 3 answers: suppressed (with a complement) in every table and figure."""
+    raw = pd.read_csv(DATA)
+    extra = raw[raw["year"] == 4].head(3).assign(year=5)
+    frame = pd.concat([raw, extra], ignore_index=True)
+    rep = build_report(frame, "jse-s", time="year", id="id", min_cell=MIN_CELL,
+                       options={"invariance": False, "omega": False, "mixed_scales": []})
+    by_name = {t.name: t.data for t in rep.tables}
+    hidden = by_name["scores_by_time"].query("time == 5")
+    assert len(hidden) == 4 and hidden["suppressed"].all()
+    assert hidden[["n", "mean", "sd"]].isna().all().all()
+    rel = by_name["reliability_by_time"].query("time == 5")
+    assert len(rel) == 4 and rel["suppressed"].all() and rel["alpha"].isna().all()
+    norms = by_name["norms"].query("time == 5")
+    assert norms["suppressed"].all() and norms["mean_z"].isna().all()
+    assert by_name["item_change"]["5"].isna().all()
+    summary = " ".join(rep.section("summary").bullets)
+    assert "year 5" not in summary
+    html = rep.to_html()
+    assert "suppressed, n &lt; 10" in html
+
+
+def test_self_contained_no_external_resources(built):
+    _, _, html = built
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html, re.I)
+    assert "@import" not in html and "<link" not in html.lower()
+    srcs = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
+    assert srcs and all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(h.startswith("#") for h in hrefs)  # only in-page links
+    # print stylesheet: sections start on a new page, figures fit the page width
+    assert "@media print" in html and "break-before: page" in html
+    assert re.search(r"figure img\s*\{[^}]*max-width:\s*100%", html)
+
+
+def test_provenance_sha256_and_versions(built, data):
+    rep, out, html = built
+    _, path = data
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert rep.provenance["Input SHA-256"] == digest
+    assert digest in html
+    table = next(t for t in rep.tables if t.name == "provenance")
+    csv = pd.read_csv(out.with_name("yearly_tables") / table.csv_name)
+    assert digest in csv["value"].tolist()
+    soft = rep.provenance["Software"]
+    assert f"numpy {np.__version__}" in soft and f"pandas {pd.__version__}" in soft
+    assert "Hojat" in rep.provenance["Instrument citation"]
+
+
+def test_csv_folder_and_xlsx_hold_every_table(built):
+    rep, out, _ = built
+    folder = out.with_name("yearly_tables")
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(t.csv_name for t in rep.tables)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out.with_name("yearly_tables.xlsx"), read_only=True)
+    assert len(wb.worksheets) == len(rep.tables)
+    scores = next(t for t in rep.tables if t.name == "scores_by_time")
+    sheet = next(ws for ws in wb.worksheets if ws.title.endswith("scores_by_time"))
+    values = list(sheet.values)
+    csv = pd.read_csv(folder / scores.csv_name)
+    assert list(values[0]) == list(csv.columns)
+    means = [r[list(values[0]).index("mean")] for r in values[1:]]
+    np.testing.assert_allclose(np.array(means, dtype=float), csv["mean"].to_numpy(float),
+                               rtol=1e-12)  # full precision in both
+
+
+def test_xlsx_keeps_formula_like_labels_as_text(tmp_path):
+    from types import SimpleNamespace
+
+    from openpyxl import load_workbook
+
+    from empathy_metrics.report._tables import Column, Table
+
+    frame = pd.DataFrame({"group": ["=1+1", "@SUM(A1)"], "n": [12, 15], "suppressed": False})
+    table = Table("groups", "Groups", frame, [Column.text("group"), Column.int("n")], number=1)
+    render_mod._write_xlsx(SimpleNamespace(tables=[table]), tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx").worksheets[0]
+    assert ws.title == "01 groups"
+    assert [ws.cell(row=r, column=1).value for r in (2, 3)] == ["=1+1", "@SUM(A1)"]
+    assert [ws.cell(row=r, column=1).data_type for r in (2, 3)] == ["s", "s"]
+
+
+def test_write_is_all_or_nothing(built, tmp_path, monkeypatch):
+    rep, _, _ = built
+    target = tmp_path / "r.html"
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(render_mod, "_write_xlsx", boom)
+    with pytest.raises(OSError, match="disk full"):
+        rep.write(target)
+    assert list(tmp_path.iterdir()) == []  # no HTML, no CSV folder, no temporary files
+    monkeypatch.undo()
+    rep.write(target)
+    before = {p.name for p in tmp_path.iterdir()}
+    assert before == {"r.html", "r_tables", "r_tables.xlsx"}
+    old = target.read_text()
+    monkeypatch.setattr(render_mod, "_write_xlsx", boom)
+    with pytest.raises(OSError):
+        rep.write(target)
+    assert {p.name for p in tmp_path.iterdir()} == before  # the earlier report is intact
+    assert target.read_text() == old
+
+
+def test_unwritable_output_fails_before_writing(tmp_path):
+    with pytest.raises(InputError, match="output folder does not exist"):
+        render_mod.check_outputs(tmp_path / "missing" / "r.html")
+    (tmp_path / "r_tables").write_text("in the way")
+    with pytest.raises(InputError, match="in the way of the tables folder"):
+        render_mod.check_outputs(tmp_path / "r.html")
+
+
+def test_bad_arguments_raise_input_errors():
+    frame = pd.read_csv(DATA)
+    with pytest.raises(InputError, match="time column 'wave' not found"):
+        build_report(frame, "jse-s", time="wave")
+    with pytest.raises(InputError, match="unknown report option"):
+        build_report(frame, "jse-s", time="year", options={"bootstrap": 10})
+    with pytest.raises(InputError, match="min_cell"):
+        build_report(frame, "jse-s", time="year", min_cell=0)
+
+
+def test_a_missing_analysis_module_is_reported_not_fatal(monkeypatch):
+    """Without empathy_metrics.cfa the report still builds and says why CFA is missing."""
+    monkeypatch.setitem(sys.modules, "empathy_metrics.cfa", None)  # import now fails
+    frame = pd.read_csv(DATA)
+    rep = build_report(frame, "jse-s", time="year", min_cell=MIN_CELL,
+                       options={"omega": False, "mixed_scales": []})
+    notes = " ".join(rep.section("structure").notes)
+    assert "confirmatory factor analysis could not be run" in notes
+    assert "not installed" in notes
+    assert "could not be checked" in " ".join(rep.section("summary").bullets)
+    html = rep.to_html()
+    assert "could not be run" in html
+    assert {t.name for t in rep.tables} >= {"efa_loadings", "scores_by_time"}
