@@ -146,16 +146,29 @@ def cohort_plot(result: Any, scale: str = "total"):
     return fig
 
 
-def distribution_plot(result: Any, scale: str = "total"):
-    """Box plots by time from the stored quartiles and whiskers (1.5 IQR), with the mean.
+def distribution_plot(result: Any, scale: str = "total", points: bool = True, seed: int = 0):
+    """Box plots by time from the stored quartiles and whiskers (1.5 IQR), with the mean and
+    the individual scores as jittered points.
 
-    Individual scores are not drawn (reports show groups, never individuals).
+    Parameters
+    ----------
+    result
+        A :class:`~empathy_metrics.cohorts.TrendResult`.
+    scale
+        Scale to draw.
+    points
+        Draw the individual scores of the shown times (``result.scores``) as jittered points
+        (set ``False`` for a report that must show groups only). Suppressed times have none.
+    seed
+        Seed of the horizontal jitter (the drawing is reproducible).
     """
     _scales(result, [scale])
     order = sorted(result.times)
     t = result.by_time[result.by_time["scale"] == scale].set_index("time").loc[order]
     fig, (ax,) = _figure(width=6, height=4)
     stats_, positions = [], []
+    scores = getattr(result, "scores", None)
+    rng = np.random.default_rng(seed)
     for i, (tv, row) in enumerate(t.iterrows()):
         if row["suppressed"]:
             _mark_suppressed(ax, i, result.min_cell)
@@ -166,6 +179,11 @@ def distribution_plot(result: Any, scale: str = "total"):
         positions.append(i)
         ax.annotate(f"n={int(row['n'])}", (i, 0.02), xycoords=("data", "axes fraction"),
                     ha="center", fontsize=8, gid="n_label")
+        if points and scores is not None and not scores.empty:
+            y = scores.loc[(scores["scale"] == scale) & (scores["time"] == tv),
+                           "value"].to_numpy(dtype=float)
+            ax.scatter(i + rng.uniform(-0.18, 0.18, y.size), y, s=6, color=OKABE_ITO[7],
+                       alpha=0.35, linewidths=0, zorder=3, gid="points")
     if stats_:
         ax.bxp(stats_, positions=positions, showmeans=True, patch_artist=True,
                boxprops={"facecolor": OKABE_ITO[1], "alpha": 0.6},
@@ -181,28 +199,42 @@ def distribution_plot(result: Any, scale: str = "total"):
 
 
 def item_change_heatmap(result: Any):
-    """Heatmap of item mean change (keyed points) from the reference time; hidden cells grey."""
-    change = result.item_change
-    if change is None:
+    """Heatmap of item mean change (keyed points) from the reference time; hidden times grey.
+
+    Parameters
+    ----------
+    result
+        An :class:`~empathy_metrics.cohorts.ItemChangeResult` (from
+        :func:`~empathy_metrics.cohorts.item_change`) or a
+        :class:`~empathy_metrics.cohorts.TrendResult` computed from raw items (its ``items``).
+    """
+    items = result if hasattr(result, "change") else getattr(result, "items", None)
+    if items is None:
         raise InputError("the result has no item-level change (trend needs the item columns)")
-    fig, (ax,) = _figure(width=5, height=max(3.0, 0.25 * len(change) + 1))
+    change = items.change
+    fig, (ax,) = _figure(width=5.5, height=max(3.0, 0.25 * len(change) + 1.2))
     values = change.to_numpy(dtype=float)
     bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    bound = bound or 1.0
     masked = np.ma.masked_invalid(values)
     from matplotlib import colormaps
 
     cmap = colormaps["PuOr"].with_extremes(bad=SUPPRESSED_COLOUR)
     im = ax.imshow(masked, cmap=cmap, vmin=-bound, vmax=bound, aspect="auto")
+    labels = []
     for j, t in enumerate(change.columns):
-        if np.isnan(values[:, j]).all() and t != result.reference:
-            ax.text(j, len(change) / 2, suppressed_label(result.min_cell), rotation=90,
+        if bool(items.suppressed[t]):
+            ax.text(j, (len(change) - 1) / 2, suppressed_label(items.min_cell), rotation=90,
                     ha="center", va="center", fontsize=7, gid="suppressed")
-    ax.set_xticks(range(change.shape[1]), [str(c) for c in change.columns])
+            labels.append(f"{t}\n(suppressed)")
+        else:
+            labels.append(f"{t}\n(n={int(items.n[t])})")
+    ax.set_xticks(range(change.shape[1]), labels)
     ax.set_yticks(range(len(change)), list(change.index))
-    ax.set_xlabel(result.time)
-    ax.set_title(f"Item mean change from {result.time} {result.reference}")
-    lo, hi = result.instrument.response_min, result.instrument.response_max
-    fig.colorbar(im, ax=ax, label=f"change in item points (items {lo}–{hi}, keyed)")
+    ax.set_xlabel(items.time)
+    ax.set_title(f"Item mean change from {items.time} {items.reference}")
+    lo, hi = items.scale_range()
+    fig.colorbar(im, ax=ax, label=f"change in item points (items {lo:g}–{hi:g}, keyed)")
     return fig
 
 
@@ -232,10 +264,12 @@ def scree_plot(efa_result: Any):
         raise InputError("the parallel analysis has no eigenvalues to draw")
     ax.axhline(1.0, color=SUPPRESSED_COLOUR, linewidth=0.8)
     n_factors = getattr(pa, "n_factors", None)
+    n = getattr(efa_result, "n", None)
     ax.set_xlabel("factor / component number")
     ax.set_ylabel("eigenvalue")
     ax.set_title("Scree plot with parallel analysis"
-                 + (f" (suggests {n_factors} factors)" if n_factors is not None else ""))
+                 + (f" (suggests {n_factors} factors)" if n_factors is not None else "")
+                 + (f", n={int(n)}" if n is not None else ""))
     ax.legend(fontsize=8)
     return fig
 
@@ -253,43 +287,69 @@ def loadings_heatmap(efa_result: Any):
             ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(loadings.shape[1]), [str(c) for c in loadings.columns])
     ax.set_yticks(range(len(loadings)), [str(i) for i in loadings.index])
-    ax.set_title("Factor loadings")
+    n = getattr(efa_result, "n", None)
+    ax.set_title("Factor loadings" + (f" (n={int(n)})" if n is not None else ""))
     fig.colorbar(im, ax=ax, label="loading (−1 to 1)")
     return fig
 
 
-def alpha_plot(by_time: Mapping[Any, Any], scale: str | None = None, min_cell: int = 10):
-    """Cronbach's alpha with its CI per time.
+def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
+    """Cronbach's alpha with its CI per time, n under each point, suppressed times marked.
 
     Parameters
     ----------
     by_time
-        Time -> a reliability result with ``alpha`` and ``alpha_ci`` (for one scale), or a
-        mapping scale -> such result (then ``scale`` picks it); ``None`` marks a suppressed time.
+        A :class:`~empathy_metrics.cohorts.ReliabilityByTimeResult` (from
+        :func:`~empathy_metrics.cohorts.reliability_by_time`; ``scale`` defaults to
+        ``"total"``), or a mapping time -> a reliability result with ``alpha`` and ``alpha_ci``
+        (for one scale) or a mapping scale -> such result (then ``scale`` picks it); ``None``
+        marks a suppressed time.
     scale
-        Scale to draw when the values are mappings.
+        Scale to draw.
     min_cell
-        Threshold shown in the suppression label.
+        Threshold shown in the suppression label (taken from the result when it has one).
     """
-    if not by_time:
+    points: list[tuple[Any, float | None, float, float, Any]] = []  # time, alpha, lo, hi, n
+    if hasattr(by_time, "table"):
+        scale = scale or "total"
+        if scale not in by_time.scales:
+            raise InputError(f"scale {scale!r} not in the result")
+        min_cell = by_time.min_cell
+        tab = by_time.table[by_time.table["scale"] == scale]
+        for r in tab.itertuples():
+            if r.suppressed or r.alpha != r.alpha:
+                points.append((r.time, None, np.nan, np.nan, None))
+            else:
+                points.append((r.time, float(r.alpha), float(r.ci_low), float(r.ci_high), r.n))
+    else:
+        if not by_time:
+            raise InputError("no reliability results to draw")
+        for t in by_time:
+            res = by_time[t]
+            if isinstance(res, Mapping):
+                res = res.get(scale) if scale is not None else None
+            if res is None:
+                points.append((t, None, np.nan, np.nan, None))
+            else:
+                lo, hi = (float(v) for v in res.alpha_ci)
+                points.append((t, float(res.alpha), lo, hi, getattr(res, "n", None)))
+    if not points:
         raise InputError("no reliability results to draw")
+    points.sort(key=lambda p: p[0])
     fig, (ax,) = _figure(width=5.5, height=4)
-    order = sorted(by_time)
-    for i, t in enumerate(order):
-        res = by_time[t]
-        if isinstance(res, Mapping):
-            res = res.get(scale) if scale is not None else None
-        if res is None:
+    for i, (_t, a, lo, hi, n) in enumerate(points):
+        if a is None:
             _mark_suppressed(ax, i, min_cell)
             continue
-        a = float(res.alpha)
-        lo, hi = (float(v) for v in res.alpha_ci)
         ax.errorbar([i], [a], yerr=[[a - lo], [hi - a]], marker="o", color=OKABE_ITO[4],
                     capsize=4)
-    ax.set_xticks(range(len(order)), [str(t) for t in order])
-    ax.set_xlim(-0.5, len(order) - 0.5)
+        if n is not None:
+            ax.annotate(f"n={int(n)}", (i, 0.02), xycoords=("data", "axes fraction"),
+                        ha="center", fontsize=8, gid="n_label")
+    ax.set_xticks(range(len(points)), [str(p[0]) for p in points])
+    ax.set_xlim(-0.5, len(points) - 0.5)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("time")
+    ax.set_xlabel(getattr(by_time, "time", "time"))
     ax.set_ylabel("Cronbach's alpha (0–1), 95% CI")
     ax.set_title("Reliability by time" + (f": {scale}" if scale else ""))
     return fig

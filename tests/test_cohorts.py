@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from empathy_metrics.cohorts import TrendResult, cronbach_alpha, trend
 from empathy_metrics.errors import DataError, InputError
@@ -251,3 +253,200 @@ def test_cronbach_alpha_formula():
     want = k / (k - 1) * (1 - items.var(0, ddof=1).sum() / items.sum(1).var(ddof=1))
     assert cronbach_alpha(items) == pytest.approx(want)
     assert np.isnan(cronbach_alpha(np.ones((10, 3))))
+
+
+# --------------------------------------------------------------------------- added checks
+def test_cohort_sd_and_ci_match_r(result, ref):
+    ct = result.cohort_trajectories
+    ct = ct[ct.scale == "total"].set_index(["cohort", "time"])
+    for want in ref["scales"]["total"]["cohorts"]:
+        got = ct.loc[(want["cohort"], want["time"])]
+        assert got["sd"] == pytest.approx(want["sd"], rel=RTOL_EXACT)
+        assert [got.ci_low, got.ci_high] == pytest.approx(want["ci"], rel=RTOL_EXACT)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_mixed_wald_ci_p_and_linear_variances_match_lmer(result, ref, scale):
+    r = ref["scales"][scale]
+    m = result.mixed_model[scale]
+    for term, want in r["mixed_model"]["terms"].items():
+        assert m["terms"][term]["ci"] == pytest.approx(want["ci"], rel=RTOL_LMER)
+        if want["p_wald"] > 1e-300:  # two-sided normal p from lme4's estimate and SE
+            assert np.log(m["terms"][term]["p"]) == pytest.approx(np.log(want["p_wald"]),
+                                                                  rel=RTOL_LMER)
+    lin = result.linear_slope[scale]
+    assert lin["ci"] == pytest.approx(r["mixed_linear"]["ci"], rel=RTOL_LMER)
+    assert lin["sigma"] == pytest.approx(r["mixed_linear"]["sigma"], rel=RTOL_LMER)
+    assert lin["sd_intercept"] == pytest.approx(r["mixed_linear"]["sd_intercept"], rel=RTOL_LMER)
+    assert m["converged"] and m["sd_slope"] is None
+
+
+def test_g_ci_matches_effectsize(result, ref):
+    table = result.by_time[result.by_time.scale == "total"].set_index("time")
+    for row in ref["scales"]["total"]["by_time"][1:]:
+        got = table.loc[row["time"]]
+        assert [got.g_ci_low, got.g_ci_high] == pytest.approx(row["g_ci"], abs=ATOL_EFFECTSIZE)
+
+
+def test_norms_by_time(result, raw):
+    from scipy import stats as st
+
+    norms = result.norms
+    assert set(norms["scale"]) == {"total"}  # the jse-s YAML has norms for the total only
+    assert any("no published norm" in n and "perspective_taking" in n for n in result.notes)
+    total = score(raw, "jse-s").scores["total"]
+    for row in norms.itertuples():
+        y = total[raw["year"] == row.time].to_numpy(float)
+        assert row.n == y.size
+        assert row.mean_z == pytest.approx((y.mean() - 116.54) / 10.85, rel=1e-12)
+        assert row.percentile_of_mean == pytest.approx(100 * st.norm.cdf(row.mean_z), rel=1e-12)
+        pct = 100 * st.norm.cdf((y - 116.54) / 10.85)
+        assert row.median_percentile == pytest.approx(np.median(pct), rel=1e-12)
+    d = result.to_dict()["scales"]
+    assert d["total"]["norms"][0]["norm_mean"] == 116.54 and d["perspective_taking"]["norms"] == []
+
+
+def test_one_suppression_pattern_for_every_scale(raw):
+    # the total is missing for all but 8 year-4 rows (an item left blank), the subscales are
+    # complete: hiding year 4 for the total only would let its mean be rebuilt from the
+    # subscale means, so year 4 (and its complement) is hidden for every scale
+    data = pd.concat([raw[["id", "year", "cohort"]], score(raw, "jse-s").scores[SCALES]], axis=1)
+    year4 = data.index[data.year == 4]
+    data.loc[year4[8:], "total"] = np.nan
+    res = trend(data, "jse-s", time="year", id="id", cohort="cohort", mixed=False)
+    bt = res.by_time
+    pattern = bt.pivot(index="time", columns="scale", values="suppressed")
+    assert pattern.loc[4].all()
+    assert (pattern.nunique(axis=1) == 1).all()  # same flags in every column
+    assert pattern.sum().eq(2).all()
+    hidden = pattern.index[pattern["total"]]
+    ct = res.cohort_trajectories
+    assert ct[ct.time.isin(hidden)]["mean"].isna().all()
+    cpat = ct.pivot_table(index=["cohort", "time"], columns="scale", values="suppressed")
+    assert (cpat.nunique(axis=1) == 1).all()
+    assert set(res.scores["time"]) == set(bt.time[~bt.suppressed])
+
+
+def test_item_change_function_and_in_trend(raw, result):
+    from empathy_metrics.cohorts import ItemChangeResult, item_change
+    from empathy_metrics.scoring import keyed_items
+
+    ic = item_change(raw, "jse-s", time="year")
+    assert isinstance(ic, ItemChangeResult)
+    keyed = keyed_items(raw, "jse-s")
+    want = keyed[raw.year == 3].mean() - keyed[raw.year == 1].mean()
+    assert ic.change[3].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    assert (ic.change[1] == 0).all()
+    assert ic.n.tolist() == [164, 143, 147, 142]
+    pd.testing.assert_frame_equal(result.items.change, ic.change)
+    assert result.item_change is result.items.change
+    frame = ic.to_frame()
+    assert len(frame) == 20 * 4 and set(frame.columns) >= {"item", "time", "n", "change"}
+    assert "JSE1" in ic.summary()
+    json.dumps(ic.to_dict())
+    # a small time is hidden (with a complement) and a hidden reference shows no change
+    small = pd.concat([raw[raw.year > 1], raw[raw.year == 1].head(7)])
+    hid = item_change(small, "jse-s", time="year")
+    assert hid.suppressed[1] and hid.suppressed.sum() == 2 and hid.n[1] is None
+    assert hid.change.isna().all().all() and hid.notes
+    ref2 = item_change(raw, "jse-s", time="year", reference=2)
+    assert ref2.times[0] == 2 and (ref2.change[2] == 0).all()
+
+
+def test_reliability_by_time_matches_psych_alpha(raw, ref):
+    from empathy_metrics.cohorts import ReliabilityByTimeResult, reliability_by_time
+
+    rb = reliability_by_time(raw, "jse-s", time="year")
+    assert isinstance(rb, ReliabilityByTimeResult)
+    t1 = rb.table[rb.table.time == 1].set_index("scale")
+    for scale in SCALES:
+        assert t1.loc[scale, "alpha"] == pytest.approx(ref["scales"][scale]["alpha_baseline"],
+                                                       rel=1e-9)
+        assert t1.loc[scale, "ci_low"] < t1.loc[scale, "alpha"] < t1.loc[scale, "ci_high"]
+    assert not rb.table["suppressed"].any()
+    small = pd.concat([raw[raw.year < 4], raw[raw.year == 4].head(5)])
+    rs = reliability_by_time(small, "jse-s", time="year", scales=["total"])
+    assert rs.table.set_index("time").loc[4, "suppressed"]
+    assert rs.table["suppressed"].sum() == 2
+    assert rs.table.loc[rs.table.suppressed, ["n", "alpha", "ci_low"]].isna().all().all()
+    json.dumps(rs.to_dict())
+
+
+def test_reliable_change_hides_n_of_few_pairs(raw):
+    # year 2 keeps all its rows, but only 6 of them belong to respondents seen in year 1
+    data = raw.copy()
+    y1 = set(data.loc[data.year == 1, "id"])
+    y2 = data.index[(data.year == 2) & data.id.isin(y1)]
+    data.loc[y2[6:], "id"] = "new" + data.loc[y2[6:], "id"]
+    res = trend(data, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    assert not res.by_time.set_index("time").loc[2, "suppressed"]
+    rc = res.reliable_change
+    to2 = rc[rc.to == 2]
+    assert to2["n"].isna().all() and to2["count"].isna().all() and to2["suppressed"].all()
+    assert rc[rc.to == 3]["n"].notna().all()
+    paired = res.paired.set_index(["from", "to"])
+    assert paired.loc[(1, 2), "suppressed"] and pd.isna(paired.loc[(1, 2), "mean_change"])
+
+
+# --------------------------------------------------------------------------- privacy property
+def _determined(target: np.ndarray, equations: np.ndarray) -> bool:
+    """Whether the linear functional ``target`` of the unknown cell counts is fixed by the
+    published ``equations`` (``target`` in their row space)."""
+    if equations.shape[0] == 0:
+        return False
+    r = np.linalg.matrix_rank(equations)
+    return np.linalg.matrix_rank(np.vstack([equations, target])) == r
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(counts=st.lists(st.integers(0, 14), min_size=27, max_size=27),
+       min_cell=st.sampled_from([5, 10]))
+def test_trend_never_publishes_a_recoverable_small_cell(counts, min_cell):
+    """No small cell (time, time × cohort, time × group, or the never-shown time × cohort ×
+    group) can be recovered from the counts trend() publishes: the by-time n, the cohort and
+    group tables' n. The unknowns are the 3-way counts of the cells whose time × cohort and
+    time × group rows appear in the output (the attacker knows which rows exist)."""
+    levels = [(t, c, g) for t in (1, 2, 3) for c in ("A", "B", "C") for g in ("w", "m", "x")]
+    rows = [(t, c, g) for (t, c, g), k in zip(levels, counts, strict=True) for _ in range(k)]
+    assume(len({t for t, _, _ in rows}) >= 2)
+    rng = np.random.default_rng(len(rows))
+    data = pd.DataFrame(rows, columns=["year", "cohort", "gender"])
+    data["total"] = rng.normal(110, 10, len(data)).round()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = trend(data, "jse-s", time="year", cohort="cohort", group="gender",
+                    scales=["total"], mixed=False, min_cell=min_cell)
+    bt, ct, gt = res.by_time, res.cohort_trajectories, res.group_stats
+    unknown = [(t, c, g) for (t, c, g) in levels
+               if ((ct.time == t) & (ct.cohort == c)).any()
+               and ((gt.time == t) & (gt.gender == g)).any()]
+    index = {cell: i for i, cell in enumerate(unknown)}
+    true = np.array([counts[levels.index(cell)] for cell in unknown], dtype=float)
+
+    def functional(t, c=None, g=None):
+        v = np.zeros(len(unknown))
+        for (tt, cc, gg), i in index.items():
+            if tt == t and c in (None, cc) and g in (None, gg):
+                v[i] = 1
+        return v
+
+    published, hidden = [], []
+    for r in bt.itertuples():
+        (hidden if r.suppressed else published).append((functional(r.time), r))
+    for r in ct.itertuples():
+        (hidden if r.suppressed else published).append((functional(r.time, c=r.cohort), r))
+    for r in gt.itertuples():
+        (hidden if r.suppressed else published).append((functional(r.time, g=r.gender), r))
+    eq = np.array([f for f, _ in published]).reshape(-1, len(unknown))
+    for f, r in published:  # the published counts are the true ones, and never small
+        assert r.n >= min_cell and f @ true == r.n
+    for f, r in hidden:
+        assert r.n is None or pd.isna(r.n)
+        if r.primary_suppressed and f.any():
+            assert not _determined(f, eq), r
+    for cell, i in index.items():
+        if 0 < true[i] < min_cell:
+            e = np.zeros(len(unknown))
+            e[i] = 1
+            assert not _determined(e, eq), cell

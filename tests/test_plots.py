@@ -137,3 +137,86 @@ def test_scree_and_loadings_from_real_efa_result():
     assert np.allclose(observed.get_ydata(), res.parallel.observed_fa)
     heat = plots.loadings_heatmap(res)
     assert heat.axes[0].images[0].get_array().shape == res.loadings.shape
+
+
+def test_distribution_plot_points_and_suppression(result, suppressed_year, tmp_path):
+    fig = plots.distribution_plot(result, "total")
+    ax = fig.axes[0]
+    pts = [c for c in ax.collections if c.get_gid() == "points"]
+    total = result.by_time[result.by_time.scale == "total"]
+    assert [len(c.get_offsets()) for c in pts] == [int(n) for n in total["n"]]
+    assert "possible range 20–140" in ax.get_ylabel() and ax.get_ylim() == (20.0, 140.0)
+    # the drawn points are the scores, not re-computed numbers
+    ys = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 1] for c in pts]))
+    want = np.sort(result.scores.loc[result.scores.scale == "total", "value"].to_numpy(float))
+    assert ys.tolist() == pytest.approx(want.tolist())
+    hidden = plots.distribution_plot(suppressed_year)
+    hax = hidden.axes[0]
+    n_points = sum(len(c.get_offsets()) for c in hax.collections if c.get_gid() == "points")
+    shown_n = suppressed_year.by_time.loc[~suppressed_year.by_time.suppressed, "n"].sum()
+    assert n_points == shown_n  # no point of a suppressed time is drawn
+    assert [t.get_text() for t in hax.texts].count("suppressed, n < 10") == 2
+    assert len(plots.distribution_plot(result, points=False).axes[0].collections) == 0
+    out = tmp_path / "dist.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_item_change_heatmap_n_labels_and_suppressed_column(tmp_path):
+    from empathy_metrics.cohorts import item_change
+
+    raw = pd.read_csv(DATA)
+    small = pd.concat([raw[raw.year < 4], raw[raw.year == 4].head(5)])
+    ic = item_change(small, "jse-s", time="year")
+    fig = plots.item_change_heatmap(ic)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "1\n(n=164)"
+    assert sum("suppressed" in t for t in ticks) == 2  # year 4 and its complement
+    assert [t.get_text() for t in ax.texts].count("suppressed, n < 10") == 2
+    arr = ax.images[0].get_array()
+    assert arr.mask[:, 3].all() and not arr.mask[:, 0].any()
+    assert "items 1–7" in fig.axes[1].get_ylabel()
+    out = tmp_path / "items.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_alpha_plot_from_reliability_by_time(tmp_path):
+    from empathy_metrics.cohorts import reliability_by_time
+
+    raw = pd.read_csv(DATA)
+    small = pd.concat([raw[raw.year < 4], raw[raw.year == 4].head(5)])
+    rb = reliability_by_time(small, "jse-s", time="year", scales=["total"])
+    fig = plots.alpha_plot(rb)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("suppressed, n < 10") == 2
+    shown = rb.table[~rb.table.suppressed]
+    assert [t for t in texts if t.startswith("n=")] == [f"n={int(n)}" for n in shown["n"]]
+    drawn = [c.lines[0].get_ydata()[0] for c in ax.containers]
+    assert drawn == pytest.approx(shown["alpha"].to_numpy(float))
+    assert ax.get_ylim() == (0.0, 1.0) and ax.get_title() == "Reliability by time: total"
+    assert ax.get_xlabel() == "year"
+    with pytest.raises(InputError, match="not in the result"):
+        plots.alpha_plot(rb, scale="empathy")
+    out = tmp_path / "alpha.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_efa_plots_show_n():
+    efa_module = pytest.importorskip("empathy_metrics.efa")
+    raw = pd.read_csv(DATA)
+    res = efa_module.efa(raw[raw.year == 1], "jse-s", n_factors=2, n_iter=20, seed=1)
+    assert f"n={res.n}" in plots.scree_plot(res).axes[0].get_title()
+    assert f"n={res.n}" in plots.loadings_heatmap(res).axes[0].get_title()
+
+
+def test_palette_is_okabe_ito(result):
+    fig = plots.trend_plot(result)
+    mean_line = [ln for ln in fig.axes[0].lines if ln.get_gid() == "mean"][0]
+    assert mean_line.get_color() in plots.OKABE_ITO
+    cohort = plots.cohort_plot(result)
+    colours = {ln.get_color() for ln in cohort.axes[0].lines if ln.get_gid() != "suppressed"}
+    assert colours <= set(plots.OKABE_ITO)
