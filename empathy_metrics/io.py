@@ -52,6 +52,7 @@ import io as _io
 import json
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -389,8 +390,18 @@ def _read_text(p: Path, source: str, file_type: str, encoding: str | None,
     frame = None
     for i, enc in enumerate(candidates):
         try:
-            frame = pd.read_csv(p, sep=sep, encoding=enc, header=0, skiprows=skip,
-                                skip_blank_lines=False, low_memory=False)
+            options = dict(sep=sep, encoding=enc, header=0, skiprows=skip,
+                           skip_blank_lines=False, low_memory=False)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                # index_col=False: never take the first column as an index when data rows
+                # have one field more than the header (checked below instead)
+                frame = pd.read_csv(p, index_col=False, **options)
+            for w in caught:
+                if issubclass(w.category, pd.errors.ParserWarning):
+                    _check_extra_fields(p, options, len(frame.columns), source, first_row)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             attrs["encoding"] = enc
             break
         except UnicodeDecodeError as exc:
@@ -409,6 +420,20 @@ def _read_text(p: Path, source: str, file_type: str, encoding: str | None,
                          for j, c in enumerate(frame.columns)]
     attrs["delimiter"] = sep
     return frame, first_row, layout
+
+
+def _check_extra_fields(p: Path, options: dict[str, Any], width: int, source: str,
+                        first_row: int) -> None:
+    """Data rows longer than the header: fine if the extra fields are all empty (a trailing
+    delimiter), else an error naming the first row with a value beyond the header."""
+    wide = pd.read_csv(p, index_col=None, **options)  # pandas puts the extra field last
+    extra = np.flatnonzero(wide.iloc[:, -1].notna().to_numpy()) if wide.shape[1] else []
+    if len(extra):
+        raise InputError(
+            f"this row has {width + 1} fields but the header names {width} columns",
+            file=source, row=first_row + int(extra[0]), column=f"#{width + 1}",
+            hint="add the missing column name to the header, quote values that contain the "
+                 "delimiter, or remove the extra fields")
 
 
 def _parser_error(exc: Exception, source: str, sep: str) -> InputError:

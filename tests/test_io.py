@@ -589,6 +589,28 @@ def test_ragged_csv_row_names_the_line(tmp_path):
     _assert_where(err, path, row=4, column="#4")
 
 
+def test_every_row_one_field_longer_than_the_header(tmp_path):
+    """pandas would silently take the first column as the index; the reader refuses."""
+    path = tmp_path / "shifted.csv"
+    path.write_text("T1,T2\n1,2,3\n4,5,6\n")
+    with pytest.raises(InputError, match="3 fields but the header names 2") as err:
+        read_responses(path)
+    _assert_where(err, path, row=2, column="#3")
+    path.write_text("T1,T2\n1,2,\n4,5\n7,8,9\n")
+    with pytest.raises(InputError) as err:
+        read_responses(path)
+    _assert_where(err, path, row=4, column="#3")
+
+
+def test_trailing_delimiters_on_data_rows_are_harmless(tmp_path, inst):
+    path = tmp_path / "trailing.csv"
+    path.write_text("T1,T2,T3,T4\n1,2,3,4,\n5,4,3,2,\n")
+    frame = read_responses(path)
+    assert list(frame.columns) == ITEMS
+    np.testing.assert_array_equal(items_frame(frame, inst).to_numpy(),
+                                  [[1, 2, 3, 4], [5, 4, 3, 2]])
+
+
 def test_unclosed_quote(tmp_path):
     path = tmp_path / "quote.csv"
     path.write_text('id,T1,T2\n1,2,3\n2,"3,4\n')
