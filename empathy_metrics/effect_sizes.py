@@ -16,6 +16,7 @@ from scipy import special, stats
 __all__ = [
     "WelchDifference",
     "welch_difference",
+    "welch_ci_from_summary",
     "EffectSize",
     "cohens_d",
     "hedges_correction",
@@ -76,6 +77,26 @@ def welch_difference(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> Welch
     p = 2 * stats.t.sf(abs(t), df)
     return WelchDifference(float(est), float(se), float(df),
                            (float(est - q * se), float(est + q * se)), float(t), float(p))
+
+
+def welch_ci_from_summary(
+    mean_x: np.ndarray | float, sd_x: np.ndarray | float, n_x: np.ndarray | float,
+    mean_y: np.ndarray | float, sd_y: np.ndarray | float, n_y: np.ndarray | float,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Welch CI of ``x̄ − ȳ`` from summaries, vectorised over replicates: ``(lo, hi, df)``.
+
+    The same formulas as :func:`welch_difference` (R ``t.test(var.equal = FALSE)``) applied
+    element-wise, for simulation studies.
+    """
+    mx, sx, nx = (np.asarray(v, dtype=float) for v in (mean_x, sd_x, n_x))
+    my, sy, ny = (np.asarray(v, dtype=float) for v in (mean_y, sd_y, n_y))
+    vx, vy = sx**2 / nx, sy**2 / ny
+    se = np.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
+    q = stats.t.ppf(0.5 + level / 2, df)
+    est = mx - my
+    return est - q * se, est + q * se, df
 
 
 def hedges_correction(df: np.ndarray | float) -> np.ndarray | float:

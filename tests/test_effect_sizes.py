@@ -15,6 +15,7 @@ from empathy_metrics.effect_sizes import (
     holm,
     noncentral_t_ci,
     welch_anova,
+    welch_ci_from_summary,
     welch_difference,
 )
 from empathy_metrics.scoring import score
@@ -89,17 +90,46 @@ def test_noncentral_ci_contains_observed_and_is_symmetric_at_zero():
     assert np.all(lo < np.array([-2.0, 3.0])) and np.all(hi > np.array([-2.0, 3.0]))
 
 
-def test_monte_carlo_coverage_of_d_and_mean_difference():
+def test_welch_ci_from_summary_matches_scalar_version():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(1, 2, 25), rng.normal(0, 1, 40)
+    lo, hi, df = welch_ci_from_summary(x.mean(), x.std(ddof=1), 25, y.mean(), y.std(ddof=1), 40)
+    w = welch_difference(x, y)
+    assert (float(lo), float(hi)) == pytest.approx(w.ci, rel=RTOL_EXACT)
+    assert float(df) == pytest.approx(w.df, rel=RTOL_EXACT)
+
+
+@pytest.mark.parametrize("true_d, n_x, n_y", [(0.5, 30, 40), (-0.3, 15, 60), (0.0, 12, 12)])
+def test_monte_carlo_coverage_of_d_and_mean_difference(true_d, n_x, n_y):
+    """95 % CIs cover the true d and mean difference in 93–97 % of 2000 replications.
+
+    With 2000 replications the binomial SE of a 95 % coverage is 0.49 points, so the bounds are
+    about ±4 SE: a correct interval fails this with probability < 1e-4, while a CI that is
+    10 % too narrow (coverage ≈ 92.7 %) fails it. Fixed seed: the test is deterministic.
+    """
     rng = np.random.default_rng(20261124)
-    true_diff, n_x, n_y = 0.5, 30, 40
-    x = rng.normal(true_diff, 1.0, (MC_REPLICATES, n_x))
+    x = rng.normal(true_d, 1.0, (MC_REPLICATES, n_x))  # SD 1: the mean difference is d
     y = rng.normal(0.0, 1.0, (MC_REPLICATES, n_y))
-    es = cohens_d(x.mean(1), x.std(1, ddof=1), n_x, y.mean(1), y.std(1, ddof=1), n_y)
-    d_cover = np.mean((es.d_ci[0] <= true_diff) & (true_diff <= es.d_ci[1]))
-    diff_cover = np.mean([welch_difference(x[i], y[i]).ci[0] <= true_diff
-                          <= welch_difference(x[i], y[i]).ci[1] for i in range(MC_REPLICATES)])
+    mx, sx, my, sy = x.mean(1), x.std(1, ddof=1), y.mean(1), y.std(1, ddof=1)
+    es = cohens_d(mx, sx, n_x, my, sy, n_y)
+    d_cover = np.mean((es.d_ci[0] <= true_d) & (true_d <= es.d_ci[1]))
+    lo, hi, _ = welch_ci_from_summary(mx, sx, n_x, my, sy, n_y)
+    diff_cover = np.mean((lo <= true_d) & (true_d <= hi))
     assert COVERAGE_BOUNDS[0] <= d_cover <= COVERAGE_BOUNDS[1]
     assert COVERAGE_BOUNDS[0] <= diff_cover <= COVERAGE_BOUNDS[1]
+
+
+def test_monte_carlo_coverage_of_welch_ci_with_unequal_variances():
+    """The Welch interval keeps its coverage when SDs and sizes differ (a pooled-SD t would
+    not: here it covers about 74 %); same 93–97 % bounds as above."""
+    rng = np.random.default_rng(11)
+    n_x, n_y = 12, 48
+    x = rng.normal(2.0, 3.0, (MC_REPLICATES, n_x))
+    y = rng.normal(0.0, 1.0, (MC_REPLICATES, n_y))
+    lo, hi, _ = welch_ci_from_summary(x.mean(1), x.std(1, ddof=1), n_x, y.mean(1),
+                                      y.std(1, ddof=1), n_y)
+    cover = np.mean((lo <= 2.0) & (2.0 <= hi))
+    assert COVERAGE_BOUNDS[0] <= cover <= COVERAGE_BOUNDS[1]
 
 
 def test_too_small_groups_give_nan_not_crash():
