@@ -35,14 +35,13 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
 
-from .errors import DataError, DegenerateDataError, DegenerateDataWarning, InputError
+from .errors import DataError, DegenerateDataError, InputError
 
 __all__ = [
     "ModelSpec",
@@ -538,7 +537,10 @@ def _blas_single_thread():
 
 def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
               equal: tuple[str, ...] = (), max_iter: int = 500, tol: float = 1e-10) -> Estimate:
-    """Maximum-likelihood fit (see :func:`_fit_model`), BLAS limited to one thread."""
+    """Maximum-likelihood fit (see :func:`_fit_model`), BLAS limited to one thread.
+
+    Improper solutions are reported in ``Estimate.warnings`` (the caller warns).
+    """
     with _blas_single_thread():
         return _fit_model(spec, groups, meanstructure=meanstructure, equal=equal,
                           max_iter=max_iter, tol=tol)
@@ -639,8 +641,6 @@ def _fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool
                                  + float(np.sum(st.cov * sinv)) + float(d @ sinv @ d))
     est = Estimate(structure, groups, theta, (vcov + vcov.T) / 2.0, f, loglik, converged, it, [])
     est.warnings = _admissibility(est)
-    for message in est.warnings:
-        warnings.warn(message, DegenerateDataWarning, stacklevel=4)
     return est
 
 
@@ -749,6 +749,7 @@ def fit_measures(est: Estimate) -> dict[str, Any]:
     x2b, dfb = baseline(est.groups)
     q = est.structure.q
     G = len(est.groups)
+    # df = 0 (a saturated model): the fit cannot be tested; p is NaN as in lavaan
     pvalue = float(stats.chi2.sf(x2, df)) if df > 0 else math.nan
     t1 = max(x2 - df, 0.0)
     t2 = max(x2 - df, x2b - dfb, 0.0)
@@ -759,16 +760,16 @@ def fit_measures(est: Estimate) -> dict[str, Any]:
     rmsea = math.sqrt(max(x2 / n / df - 1.0 / n, 0.0)) * math.sqrt(G) if df > 0 else 0.0
     lo, hi = _rmsea_ci(x2, df, n, G)
     return {
-        "chisq": x2,
+        "chisq": float(x2),
         "df": int(df),
-        "pvalue": pvalue,
-        "cfi": cfi,
-        "tli": tli,
-        "rmsea": rmsea,
-        "rmsea_ci": [lo, hi],
-        "srmr": _srmr(est),
-        "aic": -2.0 * est.loglik + 2.0 * q,
-        "bic": -2.0 * est.loglik + q * math.log(n),
+        "pvalue": float(pvalue),
+        "cfi": float(cfi),
+        "tli": float(tli),
+        "rmsea": float(rmsea),
+        "rmsea_ci": [float(lo), float(hi)],
+        "srmr": float(_srmr(est)),
+        "aic": float(-2.0 * est.loglik + 2.0 * q),
+        "bic": float(-2.0 * est.loglik + q * math.log(n)),
     }
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ from scipy import stats
 from . import _sem
 from ._results import Result, jsonable
 from ._sem import ModelSpec, parse_model
-from .errors import DataError, InputError
+from .errors import DataError, DegenerateDataWarning, InputError
 
 __all__ = [
     "CFAResult",
@@ -314,6 +315,9 @@ class CFAResult(Result):
         lines.append(f"n = {self.n} complete respondents{dropped}; maximum likelihood "
                      f"(lavaan defaults), {self.npar} free parameters")
         lines.append(_fit_line(self.fit))
+        if self.fit["df"] == 0:
+            lines.append("df = 0: the model is saturated (just identified), so its fit cannot "
+                         "be tested")
         lines.append("")
         lines.append("Loadings (std = completely standardised; markers fixed at 1)")
         with pd.option_context("display.max_rows", 500, "display.width", 120):
@@ -418,6 +422,8 @@ def cfa(
     values = values[complete]
     _sem.check_sample(values, spec.observed)
     est = _sem.fit_model(spec, [_sem.group_stats(values)], meanstructure=False)
+    for message in est.warnings:
+        warnings.warn(message, DegenerateDataWarning, stacklevel=2)
     return _result_from(est, spec, int((~complete).sum()), None,
                         "Confirmatory factor analysis")
 
@@ -681,6 +687,13 @@ def invariance(
                         ("scalar", ("loadings", "intercepts"))):
         est = _sem.fit_model(spec, stats_g, meanstructure=True, equal=equal)
         models[name] = _result_from(est, spec, n_dropped, uniq, f"{name.capitalize()} model")
+    seen: dict[str, list[str]] = {}
+    for name, res in models.items():
+        for message in res.warnings:
+            seen.setdefault(message, []).append(name)
+    for message, names in seen.items():
+        warnings.warn(f"{', '.join(names)} model{'s' if len(names) > 1 else ''}: {message}",
+                      DegenerateDataWarning, stacklevel=2)
     comp = pd.DataFrame([
         _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
                  rmsea_cutoff),

@@ -1,0 +1,150 @@
+"""`empathy cfa` and `empathy invariance` through click's CliRunner and a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from empathy_metrics.cli import cli
+from empathy_metrics.instruments import load_instrument
+
+REF_DIR = Path(__file__).parent / "reference"
+REF = json.loads((REF_DIR / "cfa.json").read_text())
+HS = REF_DIR / "data" / "HolzingerSwineford1939.csv"
+#: the issue's tolerance for iterative quantities, absolute.
+ITERATIVE_TOL = 1e-3
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Raw JSE-S answers rebuilt from jse_sim.csv (as cfa.R does), plus model files."""
+    root = tmp_path_factory.mktemp("cfa")
+    inst = load_instrument("jse-s")
+    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
+    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
+    raw = pd.DataFrame({item: sim[f"q{k + 1}"] for k, item in enumerate(order)})
+    for item in inst.reverse_items:
+        raw[item] = 8 - raw[item]
+    raw["year"] = np.repeat([1, 2, 3], [167, 167, 166])
+    jse = root / "jse.csv"
+    raw[inst.item_ids + ["year"]].to_csv(jse, index=False)
+    renamed = root / "renamed.csv"
+    raw.rename(columns={f"JSE{i}": f"Q{i}" for i in range(1, 21)}).to_csv(renamed, index=False)
+    mapping = root / "map.yaml"
+    mapping.write_text("".join(f"JSE{i}: Q{i}\n" for i in range(1, 21)))
+    hs_model = root / "hs.lav"
+    hs_model.write_text("# lavaan's classic model\n" + REF["hs"]["model"])
+    bad = root / "bad.lav"
+    bad.write_text("visual =~ x1 + x2 + x3\n\ntextual ~ x4 + x5 + x6\n")
+    return {"jse": jse, "renamed": renamed, "map": mapping, "hs_model": hs_model, "bad": bad}
+
+
+def _assert_fit(fit, ref):
+    assert fit["df"] == ref["df"]
+    for key in ("chisq", "cfi", "tli", "rmsea", "srmr", "aic", "bic"):
+        assert fit[key] == pytest.approx(ref[key], abs=ITERATIVE_TOL), key
+    assert fit["rmsea_ci"] == pytest.approx([ref["rmsea_ci_lower"], ref["rmsea_ci_upper"]],
+                                            abs=ITERATIVE_TOL)
+
+
+def test_cfa_json_matches_lavaan(files):
+    res = CliRunner().invoke(cli, ["cfa", str(files["jse"]), "-i", "jse-s", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert set(out) == {"n", "fit", "loadings"} and out["n"] == 500
+    _assert_fit(out["fit"], REF["jse"]["fit"])
+    ref = pd.DataFrame(REF["jse"]["params"]).query("op == '=~'")
+    got = pd.DataFrame(out["loadings"])
+    assert list(got["item"]) == list(ref["rhs"]) and list(got["factor"]) == list(ref["lhs"])
+    np.testing.assert_allclose(got["estimate"], ref["est"], atol=ITERATIVE_TOL, rtol=0)
+    np.testing.assert_allclose(got["std"], ref["std"], atol=ITERATIVE_TOL, rtol=0)
+    free = got["se"].notna()
+    np.testing.assert_allclose(got["se"][free], ref["se"][free.to_numpy()], atol=ITERATIVE_TOL)
+
+
+def test_cfa_model_file_without_instrument_and_table(files):
+    res = CliRunner().invoke(cli, ["cfa", str(HS), "--model", str(files["hs_model"])])
+    assert res.exit_code == 0, res.output
+    assert "CFI = 0.931" in res.output and "RMSEA = 0.092" in res.output
+    assert "Loadings" in res.output and "speed" in res.output
+
+
+def test_cfa_with_column_map(files):
+    res = CliRunner().invoke(cli, ["cfa", str(files["renamed"]), "-i", "jse-s", "--map",
+                                   str(files["map"]), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    _assert_fit(json.loads(res.output)["fit"], REF["jse"]["fit"])
+
+
+def test_cfa_bad_model_and_bad_usage_exit_2(files):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cfa", str(HS), "--model", str(files["bad"])])
+    assert res.exit_code == 2
+    assert "bad.lav: model line 3: operator '~' is not supported" in res.output
+    res = runner.invoke(cli, ["cfa", str(HS)])
+    assert res.exit_code == 2 and "give an instrument (-i INST) or a model file" in res.output
+    res = runner.invoke(cli, ["cfa", str(HS), "--model", "nowhere.lav"])
+    assert res.exit_code == 2 and "model file not found" in res.output
+    res = runner.invoke(cli, ["cfa", str(files["jse"]), "-i", "jse-s", "--model",
+                              str(files["hs_model"])])
+    assert res.exit_code == 2 and "'x1' is not an item of instrument 'jse-s'" in res.output
+
+
+def test_invariance_json_matches_lavaan(files):
+    res = CliRunner().invoke(cli, ["invariance", str(files["jse"]), "-i", "jse-s", "--group",
+                                   "year", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert list(out) == ["groups", "configural", "metric", "scalar", "comparisons", "verdict"]
+    assert out["groups"] == [1, 2, 3]
+    ref = REF["jse_invariance"]
+    for name in ("configural", "metric", "scalar"):
+        _assert_fit(out[name], ref["fits"][name])
+    diffs = [c["chisq_diff"] for c in out["comparisons"]]
+    assert diffs == pytest.approx(ref["lrt"]["chisq_diff"], abs=ITERATIVE_TOL)
+    assert out["verdict"].startswith("Scalar invariance holds across 'year'")
+
+
+def test_invariance_table_and_errors(files):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["invariance", str(HS), "--model", str(files["hs_model"]),
+                              "--group", "school", "--rmsea-cutoff", "0.015"])
+    assert res.exit_code == 0, res.output
+    assert "scalar vs metric" in res.output and "Metric invariance holds" in res.output
+    assert "ΔRMSEA no larger than 0.015" in res.output
+    res = runner.invoke(cli, ["invariance", str(HS), "--model", str(files["hs_model"]),
+                              "--group", "county"])
+    assert res.exit_code == 2 and "group column 'county' not found" in res.output
+    res = runner.invoke(cli, ["invariance", str(HS), "--model", str(files["hs_model"])])
+    assert res.exit_code == 2 and "--group" in res.output
+
+
+def test_subprocess_json_and_help(files):
+    proc = subprocess.run(
+        [sys.executable, "-m", "empathy_metrics", "invariance", str(HS), "--model",
+         str(files["hs_model"]), "--group", "school", "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["groups"] == ["Grant-White", "Pasteur"]
+    _assert_fit(out["scalar"], REF["hs_invariance"]["fits"]["scalar"])
+    assert [c["holds"] for c in out["comparisons"]] == [True, False]
+    proc = subprocess.run(
+        [sys.executable, "-m", "empathy_metrics", "cfa", str(HS), "--model",
+         str(files["bad"])],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2 and "model line 3" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    for command in ("cfa", "invariance"):
+        proc = subprocess.run([sys.executable, "-m", "empathy_metrics", command, "--help"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and "Examples:" in proc.stdout
