@@ -149,7 +149,7 @@ def test_suppressed_time_is_hidden_everywhere(tmp_path):
     extra = raw[raw["year"] == 4].head(3).assign(year=5)
     frame = pd.concat([raw, extra], ignore_index=True)
     rep = build_report(frame, "jse-s", time="year", id="id", min_cell=MIN_CELL,
-                       options={"invariance": False, "omega": False, "mixed_scales": []})
+                       options={"invariance": False, "mixed_scales": []})
     by_name = {t.name: t.data for t in rep.tables}
     hidden = by_name["scores_by_time"].query("time == 5")
     assert len(hidden) == 4 and hidden["suppressed"].all()
@@ -274,7 +274,7 @@ def test_a_missing_analysis_module_is_reported_not_fatal(monkeypatch):
     monkeypatch.setitem(sys.modules, "empathy_metrics.cfa", None)  # import now fails
     frame = pd.read_csv(DATA)
     rep = build_report(frame, "jse-s", time="year", min_cell=MIN_CELL,
-                       options={"omega": False, "mixed_scales": []})
+                       options={"mixed_scales": []})
     notes = " ".join(rep.section("structure").notes)
     assert "confirmatory factor analysis could not be run" in notes
     assert "not installed" in notes

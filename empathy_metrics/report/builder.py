@@ -37,8 +37,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "reference": None,          # time compared against (default: the first)
     "mixed_scales": ["total"],  # scales given a mixed model ("all" for every scale)
     "alpha_ci": "feldt",        # CI of alpha: feldt (closed form) or bootstrap/bca
-    "n_boot": 200,              # bootstrap resamples when alpha_ci is a bootstrap
-    "omega": True,              # McDonald's omega in the reliability table
     "efa_factors": None,        # factors extracted (default: the instrument's subscales)
     "parallel_iter": 20,        # parallel-analysis simulations (psych::fa.parallel default)
     "seed": 2026,               # seed of the parallel analysis (and bootstrap)
@@ -292,7 +290,7 @@ def build_report(
         ``data.attrs["source"]`` when it is an existing file).
     options
         Overrides of :data:`DEFAULT_OPTIONS` (reference time, mixed-model scales, alpha CI,
-        omega, EFA factors, parallel-analysis iterations, seed, ...).
+        EFA factors, parallel-analysis iterations, seed, ...).
     progress
         Show a progress bar (default: only on an interactive terminal).
 
@@ -453,6 +451,16 @@ class _Context:
         rank = out["scale"].map(order).fillna(len(order)).to_numpy()
         return out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
+    def largest_change(self) -> Any:
+        """The shown time whose total differs most (in d) from the reference, or None."""
+        bt = self.tr.by_time
+        tot = bt[(bt["scale"] == "total") & ~bt["suppressed"].astype(bool)
+                 & (bt["time"] != self.tr.reference)]
+        d = pd.to_numeric(tot["d_vs_ref"], errors="coerce").abs()
+        if tot.empty or d.isna().all():
+            return None
+        return tot["time"].iloc[int(np.nanargmax(d.to_numpy()))]
+
     def fig(self, section: Section, what: str, draw: Callable[[], Any], name: str,
             caption: str, alt: str) -> None:
         def make() -> Figure:
@@ -539,7 +547,8 @@ def _scores(ctx: _Context, section: Section) -> None:
         ctx.fig(section, "Subscale trend plot", lambda: plots.trend_plot(tr, subs),
                 "trend_subscales", f"Subscale means by {time} (95% confidence bands).",
                 f"Line charts of the subscale means by {time}")
-    ctx.fig(section, "Distribution plot", lambda: plots.distribution_plot(tr, "total"),
+    ctx.fig(section, "Distribution plot",
+            lambda: plots.distribution_plot(tr, "total", points=False),
             "distribution_total",
             f"Distribution of the total score by {time}: box = quartiles, whiskers = 1.5 IQR, "
             "triangle = mean.", f"Box plots of the total score by {time}")
@@ -721,58 +730,47 @@ def _change(ctx: _Context, section: Section) -> None:
              Column.p("diff_p"), Column.num("d", "d", 2, True)], min_cell=ctx.min_cell))
 
 
-def _reliability(ctx: _Context, section: Section) -> dict[Any, Any]:
+def _reliability(ctx: _Context, section: Section) -> Any:
+    """Alpha per time from :func:`empathy_metrics.cohorts.reliability_by_time`."""
+    import dataclasses
+
     from .. import plots
-    from ..reliability import reliability
+    from ..cohorts import reliability_by_time
 
     time, opts = ctx.time, ctx.opts
     section.para(
         f"Internal consistency of each scale, computed separately for each {time}: "
-        f"Cronbach's alpha with its 95% confidence interval ({opts['alpha_ci']}), "
-        + ("McDonald's omega total, " if opts["omega"] else "")
-        + "and the average inter-item correlation. Alpha of .70 or more is usually "
+        f"Cronbach's alpha with its 95% confidence interval ({opts['alpha_ci']} method) on "
+        "the students who answered every item of the scale. Alpha of .70 or more is usually "
         "considered adequate for comparing groups.")
-    results: dict[Any, Any] = {}
-    rows = []
-    for t in ctx.times:
-        if not ctx.time_shown[t]:
-            results[t] = None
-            rows += [{"scale": s, "time": t, "suppressed": True} for s in ctx.tr.scales]
-            ctx.run.bar.update(0)
-            continue
-        sub = ctx.frame[ctx.frame[time] == t]
-        res = ctx.run(section, f"Reliability at {_when(time, t)}",
-                      lambda sub=sub: reliability(sub, ctx.inst, ci=opts["alpha_ci"],
-                                                  n_boot=opts["n_boot"], seed=opts["seed"],
-                                                  omega=opts["omega"]))
-        results[t] = res.scales if res is not None else None
-        for s in ctx.tr.scales:
-            if res is None or s not in res.scales:
-                continue
-            r = res.scales[s]
-            rows.append({"scale": s, "time": t, "n": r.n, "alpha": r.alpha,
-                         "ci_low": r.alpha_ci[0], "ci_high": r.alpha_ci[1],
-                         "omega_total": r.omega_total, "average_r": r.average_r,
-                         "suppressed": False})
-    if rows:
-        table = pd.DataFrame(rows).sort_values(["scale", "time"], kind="stable",
-                                               key=lambda c: c.map(
-                                                   {s: i for i, s in enumerate(ctx.tr.scales)})
-                                               if c.name == "scale" else c)
-        cols = [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
-                Column.int("n", "n (complete)"), Column.num("alpha", "Alpha", 3),
-                Column.ci("ci_low", "ci_high", digits=3)]
-        if opts["omega"]:
-            cols.append(Column.num("omega_total", "Omega total", 3))
-        cols.append(Column.num("average_r", "Mean inter-item r", 3))
-        section.add(Table("reliability_by_time", f"Reliability by {time}",
-                          ctx.with_names(table), cols, min_cell=ctx.min_cell))
-    if any(v is not None for v in results.values()):
+    res = ctx.run(section, f"Reliability by {time}",
+                  lambda: reliability_by_time(ctx.frame, ctx.inst, time=time,
+                                              min_cell=ctx.min_cell, ci=opts["alpha_ci"],
+                                              scales=ctx.tr.scales))
+    if res is None:
+        return None
+    table = res.table.copy()
+    # a time hidden in the score tables stays hidden here too (one pattern for the report)
+    hidden = ~table["time"].map(ctx.time_shown).fillna(False).astype(bool)
+    table["suppressed"] = table["suppressed"].astype(bool) | hidden.to_numpy()
+    for col in ("n", "alpha", "ci_low", "ci_high"):
+        table[col] = table[col].astype(object)
+        table.loc[table["suppressed"], col] = None
+    res = dataclasses.replace(res, table=table)
+    for note in res.notes:
+        section.notes.append(note)
+    section.add(Table(
+        "reliability_by_time", f"Reliability by {time}",
+        ctx.with_names(table.drop(columns=[c for c in ("note",) if c in table.columns])),
+        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+         Column.int("n", "n (complete)"), Column.num("alpha", "Alpha", 3),
+         Column.ci("ci_low", "ci_high", digits=3)], min_cell=ctx.min_cell))
+    if not table["suppressed"].all():
         ctx.fig(section, "Alpha plot",
-                lambda: plots.alpha_plot(results, scale="total", min_cell=ctx.min_cell),
+                lambda: plots.alpha_plot(res, scale="total", min_cell=ctx.min_cell),
                 "alpha", f"Cronbach's alpha of the total score by {time} (95% CI).",
                 f"Chart of Cronbach's alpha by {time}")
-    return results
+    return res
 
 
 def _fit_rows(fit: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -950,6 +948,14 @@ def _items(ctx: _Context, section: Section) -> None:
             "Heatmap of item mean change")
     change = tr.item_change.copy()
     change.columns = [str(c) for c in change.columns]
+    big = ctx.largest_change()
+    if big is not None and str(big) in change.columns:
+        col = change[str(big)].dropna().sort_values()
+        if len(col):
+            down = ", ".join(f"{item} ({fmt_num(v, 2)})" for item, v in col.head(3).items())
+            section.para(f"Items that declined most by {_when(time, big)}: {down} item "
+                         "points. Item wording is not shipped with the package (copyright); "
+                         "see the instrument's manual for the text of each item.")
     section.add(Table(
         "item_change", f"Item mean change from {_when(time, tr.reference)}", change,
         [Column.text("item", "Item")]
@@ -985,27 +991,34 @@ def _norms(ctx: _Context, section: Section) -> None:
     rows = []
 
     def add_rows() -> None:
+        tn = ctx.tr.norms
         for norm in norms:
-            if norm.group == "all":
-                cells = [(t, None, ctx.shown.get((norm.scale, t), False)) for t in ctx.times]
-            elif _norm_label(norm.group, glabels) is not None and not gs.empty:
-                g = _norm_label(norm.group, glabels)
-                cells = []
+            base = {"scale": norm.scale, "norm_group": norm.group, "norm_mean": norm.mean,
+                    "norm_sd": norm.sd}
+            if norm.group == "all":  # computed by trend for the shown times
                 for t in ctx.times:
-                    hit = gs[(gs["scale"] == norm.scale) & (gs["time"] == t)
-                             & (gs[ctx.group] == g)]
-                    cells.append((t, g, bool(len(hit)) and not bool(hit["suppressed"].iloc[0])))
-            else:
+                    hit = (tn[(tn["scale"] == norm.scale) & (tn["time"] == t)]
+                           if not tn.empty else tn)
+                    if len(hit) and ctx.shown.get((norm.scale, t), False):
+                        r = hit.iloc[0]
+                        rows.append({**base, "time": t, "n": int(r["n"]),
+                                     "mean_z": r["mean_z"],
+                                     "median_percentile": r["median_percentile"],
+                                     "method": r["method"], "suppressed": False})
+                    else:
+                        rows.append({**base, "time": t, "suppressed": True})
                 continue
-            for t, g, ok in cells:
-                row = {"scale": norm.scale, "norm_group": norm.group, "time": t,
-                       "norm_mean": norm.mean, "norm_sd": norm.sd, "suppressed": not ok}
+            g = _norm_label(norm.group, glabels)
+            if g is None or gs.empty:
+                continue
+            for t in ctx.times:
+                hit = gs[(gs["scale"] == norm.scale) & (gs["time"] == t) & (gs[ctx.group] == g)]
+                ok = bool(len(hit)) and not bool(hit["suppressed"].iloc[0])
+                row = {**base, "time": t, "suppressed": not ok}
                 if ok:
-                    mask = (ctx.frame[time] == t).to_numpy()
-                    if g is not None:
-                        mask = mask & (ctx.frame[ctx.group] == g).to_numpy()
-                    res = norm_scores(scores.loc[mask, norm.scale].dropna(), inst,
-                                      norm.scale, norm.group)
+                    mask = ((ctx.frame[time] == t) & (ctx.frame[ctx.group] == g)).to_numpy()
+                    res = norm_scores(scores.loc[mask, norm.scale].dropna(), inst, norm.scale,
+                                      norm.group)
                     d = res.to_dict()
                     row.update(n=int(res.scores["score"].notna().sum()),
                                mean_z=d["sample"]["mean_z"],
@@ -1035,7 +1048,7 @@ def _norms(ctx: _Context, section: Section) -> None:
         section.bullets.append(f"{norm.scale}/{norm.group}{pop}: {norm.citation}")
 
 
-def _summary(ctx: _Context, section: Section, rel: dict[Any, Any], inv: Any,
+def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
              exclusions: Any) -> list[tuple[str, str, str]]:
     tr, time, inst = ctx.tr, ctx.time, ctx.inst
     ref = tr.reference
@@ -1097,6 +1110,16 @@ def _summary(ctx: _Context, section: Section, rel: dict[Any, Any], inv: Any,
             section.bullets.append(
                 f"On average the total changed by {fmt_num(sl['estimate'], 2, True)} points "
                 f"per {time} (95% CI {fmt_ci(*sl['ci'])}; mixed model).")
+    gd = tr.group_differences
+    if ctx.group is not None and not gd.empty and "diff" in gd.columns:
+        first = gd[(gd["scale"] == "total") & (gd["time"] == ref) & ~gd["suppressed"]]
+        for r in first.itertuples():
+            if r.diff != r.diff:
+                continue
+            main, ci = _change_phrase(r.diff, r.diff_ci_low, r.diff_ci_high)
+            section.bullets.append(
+                f"In {_when(time, ref)}, the total of the '{r.group}' group was {main} than "
+                f"that of the '{r.reference_group}' group ({ci}; d = {fmt_num(r.d, 2)}).")
     if not tr.reliable_change.empty:
         rc = tr.reliable_change
         last = rc[(rc["scale"] == "total")]
@@ -1110,7 +1133,11 @@ def _summary(ctx: _Context, section: Section, rel: dict[Any, Any], inv: Any,
                     "showed a reliable decline in total empathy (beyond measurement error)"
                     + (f" and {int(shown['improvement'])} a reliable improvement"
                        if "improvement" in shown else "") + ".")
-    alphas = [v["total"].alpha for v in rel.values() if v is not None and "total" in v]
+    alphas = []
+    if rel is not None:
+        tab = rel.table
+        alphas = [float(a) for a in tab.loc[(tab["scale"] == "total") & ~tab["suppressed"],
+                                            "alpha"] if a is not None and a == a]
     if alphas:
         lo, hi = min(alphas), max(alphas)
         verdict = ("adequate for comparing groups" if lo >= 0.7 else
@@ -1177,8 +1204,8 @@ def _methods(ctx: _Context, section: Section, *, source: Any, digest: str | None
         "t intervals, Cohen's d and Hedges' g with noncentral-t intervals; Welch ANOVA, "
         "Kruskal–Wallis, Holm-adjusted adjacent comparisons. Longitudinal change: linear "
         "mixed model with a random intercept per student (REML), paired change and the "
-        "Jacobson–Truax reliable change index. Reliability: Cronbach's alpha (Feldt interval) "
-        "and McDonald's omega. Factor structure: minres EFA with oblimin rotation and Horn's "
+        "Jacobson–Truax reliable change index. Reliability: Cronbach's alpha (Feldt interval). "
+        "Factor structure: minres EFA with oblimin rotation and Horn's "
         "parallel analysis; ML CFA and multi-group invariance. Results agree with R (psych, "
         "lavaan, lme4) as tested in the package's reference tests.")
     section.para(
