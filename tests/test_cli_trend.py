@@ -32,9 +32,12 @@ def test_json_output_matches_documented_shape_and_r(tmp_path):
     runner = CliRunner()
     plot = tmp_path / "trend.svg"
     res = runner.invoke(cli, ["trend", str(DATA), "-i", "jse-s", "--time", "year", "--id", "id",
-                              "--cohort", "cohort", "--plot", str(plot), "--format", "json"])
+                              "--cohort", "cohort", "--min-cell", "5", "--plot", str(plot),
+                              "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
+    _check_shape(out, [1, 2, 3, 4], 1)
+    assert out["min_cell"] == 5
     assert out["instrument"] == "jse-s" and out["time"] == "year"
     total = out["scales"]["total"]
     ref = json.loads(REF.read_text())["scales"]["total"]
@@ -87,3 +90,75 @@ def test_subprocess_json_and_png(small_csv, tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0 and "Example" in proc.stdout
+
+
+BY_TIME_KEYS = {"time", "n", "mean", "sd", "ci", "diff_vs_ref", "diff_ci", "d_vs_ref", "d_ci",
+                "g_vs_ref", "suppressed"}
+TERM_KEYS = {"estimate", "se", "ci", "p"}
+
+
+def _check_shape(out: dict, times: list, reference) -> None:
+    """The JSON shape the issue documents as the public interface."""
+    assert {"instrument", "time", "scales"} <= set(out)
+    for scale, block in out["scales"].items():
+        assert {"by_time", "tests", "mixed_model", "linear_slope", "reliable_change"} <= set(block)
+        assert [row["time"] for row in block["by_time"]] == times
+        for row in block["by_time"]:
+            assert BY_TIME_KEYS <= set(row), scale
+            assert isinstance(row["suppressed"], bool)
+            assert len(row["ci"]) == len(row["diff_ci"]) == len(row["d_ci"]) == 2
+            if not row["suppressed"]:
+                assert isinstance(row["n"], int)
+        assert isinstance(block["tests"], dict)
+        mm = block["mixed_model"]
+        assert {"terms", "sigma", "sd_intercept", "n_obs", "n_groups"} <= set(mm)
+        assert isinstance(mm["n_obs"], int) and isinstance(mm["n_groups"], int)
+        assert set(mm["terms"]) == {"Intercept"} | {f"time[{t}]" for t in times if t != reference}
+        for term in mm["terms"].values():
+            assert TERM_KEYS <= set(term) and len(term["ci"]) == 2
+        assert TERM_KEYS <= set(block["linear_slope"])
+        assert isinstance(block["reliable_change"], list)
+
+
+def test_json_shape_with_reference_and_group():
+    runner = CliRunner()
+    res = runner.invoke(cli, ["trend", str(DATA), "-i", "jse-s", "--time", "year", "--id", "id",
+                              "--group", "gender", "--reference", "2", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    _check_shape(out, [2, 1, 3, 4], 2)
+    total = out["scales"]["total"]
+    ref_row = total["by_time"][0]
+    assert ref_row["time"] == 2 and ref_row["diff_vs_ref"] == 0 and ref_row["d_vs_ref"] == 0
+    assert out["reference"] == 2 and out["random_slope"] is False
+    # terms relative to year 2: time[3] (vs 2) = time[3] − time[2] of the year-1-based lmer fit
+    r = json.loads(REF.read_text())["scales"]["total"]["mixed_model"]["terms"]
+    want = r["time[3]"]["estimate"] - r["time[2]"]["estimate"]
+    assert total["mixed_model"]["terms"]["time[3]"]["estimate"] == pytest.approx(want, rel=1e-3)
+    assert total["mixed_model"]["terms"]["time[1]"]["estimate"] == pytest.approx(
+        -r["time[2]"]["estimate"], rel=1e-3)
+    # the tiny nonbinary group is suppressed in every year, with a complement
+    groups = total["groups"]
+    assert all(g["suppressed"] and g["n"] is None for g in groups if g["gender"] == "nonbinary")
+    # its complement (the next smallest, men) leaves one group per year: nothing to compare,
+    # and the notes say how to fix it
+    assert total["group_differences"] == []
+    assert any("merge small categories" in n for n in out["notes"])
+
+
+def test_random_slope_flag_reaches_the_library(monkeypatch):
+    import empathy_metrics.cohorts as cohorts
+
+    seen = {}
+    real = cohorts.trend
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **{**kwargs, "mixed": False})
+
+    monkeypatch.setattr(cohorts, "trend", spy)
+    res = CliRunner().invoke(cli, ["trend", str(DATA), "-i", "jse-s", "--time", "year", "--id",
+                                   "id", "--random-slope", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert seen["random_slope"] is True and seen["id"] == "id"
+    assert json.loads(res.output)["random_slope"] is True

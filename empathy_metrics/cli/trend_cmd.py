@@ -34,6 +34,8 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
               help="Time compared against (default: the first).")
 @click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
               show_default=True, help="Suppress cells with fewer respondents than this.")
+@click.option("--random-slope", "random_slope", is_flag=True, default=False,
+              help="Add a random slope of time per respondent to the mixed models.")
 @map_option
 @click.option("--plot", "plot_path", default=None, metavar="OUT.png|.svg|.pdf",
               type=click.Path(dir_okay=False),
@@ -42,8 +44,13 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @wrap_errors
 def trend(data: str, instrument: str, time_col: str, id_col: str | None,
           cohort_col: str | None, group_col: str | None, reference: str | None,
-          min_cell: int, map_file: str | None, plot_path: str | None, fmt: str) -> None:
+          min_cell: int, random_slope: bool, map_file: str | None, plot_path: str | None,
+          fmt: str) -> None:
     """Change of every scale across training years, with small cells suppressed.
+
+    JSON (--format json): {"instrument", "time", "scales": {scale: {"by_time": [...],
+    "tests", "mixed_model", "linear_slope", "reliable_change", ...}}}; mixed-model terms are
+    "Intercept" and "time[t]" for each time t against the reference.
 
     \b
     Example:
@@ -61,7 +68,8 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
     result = run_trend(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
-                       group=group_col, reference=reference, min_cell=min_cell)
+                       group=group_col, reference=reference, min_cell=min_cell,
+                       random_slope=random_slope)
     if plot_path is not None:
         from .._files import atomic_path, check_writable
         from ..plots import trend_plot
