@@ -227,8 +227,10 @@ class TrendResult(Result):
                         f"{c.category.replace('_', ' ')} "
                         f"{'suppressed' if c.suppressed else int(c.count)}"
                         for c in g.itertuples())
+                    n = g["n"].iloc[0]
+                    n_text = f"n < {self.min_cell}" if n is None or n != n else f"n {int(n)}"
                     lines.append(f"  reliable change {self.reference}->{to} "
-                                 f"(n {int(g['n'].iloc[0])}): {counts}")
+                                 f"({n_text}): {counts}")
             slope = self.linear_slope.get(scale)
             if slope:
                 lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "

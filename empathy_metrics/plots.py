@@ -317,7 +317,7 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
         min_cell = by_time.min_cell
         tab = by_time.table[by_time.table["scale"] == scale]
         for r in tab.itertuples():
-            if r.suppressed or r.alpha != r.alpha:
+            if r.suppressed or r.alpha is None or pd.isna(r.alpha):
                 points.append((r.time, None, np.nan, np.nan, None))
             else:
                 points.append((r.time, float(r.alpha), float(r.ci_low), float(r.ci_high), r.n))
