@@ -45,3 +45,18 @@ def test_published_table_used_when_present():
 def test_missing_norm_is_a_clear_error():
     with pytest.raises(InputError, match="no norm for scale 'perspective_taking'"):
         norm_scores(np.array([50.0]), "jse-s", "perspective_taking")
+
+
+def test_instrument_without_norms_says_none_available():
+    with pytest.raises(InputError, match="available: none"):
+        norm_scores(np.array([30.0]), "teq", "total")
+
+
+def test_norm_result_interface():
+    res = norm_scores(pd.Series([100.0, 116.54, 130.0]), "jse-s", "total")
+    frame = res.to_frame()
+    assert list(frame.columns) == ["score", "z", "percentile"]
+    assert frame["percentile"].is_monotonic_increasing
+    d = res.to_dict()
+    assert d["norm"]["n"] == 6009 and "Hojat" in d["norm"]["citation"]
+    assert d["sample"]["median_percentile"] == pytest.approx(50.0)
