@@ -494,14 +494,15 @@ def _chol_logdet_inv(sigma: np.ndarray) -> tuple[float, np.ndarray] | None:
 
 
 def _discrepancy(structure: _Structure, groups: list[GroupStats], theta: np.ndarray,
-                 logdet_s: list[float], *, derivatives: bool):
-    """F (weighted over groups) and, if asked, its gradient and expected information
-    (both per unit N, i.e. for the weighted F)."""
+                 logdet_s: list[float], *, derivatives: int):
+    """F (weighted over groups); with ``derivatives >= 1`` its gradient and with
+    ``derivatives == 2`` also the expected information (both per unit N, i.e. for the
+    weighted F)."""
     n_total = sum(st.n for st in groups)
     p = structure.p
     f = 0.0
     grad = np.zeros(structure.q) if derivatives else None
-    info = np.zeros((structure.q, structure.q)) if derivatives else None
+    info = np.zeros((structure.q, structure.q)) if derivatives == 2 else None
     for g, st in enumerate(groups):
         sigma, mu = structure.implied(theta, g)
         dec = _chol_logdet_inv(sigma)
@@ -518,10 +519,32 @@ def _discrepancy(structure: _Structure, groups: list[GroupStats], theta: np.ndar
             k = len(cols)
             gmat = sinv - sinv @ (st.cov + np.outer(d, d)) @ sinv
             grad[cols] += w * (d_sig.reshape(k, -1) @ gmat.reshape(-1) - 2.0 * (sid @ d_mu))
+            if derivatives < 2:
+                continue
             m_a = sinv @ d_sig  # k x p x p
             tr = m_a.reshape(k, -1) @ m_a.transpose(0, 2, 1).reshape(k, -1).T
             info[np.ix_(cols, cols)] += w * (tr + 2.0 * d_mu.T @ sinv @ d_mu)
     return f, grad, info
+
+
+#: Fisher-scoring iterations before switching to Newton steps (finite-difference Hessian).
+_NEWTON_AFTER = 20
+
+
+def _fd_hessian(structure: _Structure, groups: list[GroupStats], theta: np.ndarray,
+                grad: np.ndarray, logdet_s: list[float]) -> np.ndarray:
+    """Hessian of F by forward differences of the analytic gradient (symmetrised)."""
+    q = len(theta)
+    hess = np.empty((q, q))
+    for a in range(q):
+        h = 1e-6 * max(1.0, abs(theta[a]))
+        shifted = theta.copy()
+        shifted[a] += h
+        g = _discrepancy(structure, groups, shifted, logdet_s, derivatives=1)[1]
+        if g is None:
+            return np.full((q, q), np.nan)
+        hess[:, a] = (g - grad) / h
+    return (hess + hess.T) / 2.0
 
 
 def _blas_single_thread():
@@ -536,7 +559,7 @@ def _blas_single_thread():
 
 
 def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
-              equal: tuple[str, ...] = (), max_iter: int = 500, tol: float = 1e-10) -> Estimate:
+              equal: tuple[str, ...] = (), max_iter: int = 200, tol: float = 1e-10) -> Estimate:
     """Maximum-likelihood fit (see :func:`_fit_model`), BLAS limited to one thread.
 
     Improper solutions are reported in ``Estimate.warnings`` (the caller warns).
@@ -547,12 +570,15 @@ def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
 
 
 def _fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
-               equal: tuple[str, ...] = (), max_iter: int = 500, tol: float = 1e-10) -> Estimate:
+               equal: tuple[str, ...] = (), max_iter: int = 200, tol: float = 1e-10) -> Estimate:
     """Maximum-likelihood fit of ``spec`` to the groups' summary statistics.
 
     Fisher scoring: :math:`\\theta \\leftarrow \\theta - \\mathcal I^{-1}\\nabla F`, halving the
-    step until :math:`F` decreases; stops when the largest gradient element is below ``tol``
-    or :math:`F` stops changing (relative ``1e-15``).
+    step until :math:`F` decreases. Fisher scoring converges fast when the model fits and
+    only linearly when it does not, so after ``_NEWTON_AFTER`` iterations Newton steps on a
+    finite-difference Hessian (of the analytic gradient) are taken when that Hessian is
+    positive definite. Stops when the largest gradient element is below ``tol`` or :math:`F`
+    stops changing (relative ``1e-15``) with a gradient below ``1e-6``.
 
     Raises
     ------
@@ -579,7 +605,7 @@ def _fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool
         logdet_s.append(dec[0])
 
     theta = structure.start(groups)
-    f, grad, info = _discrepancy(structure, groups, theta, logdet_s, derivatives=True)
+    f, grad, info = _discrepancy(structure, groups, theta, logdet_s, derivatives=2)
     if not math.isfinite(f):
         # safe start: uncorrelated factors and residual variances as large as the items'
         for prm in structure.params:
@@ -588,19 +614,30 @@ def _fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool
             elif prm.kind == "theta":
                 cov = groups[prm.group].cov
                 theta[prm.free] = cov[prm.row, prm.row] if prm.row == prm.col else 0.0
-        f, grad, info = _discrepancy(structure, groups, theta, logdet_s, derivatives=True)
+        f, grad, info = _discrepancy(structure, groups, theta, logdet_s, derivatives=2)
     converged = False
     it = 0
     for step_no in range(1, max_iter + 1):
         it = step_no
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        step = None
+        if step_no > _NEWTON_AFTER:
+            # Fisher scoring converges only linearly when the model misfits: switch to Newton
+            # steps on a Hessian from finite differences of the analytic gradient
+            hess = _fd_hessian(structure, groups, theta, grad, logdet_s)
+            try:
+                np.linalg.cholesky(hess)
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                step = None
+        if step is None:
+            try:
+                step = np.linalg.solve(info, grad)
+            except np.linalg.LinAlgError:
+                step = np.linalg.lstsq(info, grad, rcond=None)[0]
         t = 1.0
         while True:
             cand = theta - t * step
-            f_new = _discrepancy(structure, groups, cand, logdet_s, derivatives=False)[0]
+            f_new = _discrepancy(structure, groups, cand, logdet_s, derivatives=0)[0]
             if math.isfinite(f_new) and f_new <= f + 1e-12 * abs(f):
                 break
             t /= 2.0
@@ -608,8 +645,10 @@ def _fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool
                 f_new = math.nan
                 break
         if not math.isfinite(f_new):
+            # no decrease possible along the step: converged if the gradient is negligible
+            converged = bool(np.max(np.abs(grad)) < 1e-7)
             break
-        _, g_new, i_new = _discrepancy(structure, groups, cand, logdet_s, derivatives=True)
+        _, g_new, i_new = _discrepancy(structure, groups, cand, logdet_s, derivatives=2)
         change = f - f_new
         theta, f, grad, info = cand, f_new, g_new, i_new
         if np.max(np.abs(grad)) < tol or (0 <= change <= 1e-15 * max(abs(f), 1.0)
