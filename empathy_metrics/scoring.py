@@ -142,9 +142,10 @@ class ScoreResult(Result):
         Name of the respondent id column, if any.
     source
         The data file scored, when known.
-    first_row
-        Line of the first respondent in that file (the header is line 1), so that
-        ``first_row + position`` is the row a user sees in a spreadsheet or editor.
+    file_rows
+        Each respondent's row in the data file as a user sees it in a spreadsheet or editor
+        (the header is row 1), from :func:`empathy_metrics.io.source_rows`; rows dropped by
+        the reader (blank rows, survey previews) keep the numbering of the file.
     """
 
     instrument: Instrument
@@ -153,7 +154,7 @@ class ScoreResult(Result):
     raw: pd.DataFrame
     id_col: str | None = None
     source: str | None = None
-    first_row: int = 2
+    file_rows: np.ndarray | None = field(default=None, repr=False)
     title: str = field(default="Scores", repr=False)
 
     @property
@@ -208,12 +209,25 @@ class ScoreResult(Result):
         return any(self.flag_counts().values())
 
     def flagged_rows(self) -> dict[str, list[int]]:
-        """Per flag, the file rows (``first_row + position``) of the respondents carrying it."""
+        """Per flag, the file rows (see :attr:`file_rows`) of the respondents carrying it."""
         flags = self.flags
-        return {
-            name: (np.flatnonzero(flags[name].to_numpy()) + self.first_row).tolist()
-            for name in FLAG_COLUMNS
-        }
+        rows = self._rows()
+        return {name: rows[flags[name].to_numpy()].tolist() for name in FLAG_COLUMNS}
+
+    def _rows(self) -> np.ndarray:
+        if self.file_rows is not None:
+            return np.asarray(self.file_rows, dtype=np.int64)
+        return np.arange(2, self.n + 2, dtype=np.int64)
+
+    def respondent_ids(self) -> pd.Series:
+        """Who each row is: the id column's values; without one, the respondent's row in the
+        data file (header = row 1) when the data were read from a file, else the 1-based
+        position."""
+        if self.id_col is not None:
+            return self.scores[self.id_col]
+        if self.source is not None:
+            return pd.Series(self._rows(), index=self.scores.index, name="row")
+        return pd.Series(np.arange(1, self.n + 1), index=self.scores.index, name="respondent")
 
     def quality(self) -> dict[str, Any]:
         """A data-quality summary: respondents, counts per flag, missing/out-of-range per item.
@@ -241,14 +255,14 @@ class ScoreResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """``{"instrument", "n", "scores": [{"id", <scale>..., "n_missing", "flags"}]}``.
 
-        ``id`` is the value of the id column, or the respondent's 1-based position in the data
-        when no id column was given. Scales are the subscales, then ``total`` when the
-        instrument has one; an unscored scale is ``None`` (JSON ``null``).
+        ``id`` is as in :meth:`respondent_ids`: the id column's value, else the respondent's
+        row in the data file (or 1-based position for data not read from a file). Scales are
+        the subscales, then ``total`` when the instrument has one; an unscored scale is
+        ``None`` (JSON ``null``).
         """
         scales = self.scales
         flags = self.flags
-        ids = (self.scores[self.id_col] if self.id_col
-               else pd.Series(np.arange(1, self.n + 1), index=self.scores.index))
+        ids = self.respondent_ids()
         vals = self.scores[scales].to_numpy(dtype=float)
         nmiss = self.scores["n_missing"].to_numpy()
         fl = flags.to_numpy()
@@ -360,6 +374,8 @@ def score(
     >>> score(df, "teq").scores["total"].tolist()  # 8 reversed items score 0
     [32.0, 32.0]
     """
+    from .io import source_rows
+
     inst = load_instrument(instrument)
     if id_col is not None:
         _check_id_col(responses, inst, id_col)
@@ -395,5 +411,5 @@ def score(
     return ScoreResult(
         instrument=inst, scores=out, keyed=keyed, raw=raw, id_col=id_col,
         source=responses.attrs.get("source"),
-        first_row=int(responses.attrs.get("first_row", 2)),
+        file_rows=source_rows(responses),
     )

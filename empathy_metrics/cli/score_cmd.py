@@ -145,10 +145,11 @@ def _check_output(output: Path) -> Path:
 
 
 def _scores_table(result):
-    """The scores as written to a file: the id (or respondent number) first."""
+    """The scores as written to a file: the id column first, else the row in the data file."""
     table = result.scores.reset_index(drop=True)
     if result.id_col is None:
-        table.insert(0, "respondent", range(1, len(table) + 1))
+        ids = result.respondent_ids()
+        table.insert(0, str(ids.name), ids.to_numpy())
     return table
 
 
@@ -195,7 +196,8 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
 
     Prints a short summary (n, mean, SD, range per scale, flag counts), or with
     `--format json` every respondent: {"instrument", "n", "scores": [{"id", <scale>...,
-    "n_missing", "flags"}]} (id = the --id-col value, else the respondent's number).
+    "n_missing", "flags"}]} (id = the --id-col value, else the respondent's row in DATA,
+    header = row 1; the scores file has the same first column).
     The output file (.csv, .xlsx, .json or .parquet) is written atomically and only after
     scoring succeeded; the input file is never modified.
 
