@@ -49,7 +49,7 @@ invariance_ref <- function(model, data, group) {
   lrt <- lavTestLRT(fits$configural, fits$metric, fits$scalar)
   list(
     model = model, group = group, groups = labels,
-    n = as.list(setNames(as.numeric(table(data[[group]])[labels]), labels)),
+    n = as.list(setNames(lavInspect(fits$configural, "nobs"), labels)),  # complete cases
     fits = lapply(fits, fit_ref),
     params = lapply(fits, params_ref),
     lrt = list(chisq_diff = lrt[["Chisq diff"]][2:3], df_diff = lrt[["Df diff"]][2:3],
@@ -89,12 +89,27 @@ keyed$year <- rep(1:3, times = c(167, 167, 166))
 jse_model <- paste(sprintf("%s =~ %s", names(subscales),
                            sapply(subscales, paste, collapse = " + ")), collapse = "\n")
 
+# (d) psych's bfi (with missing answers: lavaan drops incomplete cases listwise): the five
+# factor model (A1, C4, C5, E1, E2, O2, O5 are negatively keyed, so some markers load
+# negatively) and a misfitting one-factor model of the A and C items; invariance of the
+# two-factor A/C model by gender.
+bfi <- read.csv("tests/reference/data/bfi.csv")
+bfi5_model <- paste(sprintf("%s =~ %s", c("A", "C", "E", "N", "O"),
+                            sapply(c("A", "C", "E", "N", "O"),
+                                   function(f) paste0(f, 1:5, collapse = " + "))),
+                    collapse = "\n")
+bfi1_model <- "g =~ A1 + A2 + A3 + A4 + A5 + C1 + C2 + C3 + C4 + C5"
+bfi_ac_model <- "A =~ A1 + A2 + A3 + A4 + A5\nC =~ C1 + C2 + C3 + C4 + C5"
+
 out <- list(
   versions = list(R = R.version.string, lavaan = as.character(packageVersion("lavaan"))),
   hs = cfa_ref(hs_model, hs),
   hs_cov = cfa_ref(hs_model_cov, hs),
   hs_invariance = invariance_ref(hs_model, hs, "school"),
   jse = cfa_ref(jse_model, keyed),
-  jse_invariance = invariance_ref(jse_model, keyed, "year")
+  jse_invariance = invariance_ref(jse_model, keyed, "year"),
+  bfi5 = cfa_ref(bfi5_model, bfi),
+  bfi1 = cfa_ref(bfi1_model, bfi),
+  bfi_invariance = invariance_ref(bfi_ac_model, bfi, "gender")
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "tests/reference/cfa.json")
