@@ -664,6 +664,10 @@ def invariance(
     except TypeError:
         uniq = sorted(uniq, key=str)
     uniq = [u.item() if isinstance(u, np.generic) else u for u in uniq]
+    if all(isinstance(u, float) and u.is_integer() for u in uniq):
+        # e.g. a year column read as float because some rows lack it: label 2 rather than 2.0
+        labels = labels.astype(int)
+        uniq = [int(u) for u in uniq]
     if len(uniq) < 2:
         raise DataError(f"group column '{group}' has {len(uniq)} group(s) with complete "
                         "answers; invariance needs at least two", file=source, column=group)

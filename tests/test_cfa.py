@@ -310,6 +310,14 @@ def test_invariance_drops_missing_group_and_items(hs):
     res = invariance(data, None, "school", model=HS_MODEL)
     assert res.n_dropped == 6
     assert sum(res.group_sizes.values()) == 295
+    # a numeric group column with gaps is read as float; labels stay integers
+    data["grade"] = data["grade"].astype(float)
+    data.loc[20:22, "grade"] = np.nan
+    by_grade = invariance(data, None, "grade", model=HS_MODEL)
+    assert by_grade.groups == [7, 8] and json.loads(by_grade.to_json())["groups"] == [7, 8]
+    items = [f"x{i}" for i in range(1, 10)]
+    expected = int((data[items].isna().any(axis=1) | data["grade"].isna()).sum())
+    assert by_grade.n_dropped == expected == 2 + 3 + 1  # x5, the new gaps, one NA in the file
 
 
 # ---------------------------------------------------------------------------------------------
