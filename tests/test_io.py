@@ -695,3 +695,36 @@ def test_redcap_missing_data_codes_become_missing_and_are_counted(tmp_path, inst
     assert frame.attrs["missing_codes"] == {"T1": 1, "T2": 1, "T3": 1}
     np.testing.assert_array_equal(items_frame(frame, inst).to_numpy(),
                                   [[1, np.nan, 3, 4], [np.nan, 2, np.nan, 4], [5, 5, 5, 5]])
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.booleans(), min_size=1, max_size=25), st.data())
+def test_junk_row_is_the_spreadsheet_row_after_previews_are_dropped(tmp_path, inst, previews,
+                                                                     data):
+    """Qualtrics file, random preview rows dropped: the error names the junk's own row."""
+    kept = [i for i, p in enumerate(previews) if not p]
+    rows = _qualtrics_rows()[:3]
+    header = rows[0]
+    junk_at = data.draw(st.sampled_from(kept)) if kept else None
+    for i, preview in enumerate(previews):
+        answers = ["junk" if i == junk_at else "2", "3", "4", "5"]
+        row = dict.fromkeys(header, "")
+        row.update({"Status": "Survey Preview" if preview else "IP Address",
+                    "ResponseId": f"R_{i}", "Finished": "True",
+                    "DistributionChannel": "anonymous",
+                    "Q1_1": answers[0], "Q1_2": answers[1], "Q1_3": answers[2],
+                    "Q1_4": answers[3]})
+        rows.append([row[c] for c in header])
+    path = _write_csv_rows(rows, tmp_path / "prop_q.csv")
+    if not kept:
+        with pytest.raises(InputError, match="no data rows left"):
+            read_responses(path)
+        return
+    frame = read_responses(path)
+    assert frame.attrs["exclusions"] == ({"survey preview": sum(previews)} if any(previews)
+                                         else {})
+    with pytest.raises(InputError) as err:
+        items_frame(frame, inst, columns={"T1": "Q1_1", "T2": "Q1_2", "T3": "Q1_3",
+                                          "T4": "Q1_4"})
+    assert (err.value.row, err.value.column) == (4 + junk_at, "Q1_1")
