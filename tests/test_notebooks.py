@@ -21,6 +21,7 @@ CELL_TIMEOUT = 120
 EXPECTED = {
     "01-quickstart.ipynb": (0, ["respondents", "unscorable", "jse_scores.csv"]),
     "02-psychometrics.ipynb": (3, ["Reliability", "Exploratory factor analysis",
+                                   "published subscale",
                                    "Confirmatory factor analysis", "Measurement invariance",
                                    "Year-to-year comparisons are sound: True"]),
     "03-cohort-decline.ipynb": (4, ["Change across time", "points per year"]),
@@ -80,6 +81,7 @@ def test_notebook_runs(name, tmp_path):
     for needle in needles:
         assert needle in text, f"{name}: {needle!r} not in the outputs"
     assert "Traceback" not in text
+    assert "Empty DataFrame" not in text  # a table that silently came out empty
     # nothing written into the repository: the notebooks use temporary folders
     assert sorted(p.name for p in NOTEBOOKS.iterdir() if not p.name.startswith(".")) == sorted(
         EXPECTED)
