@@ -43,9 +43,10 @@ DEMO_FILENAME = "jse_demo.csv"
 
 # ------------------------------------------------------------------------- model constants
 # Standardised loadings of the latent item responses on their factor, by published item
-# number. Plausible values in the range reported for the JSE (Hojat et al. 2018; Hojat 2016):
-# perspective-taking items load about .5-.6, compassionate-care items a little lower, item 18
-# weakly, as found in several samples outside the US.
+# number. Chosen to be plausible, not copied from a published table: moderate loadings
+# (about .5-.6, compassionate care a little lower) that give Cronbach's alpha of the total
+# near the published .82 (Hojat et al. 2018), and a weak item 18, as found in several
+# samples outside the US.
 _LOADINGS = {
     # perspective taking
     2: 0.58, 4: 0.54, 5: 0.56, 9: 0.59, 10: 0.51, 13: 0.61, 15: 0.53, 16: 0.60, 17: 0.48,
@@ -65,7 +66,7 @@ _LOCATIONS = {
 # latent mean 0: answers pile up at 6 and 7 as in real JSE data (item mean about 5.85).
 _P_AT_LEAST = np.array([0.993, 0.981, 0.952, 0.880, 0.700, 0.371])
 _BASE_THRESHOLDS = stats.norm.ppf(1.0 - _P_AT_LEAST)
-# Factor order and correlations of the three published factors.
+# The three published factors, in this order, and their (chosen, moderate) correlations.
 _FACTORS = ("perspective_taking", "compassionate_care", "standing_in_patients_shoes")
 _FACTOR_CORR = np.array([
     [1.00, 0.55, 0.45],
@@ -84,8 +85,9 @@ class _Model:
         self.inst = inst
         numbers = [it.number for it in inst.items]
         subscales = {name: set(ids) for name, ids in inst.subscales.items()}
+        membership = [sum(it.id in ids for ids in subscales.values()) for it in inst.items]
         if (len(inst.items) != 20 or sorted(n for n in numbers if n) != list(range(1, 21))
-                or set(subscales) != set(_FACTORS)
+                or set(subscales) != set(_FACTORS) or membership != [1] * 20
                 or (inst.response_min, inst.response_max) != (1, 7)):
             raise InputError(
                 f"simulate needs an instrument with the Jefferson Scale structure (20 items "
@@ -444,7 +446,8 @@ What is built in (the "truth" an analysis should recover)
   - three correlated factors: perspective taking, compassionate care, standing in the
     patient's shoes (item 18 loads weakly);
   - typical totals of about 116 (SD about 11), answers piled up at 6 and 7;
-  - decline pattern '{decline}' (shift by training year in SD units: {shifts});
+  - decline pattern '{decline}'; mean shift by training year in SD units of the total:
+    {shifts};
   - women score about {gap} SD higher than men;
   - attrition and nonresponse, so later years have fewer responses.
 
