@@ -758,7 +758,7 @@ def trend(
     longitudinal = id is not None and frame[id].duplicated().any()
     if id is not None and not longitudinal:
         notes.append("ids do not repeat: longitudinal analyses skipped")
-    tnum, tnum_note = _numeric_time(times)
+    tnum, tnum_note = _numeric_time(sorted(times))  # natural order, not reference-first
 
     # ------------------------------------------------ one suppression pattern for all scales
     tv = frame[time].to_numpy()

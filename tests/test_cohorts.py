@@ -450,3 +450,16 @@ def test_trend_never_publishes_a_recoverable_small_cell(counts, min_cell):
             e = np.zeros(len(unknown))
             e[i] = 1
             assert not _determined(e, eq), cell
+
+
+def test_text_time_labels_use_their_sorted_order(raw):
+    # "Y1".."Y4" are not numbers: the linear trend uses their order 1..4, whatever the reference
+    text = raw.assign(year="Y" + raw.year.astype(str))
+    res = trend(text, "jse-s", time="year", scales=["total"], reference="Y2", mixed=False)
+    num = trend(raw, "jse-s", time="year", scales=["total"], reference=2, mixed=False)
+    assert res.times == ["Y2", "Y1", "Y3", "Y4"]
+    assert res.tests["total"]["linear_trend"]["estimate"] == pytest.approx(
+        num.tests["total"]["linear_trend"]["estimate"], rel=RTOL_EXACT)
+    a = res.by_time.set_index("time")["d_vs_ref"]
+    b = num.by_time.set_index("time")["d_vs_ref"]
+    assert a["Y3"] == pytest.approx(b[3], rel=RTOL_EXACT)
