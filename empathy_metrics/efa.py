@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._progress import progress
 from ._results import Result, jsonable
 from .errors import DataError, DegenerateDataError, DegenerateDataWarning
 from .rotation import ROTATIONS, rotate
@@ -769,8 +770,15 @@ def parallel_analysis(
     smc = np.clip(1.0 - 1.0 / np.einsum("mii->mi", np.linalg.inv(sims)), 0.0, 1.0)
     idx = np.arange(p)
     reduced = sims.copy()
-    for j in range(sims.shape[0]):
-        reduced[j, idx, idx] = _one_factor_minres_communalities(sims[j], smc[j])
+    m = sims.shape[0]
+    step = max(1, m // 50)
+    # a bar on a terminal only, and only when the run is long enough to need one
+    show = None if m >= 200 else False
+    with progress(m, "Parallel analysis", enabled=show) as bar:
+        for j in range(m):
+            reduced[j, idx, idx] = _one_factor_minres_communalities(sims[j], smc[j])
+            if (j + 1) % step == 0 or j + 1 == m:
+                bar.update(step if (j + 1) % step == 0 else (j + 1) % step)
     sim_fa = np.sort(np.linalg.eigvalsh(reduced), axis=1)[:, ::-1]
     q_pc = np.quantile(sim_pc, quantile, axis=0)
     q_fa = np.quantile(sim_fa, quantile, axis=0)
@@ -1052,25 +1060,24 @@ def _check_collinear(r: np.ndarray, items: Sequence[str]) -> None:
 
 
 def _correlations(data: pd.DataFrame, correlation: str) -> np.ndarray:
+    """Pearson or polychoric correlations; a non-positive-definite polychoric matrix is smoothed
+    (with a :class:`DegenerateDataWarning`, as ``psych::cor.smooth``) and, when smoothing leaves
+    it numerically singular, refused with an error that says why."""
     if correlation == "pearson":
         return np.corrcoef(data.to_numpy(dtype=float), rowvar=False)
-    try:
-        from .correlation import polychoric_matrix
-    except ImportError:  # pragma: no cover - depends on the correlation module being present
-        raise DataError(
-            "polychoric correlations are not available in this installation"
-        ) from None
-    result: Any = polychoric_matrix(data)
-    if isinstance(result, tuple):  # (rho, thresholds, ...)
-        result = result[0]
-    for attr in ("matrix", "rho", "correlation", "correlations"):
-        if not isinstance(result, (np.ndarray, pd.DataFrame)) and hasattr(result, attr):
-            result = getattr(result, attr)
-            break
-    matrix = np.asarray(result, dtype=float)
-    p = data.shape[1]
-    if matrix.shape != (p, p):
-        raise DataError(f"polychoric correlations have shape {matrix.shape}, expected {(p, p)}")
+    from .correlation import polychoric_result
+
+    result = polychoric_result(data)
+    matrix = np.asarray(result.rho, dtype=float)
+    if result.smoothed and np.linalg.eigvalsh(matrix)[0] <= 1e-8:
+        n, p = data.shape
+        raise DegenerateDataError(
+            f"the polychoric correlation matrix of the {p} items is not positive definite, and "
+            f"smoothing it (psych::cor.smooth) leaves it singular: {n} respondents are too few "
+            "for polychoric correlations of these items (or some categories are almost empty)",
+            hint="use correlation='pearson' (CLI: --correlation pearson), merge sparse "
+            "categories, or collect more responses",
+        )
     return matrix
 
 
@@ -1163,6 +1170,14 @@ def efa(
     n, p = data.shape
     r = _as_correlation(_correlations(data, correlation))
     _check_collinear(r, items)
+    if n_factors is not None:
+        # checked before the (slow) parallel analysis so a bad request fails at once
+        if isinstance(n_factors, bool) or int(n_factors) != n_factors:
+            raise DataError(f"n_factors must be a whole number, got {n_factors!r}")
+        if not 1 <= int(n_factors) < p:
+            raise DataError(
+                f"n_factors must be between 1 and {p - 1} for {p} items, got {n_factors}"
+            )
     kmo_overall, kmo_per_item = kmo(r)
     bartlett = bartlett_sphericity(r, n)
     eigenvalues = _eigenvalues_desc(r)
@@ -1179,11 +1194,7 @@ def efa(
             k = 1
         k = min(k, p - 1)
     else:
-        if isinstance(n_factors, bool) or int(n_factors) != n_factors:
-            raise DataError(f"n_factors must be a whole number, got {n_factors!r}")
         k = int(n_factors)
-        if not 1 <= k < p:
-            raise DataError(f"n_factors must be between 1 and {p - 1} for {p} items, got {k}")
     dof = ((p - k) ** 2 - (p + k)) / 2
     if dof < 0:
         warnings.warn(

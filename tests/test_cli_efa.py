@@ -94,3 +94,50 @@ def test_real_subprocess(survey: Path) -> None:
     )
     assert bad.returncode == 2
     assert "n_factors" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_json_shape_is_the_documented_interface(survey: Path) -> None:
+    result = CliRunner().invoke(
+        efa_command,
+        [str(survey), "-i", "jse-s", "--n-iter", "50", "--seed", "1", "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no progress bar off a terminal
+    got = json.loads(result.stdout)
+    required = {"n", "kmo", "kmo_items", "bartlett", "eigenvalues", "parallel", "n_factors",
+                "method", "rotation", "loadings", "communalities", "factor_correlations"}
+    assert required <= set(got)
+    items = load_instrument("jse-s").item_ids
+    k = got["n_factors"]
+    assert isinstance(got["n"], int) and got["n"] == 300
+    assert isinstance(k, int) and got["parallel"]["n_factors"] == k  # chosen by parallel analysis
+    assert set(got["bartlett"]) == {"chi2", "df", "p"} and got["bartlett"]["df"] == 190
+    assert list(got["kmo_items"]) == items and list(got["communalities"]) == items
+    assert list(got["loadings"]) == items and all(len(v) == k for v in got["loadings"].values())
+    assert len(got["eigenvalues"]) == 20
+    assert np.array(got["factor_correlations"]).shape == (k, k)
+    assert (got["method"], got["rotation"]) == ("minres", "oblimin")
+
+
+def test_help_lists_options() -> None:
+    result = CliRunner().invoke(efa_command, ["--help"])
+    for text in ("--n-factors", "--method", "minres|ml|pa", "--rotation",
+                 "oblimin|promax|varimax|geomin|none", "--correlation", "pearson|polychoric"):
+        assert text in result.stdout
+
+
+def test_non_positive_definite_polychoric_is_exit_2(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((30, 1))
+    raw = np.clip(np.round(4 + 1.5 * f + 0.6 * rng.standard_normal((30, 20))), 1, 7)
+    inst = load_instrument("jse-s")
+    frame = pd.DataFrame(raw.astype(int), columns=inst.item_ids)
+    for item in inst.reverse_items:
+        frame[item] = 8 - frame[item]
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(efa_command, [str(path), "-i", "jse-s", "--n-factors", "1",
+                                              "--correlation", "polychoric", "--n-iter", "10"])
+    assert result.exit_code == 2
+    assert "polychoric correlation matrix" in result.output
+    assert "--correlation pearson" in result.output and "Traceback" not in result.output

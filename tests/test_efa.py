@@ -402,3 +402,75 @@ def test_fast_one_factor_path_equals_fit_factors() -> None:
     x0 = np.full(5, 0.5)
     np.testing.assert_allclose(_lbfgsb_direct(fun_grad, x0, 0.0, 2.5, 100),
                                _lbfgsb_minimize(fun_grad, x0, 0.0, 2.5, 100), atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# polychoric EFA, non-positive-definite polychoric matrices, early checks, progress
+# ---------------------------------------------------------------------------------------------
+
+
+def test_polychoric_efa_matches_psych_fa_cor_poly() -> None:
+    """``psych::fa(jse, 3, cor = "poly")`` on the simulated 7-category JSE data."""
+    ref = REF["jse_poly"]
+    data = pd.read_csv(DATA_DIR / "jse_sim.csv")
+    res = efa(data, ref["items"], ref["nfactors"], correlation="polychoric", n_iter=20, seed=1)
+    assert res.n == ref["n"]
+    theirs = np.array(ref["loadings"])
+    ours, phi = align_factors(res.loadings.to_numpy(), theirs,
+                              res.factor_correlations.to_numpy())
+    np.testing.assert_allclose(ours, theirs, atol=ITERATIVE_TOL)
+    np.testing.assert_allclose(phi, ref["phi"], atol=ITERATIVE_TOL)
+    np.testing.assert_allclose(res.communalities, ref["communality"], atol=ITERATIVE_TOL)
+    np.testing.assert_allclose(res.uniquenesses, ref["uniquenesses"], atol=ITERATIVE_TOL)
+
+
+def _sparse_ordinal(n: int = 25, p: int = 12, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((n, 1))
+    x = np.clip(np.round(4 + 1.5 * f + 0.6 * rng.standard_normal((n, p))), 1, 7)
+    return pd.DataFrame(x, columns=[f"q{i}" for i in range(1, p + 1)])
+
+
+def test_non_positive_definite_polychoric_is_a_clear_error() -> None:
+    data = _sparse_ordinal()
+    with pytest.warns(DegenerateDataWarning, match="not positive definite"):
+        with pytest.raises(DegenerateDataError, match="polychoric correlation matrix.*not "
+                                                      "positive definite.*25 respondents"):
+            efa(data, list(data.columns), 1, correlation="polychoric", n_iter=10)
+    # the same data with Pearson correlations are fine
+    res = efa(data, list(data.columns), 1, n_iter=10, seed=0)
+    assert np.all(np.isfinite(res.loadings.to_numpy()))
+
+
+def test_bad_n_factors_fails_before_parallel_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    import empathy_metrics.efa as efa_module
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parallel analysis ran before n_factors was checked")
+
+    monkeypatch.setattr(efa_module, "parallel_analysis", boom)
+    for bad in (9, 0, 2.5):
+        with pytest.raises(DataError, match="n_factors"):
+            efa(DATA["hs"], REF["hs"]["items"], bad)
+
+
+def test_parallel_analysis_progress_bar_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    class FakeTerminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    parallel_analysis(CORR["hs"], len(DATA["hs"]), n_iter=200, seed=1)
+    assert quiet.getvalue() == ""
+    tty = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", tty)
+    a = parallel_analysis(CORR["hs"], len(DATA["hs"]), n_iter=200, seed=1)
+    assert "Parallel analysis" in tty.getvalue()
+    b = parallel_analysis(CORR["hs"], len(DATA["hs"]), n_iter=200, seed=1)
+    np.testing.assert_array_equal(a.simulated_fa, b.simulated_fa)

@@ -266,3 +266,155 @@ def test_ordinal_alpha_on_bfi_agreeableness(tmp_path):
     assert res["total"].ordinal_alpha == pytest.approx(
         REF["polychoric_agree"]["ordinal_alpha"], abs=ITERATIVE_TOL
     )
+
+
+# ---------------------------------------------------------------------------
+# bootstrap against R (boot::boot.ci and psych::alpha(n.iter = 2000))
+# ---------------------------------------------------------------------------
+
+#: Monte Carlo comparisons: |our mean - R mean| <= MC_Z x combined standard error.
+MC_Z = 4.0
+#: Independent seeded runs of ours averaged in the comparison.
+OUR_RUNS = 10
+
+
+def _boot_data(name):
+    if name == "boot_jse":
+        return pd.read_csv(REF_DIR / "data" / "jse_sim.csv").to_numpy(float)
+    agree = _reverse(_bfi()[[f"A{i}" for i in range(1, 6)]], ["A1"]).dropna()
+    return agree.to_numpy(float)
+
+
+@pytest.mark.parametrize("name", ["boot_jse", "boot_agree"])
+@pytest.mark.parametrize("method,key", [("bootstrap", "perc"), ("bca", "bca")])
+def test_bootstrap_ci_agrees_with_r_within_monte_carlo_error(name, method, key):
+    """R's limits are random too: compare means over runs, with their standard errors.
+
+    R: mean and sd of the limits over 20 boot::boot runs (R = 2000; BCa with jackknife
+    influence values); ours: 10 seeded runs of 2000 resamples.
+    """
+    ref = REF[name]
+    x = _boot_data(name)
+    assert cronbach_alpha(np.cov(x, rowvar=False)) == pytest.approx(ref["alpha"],
+                                                                   abs=CLOSED_FORM_TOL)
+    ours = np.array([bootstrap_alpha(x, n_boot=ref["R"], seed=s, method=method)[0]
+                     for s in range(OUR_RUNS)])
+    r_mean, r_sd = np.array(ref[f"{key}_mean"]), np.array(ref[f"{key}_sd"])
+    se = np.sqrt(r_sd ** 2 / ref["runs"] + ours.std(axis=0, ddof=1) ** 2 / OUR_RUNS)
+    z = np.abs(ours.mean(axis=0) - r_mean) / se
+    assert np.all(z <= MC_Z), f"{name} {method}: z = {np.round(z, 2)}"
+    if method == "bootstrap":
+        # one run of psych::alpha(n.iter = 2000): its boot.ci limits have sd ~ r_sd
+        se_psych = np.sqrt(r_sd ** 2 + ours.std(axis=0, ddof=1) ** 2 / OUR_RUNS)
+        z = np.abs(ours.mean(axis=0) - np.array(ref["psych_boot_ci"])) / se_psych
+        assert np.all(z <= MC_Z), f"{name} vs psych::alpha: z = {np.round(z, 2)}"
+
+
+def test_bootstrap_replicates_equal_alpha_of_explicit_resamples():
+    """The matrix-product replicates are exactly alpha of the resampled data sets."""
+    from empathy_metrics.reliability import _BOOT_BLOCK, _resample_counts
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.normal(size=(60, 6)) + rng.normal(size=(60, 1)) + 4)
+    (_, _), reps = bootstrap_alpha(x, n_boot=_BOOT_BLOCK + 30, seed=11)
+    gen = np.random.default_rng(11)
+    counts = np.vstack([_resample_counts(gen, 60, _BOOT_BLOCK), _resample_counts(gen, 60, 30)])
+    assert counts.shape == (_BOOT_BLOCK + 30, 60)
+    np.testing.assert_array_equal(counts.sum(axis=1), 60)
+    explicit = [cronbach_alpha(np.cov(np.repeat(x, c.astype(int), axis=0), rowvar=False))
+                for c in counts]
+    np.testing.assert_allclose(reps, explicit, atol=1e-12)
+
+
+def test_bootstrap_rejects_bad_arguments():
+    x = np.random.default_rng(0).normal(size=(50, 4))
+    with pytest.raises(InputError, match="n_boot"):
+        bootstrap_alpha(x, n_boot=5)
+    with pytest.raises(InputError, match="method"):
+        bootstrap_alpha(x, n_boot=100, method="studentized")
+
+
+def test_bootstrap_progress_bar_only_on_a_terminal(monkeypatch):
+    """Long bootstraps draw a bar on a terminal (stderr is a TTY) and nothing otherwise."""
+    import io
+    import sys
+
+    class FakeTerminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    x = np.random.default_rng(0).normal(size=(30_000, 3))
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    bootstrap_alpha(x, n_boot=2000, seed=1)
+    assert quiet.getvalue() == ""
+    tty = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", tty)
+    bootstrap_alpha(x, n_boot=2000, seed=1)
+    assert "Bootstrapping alpha" in tty.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# degenerate data: a clear warning or error, never a silent NaN
+# ---------------------------------------------------------------------------
+
+
+def _jse_like(n, seed):
+    """Raw jse-s answers (1..7) with one common factor, reverse-worded items reversed."""
+    inst = load_instrument("jse-s")
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((n, 1))
+    keyed = np.clip(np.round(4 + 1.5 * f + 0.6 * rng.standard_normal((n, 20))), 1, 7)
+    frame = pd.DataFrame(keyed.astype(int), columns=inst.item_ids)
+    for item in inst.reverse_items:
+        frame[item] = 8 - frame[item]
+    return inst, frame
+
+
+def _no_silent_nan(res):
+    """Every NaN in the output is one the result explains in a note (2-item alpha-if-deleted)."""
+    for name, s in res.scales.items():
+        values = [s.alpha, s.std_alpha, s.lambda6, s.average_r, *s.alpha_ci]
+        values += [v for v in (s.omega_total, s.omega_h, s.ordinal_alpha) if v is not None]
+        assert np.all(np.isfinite(values)), name
+        stats_ = s.item_statistics
+        assert np.all(np.isfinite(stats_[["mean", "sd", "r_drop"]].to_numpy())), name
+        if stats_["alpha_if_deleted"].isna().any():
+            assert len(stats_) == 2 and any("2-item" in n for n in s.notes), name
+
+
+def test_non_positive_definite_polychoric_warns_naming_the_scale():
+    inst, frame = _jse_like(40, seed=1)
+    with pytest.warns(DegenerateDataWarning, match="scale 'total': .*not positive definite"):
+        res = reliability(frame, inst, correlation="polychoric")
+    assert any("smoothed" in note for note in res["total"].notes)
+    _no_silent_nan(res)
+
+
+def test_collinear_items_with_omega_give_finite_values_and_warn():
+    inst, raw = _jse_frame()
+    raw["JSE4"] = raw["JSE2"]
+    with pytest.warns(DegenerateDataWarning, match="scale 'perspective_taking'"):
+        res = reliability(raw, inst)
+    assert "perfectly collinear items" in res["perspective_taking"].notes
+    _no_silent_nan(res)
+
+
+def test_fewer_respondents_than_items_with_polychoric_warns():
+    inst, raw = _jse_frame()
+    with pytest.warns(DegenerateDataWarning, match="12 respondents for 20 items"):
+        res = reliability(raw.iloc[:12], inst, correlation="polychoric")
+    _no_silent_nan(res)
+
+
+def test_constant_item_among_pairwise_answers_raises():
+    inst, raw = _jse_frame()
+    raw["JSE2"] = np.where(np.arange(len(raw)) < 50, 4.0, np.nan)
+    with pytest.raises(DegenerateDataError, match="JSE2"):
+        reliability(raw, inst, missing="pairwise", omega=False)
+
+
+def test_too_few_respondents_raises():
+    inst, raw = _jse_frame()
+    with pytest.raises(DegenerateDataError, match="fewer than 2 respondents"):
+        reliability(raw.iloc[:1], inst, omega=False)

@@ -65,9 +65,9 @@ def efa(
 
     from ..efa import efa as run_efa
 
-    frame, inst, columns = load_inputs(data, instrument, map_file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        frame, inst, columns = load_inputs(data, instrument, map_file)
         result = run_efa(
             frame,
             inst,

@@ -14,16 +14,28 @@ from ._common import (
     wrap_errors,
 )
 
+__all__ = ["reliability"]
 
-@click.command("reliability")
+
+@click.command(
+    "reliability",
+    epilog=(
+        "\b\nExamples:\n"
+        "  empathy reliability survey.csv -i jse-s\n"
+        "  empathy reliability survey.csv -i jse-s --ci bootstrap --n-boot 2000 --seed 1\n"
+        "  empathy reliability survey.csv -i jse-s --ci bca --seed 1 --format json > rel.json\n"
+        "  empathy reliability survey.csv -i iri --correlation polychoric --missing pairwise"
+    ),
+)
 @data_argument
 @instrument_option
 @map_option
 @click.option("--ci", type=click.Choice(["feldt", "bootstrap", "bca"]), default="feldt",
-              show_default=True, help="Confidence interval for alpha.")
+              show_default=True,
+              help="95% CI for alpha: Feldt (closed form), bootstrap percentile, or BCa.")
 @click.option("--n-boot", type=click.IntRange(min=10), default=2000, show_default=True,
-              help="Bootstrap resamples.")
-@click.option("--seed", type=int, default=None, help="Bootstrap seed.")
+              metavar="N", help="Bootstrap resamples (with --ci bootstrap/bca).")
+@click.option("--seed", type=int, default=None, metavar="S", help="Bootstrap seed.")
 @click.option("--correlation", type=click.Choice(["pearson", "polychoric"]), default="pearson",
               show_default=True, help="Polychoric adds ordinal alpha; omega uses it.")
 @click.option("--missing", type=click.Choice(["listwise", "pairwise"]), default="listwise",
@@ -33,15 +45,24 @@ from ._common import (
 def reliability(data, instrument, map_file, ci, n_boot, seed, correlation, missing, fmt):
     """Alpha (with CI), lambda 6, omega and item statistics for every scale.
 
-    \b
-    Example:
-      empathy reliability survey.csv -i jse-s --ci bca --seed 1 --format json
+    Items are reverse-keyed as the instrument says; each subscale and the total get raw and
+    standardised alpha, Guttman's lambda 6, the average inter-item r, a 95% CI, McDonald's
+    omega total and hierarchical, and per-item mean, sd, r.drop and alpha if deleted (agrees
+    with R psych::alpha / psych::omega). A progress bar is shown on a terminal for long
+    bootstraps.
     """
+    import warnings
+
     from ..reliability import reliability as compute
 
-    frame, inst, columns = load_inputs(data, instrument, map_file)
-    result = compute(frame, inst, missing=missing, ci=ci, n_boot=n_boot, seed=seed,
-                     correlation=correlation, columns=columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame, inst, columns = load_inputs(data, instrument, map_file)
+        result = compute(frame, inst, missing=missing, ci=ci, n_boot=n_boot, seed=seed,
+                         correlation=correlation, columns=columns)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            click.echo(f"Warning: {warning.message}", err=True)
     if fmt == "json":
         echo_json(result.to_dict())
     else:

@@ -76,4 +76,13 @@ for (name in names(datasets)) {
   out[[name]] <- res
 }
 
+# Polychoric EFA of the simulated Jefferson-structured data (7 ordinal categories).
+jse <- read.csv("tests/reference/data/jse_sim.csv")
+fp <- suppressWarnings(fa(jse, nfactors = 3, fm = "minres", rotate = "oblimin", cor = "poly"))
+out$jse_poly <- list(
+  items = colnames(jse), nfactors = 3, n = nrow(jse),
+  loadings = unname(unclass(fp$loadings)), phi = unname(fp$Phi),
+  communality = unname(fp$communality), uniquenesses = unname(fp$uniquenesses)
+)
+
 write_json(out, "tests/reference/efa.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -49,7 +49,36 @@ poly_a <- psych::polychoric(agree)
 poly_jse <- psych::polychoric(jse)
 ord_alpha <- function(rho) psych::alpha(rho, warnings = FALSE)$total$raw_alpha
 
+# Bootstrap CIs of raw alpha. Replicates are random, so the reference is the Monte Carlo
+# distribution of the interval limits: their mean and standard deviation over `runs`
+# independent boot::boot runs of R = 2000 resamples (percentile and BCa with jackknife
+# influence values), plus one run of psych::alpha(n.iter = 2000) (percentile, quantile type 7).
+alpha_stat <- function(x, i) {
+  c <- cov(x[i, , drop = FALSE]); k <- ncol(c); k / (k - 1) * (1 - sum(diag(c)) / sum(c))
+}
+boot_ref <- function(x, runs = 20, R = 2000) {
+  x <- as.matrix(x)
+  perc <- bca <- matrix(NA_real_, runs, 2)
+  set.seed(1)
+  L <- NULL
+  for (r in seq_len(runs)) {
+    b <- boot::boot(x, alpha_stat, R = R)
+    if (is.null(L)) L <- boot::empinf(b, type = "jack")
+    ci <- boot::boot.ci(b, conf = 0.95, type = c("perc", "bca"), L = L)
+    perc[r, ] <- ci$percent[4:5]
+    bca[r, ] <- ci$bca[4:5]
+  }
+  set.seed(2)
+  p <- suppressWarnings(psych::alpha(x, n.iter = R, check.keys = FALSE, warnings = FALSE))
+  list(alpha = alpha_stat(x, seq_len(nrow(x))), runs = runs, R = R,
+       perc_mean = colMeans(perc), perc_sd = apply(perc, 2, sd),
+       bca_mean = colMeans(bca), bca_sd = apply(bca, 2, sd),
+       psych_boot_ci = unname(p$boot.ci[c(1, 3)]))
+}
+
 out <- list(
+  boot_jse = boot_ref(jse),
+  boot_agree = boot_ref(na.omit(agree)),
   psych_version = as.character(packageVersion("psych")),
   agree_listwise = alpha_ref(na.omit(agree)),
   agree_pairwise = alpha_ref(agree),
