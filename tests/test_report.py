@@ -282,3 +282,22 @@ def test_a_missing_analysis_module_is_reported_not_fatal(monkeypatch):
     html = rep.to_html()
     assert "could not be run" in html
     assert {t.name for t in rep.tables} >= {"efa_loadings", "scores_by_time"}
+
+
+def test_instrument_without_total_uses_its_first_scale(tmp_path):
+    from empathy_metrics.instruments import load_instrument
+
+    inst = load_instrument("iri")
+    assert "total" not in inst.scales
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame(rng.integers(inst.response_min, inst.response_max + 1,
+                                      size=(n, len(inst.item_ids))), columns=inst.item_ids)
+    frame["wave"] = np.repeat(["T1", "T2"], n // 2)
+    rep = build_report(frame, inst, time="wave", options={"invariance": False})
+    first = inst.scale_name(list(inst.scales)[0])
+    summary = " ".join(rep.section("summary").bullets)
+    assert f"{first} score in wave T2 was" in summary
+    assert rep.section("norms").unavailable  # IRI carries no norms
+    rep.write(tmp_path / "iri.html")
+    assert (tmp_path / "iri_tables.xlsx").is_file()

@@ -77,6 +77,12 @@ def _change_phrase(diff: float, lo: float, hi: float, digits: int = 1) -> tuple[
     return main, ci
 
 
+def _p_phrase(p: Any) -> str:
+    """``p < .001`` or ``p = .012``."""
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _when(time_col: str, t: Any) -> str:
     return f"{time_col} {t}"
 
@@ -349,6 +355,9 @@ def build_report(
     if mixed_scales == "all":
         mixed_scales = scales
     mixed_scales = [s for s in (mixed_scales or []) if s in scales]
+    if not mixed_scales and opts["mixed_scales"] == DEFAULT_OPTIONS["mixed_scales"] \
+            and "total" not in scales:
+        mixed_scales = scales[:1]  # no total: the headline scale
 
     with progress_bar(11, "Building report", enabled=progress) as bar:
         run = _Runner(bar)
@@ -443,18 +452,32 @@ class _Context:
         """Add the scale's display name (kept beside the id for the CSV)."""
         if frame is None or frame.empty or "scale" not in frame.columns:
             return frame
-        order = {s: i for i, s in enumerate(["total"] + [s for s in self.tr.scales
-                                                          if s != "total"])}
+        order = {s: i for i, s in enumerate([self.main] + [s for s in self.tr.scales
+                                                            if s != self.main])}
         out = frame.copy()
         out.insert(out.columns.get_loc("scale") + 1, "scale_name",
                    [self.name(s) for s in out["scale"]])
         rank = out["scale"].map(order).fillna(len(order)).to_numpy()
         return out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
+    @property
+    def main(self) -> str:
+        """The headline scale: the total, or the first scale of an instrument without one."""
+        return "total" if "total" in self.tr.scales else self.tr.scales[0]
+
+    @property
+    def main_words(self) -> str:
+        return "Total empathy" if self.main == "total" else f"{self.name(self.main)} score"
+
+    @property
+    def main_only_note(self) -> str:
+        return (f"The CSV/XLSX table holds every scale; the {self.name(self.main).lower()} "
+                "is shown here.")
+
     def largest_change(self) -> Any:
         """The shown time whose total differs most (in d) from the reference, or None."""
         bt = self.tr.by_time
-        tot = bt[(bt["scale"] == "total") & ~bt["suppressed"].astype(bool)
+        tot = bt[(bt["scale"] == self.main) & ~bt["suppressed"].astype(bool)
                  & (bt["time"] != self.tr.reference)]
         d = pd.to_numeric(tot["d_vs_ref"], errors="coerce").abs()
         if tot.empty or d.isna().all():
@@ -495,13 +518,23 @@ def _quality(ctx: _Context, section: Section, exclusions: Any) -> None:
     table = table.rename(columns={"check": "measure"})
     section.para(
         f"Every response was scored with the {ctx.inst.id} key: reverse-keyed items "
-        f"reversed; a scale score needs at most {ctx.inst.max_missing_for('total')} "
-        f"unanswered of the {len(ctx.inst.item_ids)} items for the total (person-mean "
+        f"reversed; a scale score needs at most {ctx.inst.max_missing_for(ctx.main)} "
+        f"unanswered of the {len(ctx.inst.scales[ctx.main])} items for the "
+        f"{ctx.name(ctx.main).lower()} (person-mean "
         "replacement of the rest); answers outside the scale count as unanswered. Flags never "
         f"remove a response. Counts from 1 to {ctx.min_cell - 1} are shown as suppressed.")
     section.add(Table("data_quality", "Responses and data-quality checks", table,
                       [Column.text("measure", "Check"), Column.int("count", "Responses")],
                       min_cell=ctx.min_cell))
+    dropped = ctx.frame.attrs.get("dropped_columns")
+    if dropped:
+        section.para("Identifying columns removed when the file was read (never carried into "
+                     "this report): " + ", ".join(map(str, dropped)) + ".")
+    coded = ctx.frame.attrs.get("missing_codes") or ctx.frame.attrs.get("user_missing")
+    if isinstance(coded, Mapping) and coded:
+        total = sum(int(v) for v in coded.values() if isinstance(v, (int, np.integer)))
+        section.para(f"{total:,} answer(s) held a missing-data code and were treated as "
+                     "unanswered.")
     ex = _exclusion_rows(exclusions)
     if ex:
         section.add(Table(
@@ -513,9 +546,9 @@ def _quality(ctx: _Context, section: Section, exclusions: Any) -> None:
     else:
         section.para("No responses were excluded when the file was read.")
     bt = ctx.tr.by_time
-    per = bt[bt["scale"] == "total"][["time", "n", "suppressed"]].copy()
+    per = bt[bt["scale"] == ctx.main][["time", "n", "suppressed"]].copy()
     section.add(Table(
-        "responses_by_time", f"Scored responses by {time} (total scale)", per,
+        "responses_by_time", f"Scored responses by {time} ({ctx.name(ctx.main)})", per,
         [Column.text("time", time.capitalize()), Column.int("n", "Scored responses")],
         min_cell=ctx.min_cell))
 
@@ -528,10 +561,12 @@ def _scores(ctx: _Context, section: Section) -> None:
     from .. import plots
 
     tr, time = ctx.tr, ctx.time
-    lo, hi = ctx.inst.scale_range("total")
+    main = ctx.main
+    lo, hi = ctx.inst.scale_range(main)
     section.para(
-        f"Mean scores with 95% confidence intervals by {time}, for the total ({lo:g}–{hi:g}) "
-        "and each subscale. Higher scores mean more empathy.")
+        f"Mean scores with 95% confidence intervals by {time}, for the "
+        f"{ctx.name(main).lower()} ({lo:g}–{hi:g}) and each other scale. Higher scores mean "
+        "more empathy.")
     by_time = ctx.with_names(tr.by_time[_BY_TIME_COLS])
     section.add(Table(
         "scores_by_time", f"Scores by {time}", by_time,
@@ -539,47 +574,51 @@ def _scores(ctx: _Context, section: Section) -> None:
          Column.int("n", "n"), Column.num("mean", "Mean"), Column.num("sd", "SD"),
          Column.ci("ci_low", "ci_high"), Column.num("median", "Median", 1),
          Column.num("iqr", "IQR", 1)], min_cell=ctx.min_cell))
-    ctx.fig(section, "Trend plot", lambda: plots.trend_plot(tr, ["total"]), "trend_total",
-            f"Mean total score by {time} with its 95% confidence band; n under each point.",
-            f"Line chart of the mean total score by {time}")
-    subs = [s for s in tr.scales if s != "total"]
+    ctx.fig(section, "Trend plot", lambda: plots.trend_plot(tr, [main]), "trend_total",
+            f"Mean {ctx.name(main).lower()} score by {time} with its 95% confidence band; "
+            "n under each point.",
+            f"Line chart of the mean {ctx.name(main).lower()} score by {time}")
+    subs = [s for s in tr.scales if s != main]
     if subs:
         ctx.fig(section, "Subscale trend plot", lambda: plots.trend_plot(tr, subs),
                 "trend_subscales", f"Subscale means by {time} (95% confidence bands).",
                 f"Line charts of the subscale means by {time}")
     ctx.fig(section, "Distribution plot",
-            lambda: plots.distribution_plot(tr, "total", points=False),
+            lambda: plots.distribution_plot(tr, main, points=False),
             "distribution_total",
-            f"Distribution of the total score by {time}: box = quartiles, whiskers = 1.5 IQR, "
-            "triangle = mean.", f"Box plots of the total score by {time}")
+            f"Distribution of the {ctx.name(main).lower()} score by {time}: box = quartiles, "
+            "whiskers = 1.5 IQR, triangle = mean.",
+            f"Box plots of the {ctx.name(main).lower()} score by {time}")
     if ctx.cohort is not None and not tr.cohort_trajectories.empty:
         section.heading(f"By entering {ctx.cohort}")
         ct = tr.cohort_trajectories
-        ct = ctx.with_names(ct[ct["scale"] == "total"])
+        ct = ctx.with_names(ct[ct["scale"] == main])
         section.add(Table(
-            "cohort_trajectories", f"Total score by {ctx.cohort} and {time}",
+            "cohort_trajectories", f"{ctx.name(main)} score by {ctx.cohort} and {time}",
             ctx.with_names(tr.cohort_trajectories),
             [Column.text(ctx.cohort, ctx.cohort.capitalize()),
              Column.text("time", time.capitalize()), Column.int("n", "n"),
              Column.num("mean", "Mean"), Column.num("sd", "SD"),
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.cohort,), min_cell=ctx.min_cell, display=ct,
-            note="The CSV/XLSX table holds every scale; the total is shown here."))
-        ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, "total"), "cohorts",
-                f"Each entering {ctx.cohort}'s mean total score by {time} (95% CI).",
-                f"Line chart of the mean total score of each {ctx.cohort} by {time}")
+            note=ctx.main_only_note))
+        ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, main), "cohorts",
+                f"Each entering {ctx.cohort}'s mean {ctx.name(main).lower()} score by {time} "
+                "(95% CI).",
+                f"Line chart of the mean {ctx.name(main).lower()} score of each {ctx.cohort}")
     if ctx.group is not None and not tr.group_stats.empty:
         section.heading(f"By {ctx.group}")
         gs = tr.group_stats
         table = Table(
-            "group_stats", f"Total score by {ctx.group} and {time}", ctx.with_names(gs),
+            "group_stats", f"{ctx.name(main)} score by {ctx.group} and {time}",
+            ctx.with_names(gs),
             [Column.text(ctx.group, ctx.group.capitalize()),
              Column.text("time", time.capitalize()), Column.int("n", "n"),
              Column.num("mean", "Mean"), Column.num("sd", "SD"),
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.group,), min_cell=ctx.min_cell,
-            display=ctx.with_names(gs[gs["scale"] == "total"]),
-            note="The CSV/XLSX table holds every scale; the total is shown here.")
+            display=ctx.with_names(gs[gs["scale"] == main]),
+            note=ctx.main_only_note)
         section.add(table)
 
 
@@ -712,8 +751,8 @@ def _change(ctx: _Context, section: Section) -> None:
             [Column.text("scale_name", "Scale"), Column.text("to", f"To {time}"),
              Column.text("category", "Category"), Column.int("count", "Students"),
              Column.num("alpha", "Alpha used", 3)], min_cell=ctx.min_cell,
-            display=rc[rc["scale"] == "total"] if "total" in set(rc["scale"]) else None,
-            note="The CSV/XLSX table holds every scale; the total is shown here."))
+            display=rc[rc["scale"] == ctx.main] if ctx.main in set(rc["scale"]) else None,
+            note=ctx.main_only_note))
     if ctx.group is not None and not tr.group_differences.empty:
         section.heading(f"Differences between {ctx.group} groups")
         gd = tr.group_differences
@@ -767,8 +806,9 @@ def _reliability(ctx: _Context, section: Section) -> Any:
          Column.ci("ci_low", "ci_high", digits=3)], min_cell=ctx.min_cell))
     if not table["suppressed"].all():
         ctx.fig(section, "Alpha plot",
-                lambda: plots.alpha_plot(res, scale="total", min_cell=ctx.min_cell),
-                "alpha", f"Cronbach's alpha of the total score by {time} (95% CI).",
+                lambda: plots.alpha_plot(res, scale=ctx.main, min_cell=ctx.min_cell),
+                "alpha", f"Cronbach's alpha of the {ctx.name(ctx.main).lower()} score by {time} "
+                "(95% CI).",
                 f"Chart of Cronbach's alpha by {time}")
     return res
 
@@ -802,7 +842,7 @@ def _structure(ctx: _Context, section: Section) -> Any:
             raise InputError(f"structure_time {st!r} is not a value of '{time}'",
                              hint=f"values are {', '.join(map(str, ctx.times))}")
         st = match[0]
-    subs = [s for s in inst.scales if s != "total"]
+    subs = [s for s in inst.scales if s != "total"]  # the factors (total is their sum)
     k = opts["efa_factors"] or max(len(subs), 1)
     inv = None
     if not ctx.time_shown.get(st, False):
@@ -824,7 +864,7 @@ def _structure(ctx: _Context, section: Section) -> Any:
             pa = e.parallel
             section.para(
                 f"n = {e.n:,} complete responses; KMO = {e.kmo:.2f}; Bartlett's test "
-                f"χ²({e.bartlett.df:.0f}) = {e.bartlett.chi2:.1f}, p {fmt_p(e.bartlett.p)}. "
+                f"χ²({e.bartlett.df:.0f}) = {e.bartlett.chi2:.1f}, {_p_phrase(e.bartlett.p)}. "
                 f"Parallel analysis ({pa.n_iter} simulations) suggests {pa.n_factors} "
                 f"factor(s); {e.n_factors} were extracted ({e.method}, {e.rotation} rotation) "
                 "to match the published structure.")
@@ -1053,33 +1093,34 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
     tr, time, inst = ctx.tr, ctx.time, ctx.inst
     ref = tr.reference
     bt = tr.by_time
-    total = bt[bt["scale"] == "total"].set_index("time") if "total" in tr.scales else None
+    main = ctx.main
+    what = ctx.name(main).lower()  # "total", or the headline scale's name
+    lo_s, hi_s = inst.scale_range(main)
+    total = bt[bt["scale"] == main].set_index("time")
     highlights: list[tuple[str, str, str]] = []
     n_resp = len(ctx.frame)
     who = (f" from {ctx.frame[ctx.id].nunique():,} students" if ctx.id else "")
     section.para(
         f"This report describes {n_resp:,} responses{who} to the {inst.name}, by {time} "
-        f"({', '.join(map(str, ctx.times))}). Higher scores mean more empathy; the total "
-        f"ranges from {inst.scale_range('total')[0]:g} to {inst.scale_range('total')[1]:g}.")
-    if total is None:
-        return highlights
-    if ctx.shown.get(("total", ref), False):
+        f"({', '.join(map(str, ctx.times))}). Higher scores mean more empathy; the {what} "
+        f"ranges from {lo_s:g} to {hi_s:g}.")
+    if ctx.shown.get((main, ref), False):
         r = total.loc[ref]
-        highlights.append((f"Mean total, {_when(time, ref)}", fmt_num(r["mean"], 1),
+        highlights.append((f"Mean {what}, {_when(time, ref)}", fmt_num(r["mean"], 1),
                            f"95% CI {fmt_ci(r['ci_low'], r['ci_high'], 1)}; n = {int(r['n'])}"))
     best = None
     for t in ctx.times:
-        if t == ref or not ctx.shown.get(("total", t), False):
+        if t == ref or not ctx.shown.get((main, t), False):
             continue
         r = total.loc[t]
         if not np.isfinite(r["diff_vs_ref"]):
             continue
-        main, ci = _change_phrase(r["diff_vs_ref"], r["diff_ci_low"], r["diff_ci_high"])
-        sentence = (f"Total empathy in {_when(time, t)} was {main} than in {_when(time, ref)} "
+        phrase, ci = _change_phrase(r["diff_vs_ref"], r["diff_ci_low"], r["diff_ci_high"])
+        sentence = (f"{ctx.main_words} in {_when(time, t)} was {phrase} than in {_when(time, ref)} "
                     f"({ci}; d = {fmt_num(r['d_vs_ref'], 2)}, "
                     f"95% CI {fmt_ci(r['d_ci_low'], r['d_ci_high'])}).")
         if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0:
-            sentence += (f" The interval excludes no change (p {fmt_p(r['diff_p'])}); the "
+            sentence += (f" The interval excludes no change ({_p_phrase(r['diff_p'])}); the "
                          f"effect is {_effect_word(r['d_vs_ref'])} by Cohen's conventions.")
         else:
             sentence += " The interval includes no change: the data cannot tell this apart " \
@@ -1094,35 +1135,35 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
                            f"95% CI {fmt_ci(r['diff_ci_low'], r['diff_ci_high'], 1)}; "
                            f"d = {fmt_num(r['d_vs_ref'], 2)}"))
     mt = ctx.mixed_tr
-    md = mt.mixed_model.get("total") if mt is not None else None
+    md = mt.mixed_model.get(main) if mt is not None else None
     if md:
-        sl = mt.linear_slope.get("total")
+        sl = mt.linear_slope.get(main)
         terms = {k: v for k, v in md["terms"].items() if k != "Intercept"
                  and v.get("estimate") is not None}
         if best is not None and f"time[{best[0]}]" in terms:
             v = terms[f"time[{best[0]}]"]
-            main, ci = _change_phrase(v["estimate"], v["ci"][0], v["ci"][1])
+            phrase, ci = _change_phrase(v["estimate"], v["ci"][0], v["ci"][1])
             section.bullets.append(
                 f"Following the same students ({md['n_groups']:,} students, mixed model), "
-                f"total empathy in {_when(time, best[0])} was {main} than in "
+                f"{ctx.main_words.lower()} in {_when(time, best[0])} was {phrase} than in "
                 f"{_when(time, ref)} ({ci}).")
         if sl:
             section.bullets.append(
-                f"On average the total changed by {fmt_num(sl['estimate'], 2, True)} points "
+                f"On average the {what} changed by {fmt_num(sl['estimate'], 2, True)} points "
                 f"per {time} (95% CI {fmt_ci(*sl['ci'])}; mixed model).")
     gd = tr.group_differences
     if ctx.group is not None and not gd.empty and "diff" in gd.columns:
-        first = gd[(gd["scale"] == "total") & (gd["time"] == ref) & ~gd["suppressed"]]
+        first = gd[(gd["scale"] == main) & (gd["time"] == ref) & ~gd["suppressed"]]
         for r in first.itertuples():
             if r.diff != r.diff:
                 continue
-            main, ci = _change_phrase(r.diff, r.diff_ci_low, r.diff_ci_high)
+            phrase, ci = _change_phrase(r.diff, r.diff_ci_low, r.diff_ci_high)
             section.bullets.append(
-                f"In {_when(time, ref)}, the total of the '{r.group}' group was {main} than "
+                f"In {_when(time, ref)}, the total of the '{r.group}' group was {phrase} than "
                 f"that of the '{r.reference_group}' group ({ci}; d = {fmt_num(r.d, 2)}).")
     if not tr.reliable_change.empty:
         rc = tr.reliable_change
-        last = rc[(rc["scale"] == "total")]
+        last = rc[(rc["scale"] == main)]
         if not last.empty:
             to = max(last["to"])
             part = last[last["to"] == to]
@@ -1130,13 +1171,13 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
             if "decline" in shown:
                 section.bullets.append(
                     f"Between {_when(time, ref)} and {to}, {int(shown['decline'])} students "
-                    "showed a reliable decline in total empathy (beyond measurement error)"
+                    f"showed a reliable decline in the {what} (beyond measurement error)"
                     + (f" and {int(shown['improvement'])} a reliable improvement"
                        if "improvement" in shown else "") + ".")
     alphas = []
     if rel is not None:
         tab = rel.table
-        alphas = [float(a) for a in tab.loc[(tab["scale"] == "total") & ~tab["suppressed"],
+        alphas = [float(a) for a in tab.loc[(tab["scale"] == main) & ~tab["suppressed"],
                                             "alpha"] if a is not None and a == a]
     if alphas:
         lo, hi = min(alphas), max(alphas)
@@ -1144,9 +1185,9 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
                    "below the .70 usually wanted for group comparisons in some "
                    f"{time}s")
         section.bullets.append(
-            f"Reliability of the total score (Cronbach's alpha) ranged from {lo:.2f} to "
+            f"Reliability of the {what} score (Cronbach's alpha) ranged from {lo:.2f} to "
             f"{hi:.2f} across {time}s: {verdict}.")
-        highlights.append(("Reliability (alpha, total)", f"{lo:.2f}–{hi:.2f}",
+        highlights.append((f"Reliability (alpha, {what})", f"{lo:.2f}–{hi:.2f}",
                            f"across {len(alphas)} {time}s"))
     if inv is not None:
         section.bullets.append(
@@ -1159,16 +1200,14 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
                                "invariance) could not be checked; see the factor structure "
                                "section.")
     hidden = int(bt["suppressed"].sum())
-    extra = ""
     if not tr.cohort_trajectories.empty:
         hidden += int(tr.cohort_trajectories["suppressed"].sum())
     if not tr.group_stats.empty:
         hidden += int(tr.group_stats["suppressed"].sum())
-        extra = ""
     if hidden:
         section.bullets.append(
             f"{hidden} table cell(s) describe fewer than {ctx.min_cell} students (or would "
-            "reveal such a cell) and are suppressed throughout." + extra)
+            "reveal such a cell) and are suppressed throughout.")
     return highlights
 
 
