@@ -231,6 +231,13 @@ class TrendResult(Result):
                     n_text = f"n < {self.min_cell}" if n is None or n != n else f"n {int(n)}"
                     lines.append(f"  reliable change {self.reference}->{to} "
                                  f"({n_text}): {counts}")
+            nm = self.norms[self.norms["scale"] == scale] if not self.norms.empty else None
+            if nm is not None and len(nm):
+                first = nm.iloc[0]
+                zs = ", ".join(f"{r.time}: z {r.mean_z:+.2f} (pct {r.percentile_of_mean:.0f})"
+                               for r in nm.itertuples())
+                lines.append(f"  vs norm (mean {first.norm_mean:g}, SD {first.norm_sd:g}; "
+                             f"{first.norm_group}): {zs}")
             slope = self.linear_slope.get(scale)
             if slope:
                 lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "

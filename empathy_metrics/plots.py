@@ -1,7 +1,8 @@
 """Figures drawn from result objects (matplotlib ``Figure`` API, no pyplot global state).
 
 Plots never compute statistics: they draw what :func:`empathy_metrics.cohorts.trend`,
-:mod:`empathy_metrics.efa` and :mod:`empathy_metrics.reliability` computed. Suppressed cells
+:func:`~empathy_metrics.cohorts.item_change`, :func:`~empathy_metrics.cohorts.reliability_by_time`
+and :mod:`empathy_metrics.efa` computed. Suppressed cells
 are drawn as a grey mark with the label ``"suppressed, n < 10"``, never as a value. Colours are
 the colour-blind-safe Okabe–Ito palette. matplotlib is imported inside each function.
 """
