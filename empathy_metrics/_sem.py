@@ -307,8 +307,6 @@ class _Structure:
         self.q = counter[0]
         self.by_group = [[k for k, prm in enumerate(self.params) if prm.group == g]
                          for g in range(n_groups)]
-        self.kinds = np.array([p.kind for p in self.params])
-        self.free_idx = np.array([p.free for p in self.params], dtype=int)
         # per group and kind: (rows, cols, free indices) for vectorised scatter / derivatives
         self._index = []
         for g in range(n_groups):
