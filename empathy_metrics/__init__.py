@@ -7,6 +7,8 @@ The public API is re-exported here lazily, so ``import empathy_metrics`` (and th
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -46,3 +48,27 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+#: Submodules named like the function they define: ``empathy_metrics.reliability`` is bound to
+#: the submodule by the import system once anything imports it, so these modules are made
+#: callable, forwarding to their function; ``em.reliability(data, "jse-s")`` works either way
+#: and ``import empathy_metrics.reliability as module`` still gives the module.
+_SAME_NAME_MODULES = frozenset({"reliability", "efa", "cfa", "simulate"})
+
+
+class _CallableModule(types.ModuleType):
+    """A module whose call forwards to the function of the same name it defines."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SAME_NAME_MODULES and type(value) is types.ModuleType:
+            value.__class__ = _CallableModule
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -19,8 +19,6 @@ students: 116.5 ± 10.9).
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -502,12 +500,3 @@ def write_demo(outdir: str | Path, *, seed: int = 2026, **options: Any) -> Path:
         tmp.write_text(text, encoding="utf-8")
     return csv_path
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``empathy_metrics.simulate(...)`` work although the name is also this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
