@@ -112,16 +112,63 @@ def map_option(func: Callable) -> Callable:
     )(func)
 
 
-def load_inputs(data: str, instrument: str, map_file: str | None = None):
-    """Read DATA, load the instrument and the optional column map: ``(frame, inst, columns)``."""
+_READER_KEY = "reader_options"
+
+
+def reader_options(func: Callable) -> Callable:
+    """Options passed to :func:`empathy_metrics.io.read_responses` for the DATA file.
+
+    They are kept in the click context, where :func:`load_inputs` finds them, so a command
+    only adds this decorator.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        missing = kwargs.pop("missing_codes")
+        options = {
+            "sheet": kwargs.pop("sheet"),
+            "encoding": kwargs.pop("encoding"),
+            "exclude_unfinished": kwargs.pop("exclude_unfinished"),
+            "exclude_previews": not kwargs.pop("include_previews"),
+            "missing_codes": [c.strip() for c in missing.split(",") if c.strip()] if missing
+            else None,
+        }
+        click.get_current_context().meta[_READER_KEY] = options
+        return func(*args, **kwargs)
+
+    for decorator in reversed([
+        click.option("--sheet", default=None, metavar="NAME",
+                     help="Excel: the sheet to read (default: the first)."),
+        click.option("--encoding", default=None, metavar="ENC",
+                     help="Text files: the encoding (default: UTF-8, else Latin-1)."),
+        click.option("--exclude-unfinished", is_flag=True,
+                     help="Qualtrics: leave out unfinished responses."),
+        click.option("--include-previews", is_flag=True,
+                     help="Qualtrics: keep survey previews (left out by default)."),
+        click.option("--missing-codes", default=None, metavar="CODES",
+                     help="Comma-separated codes meaning 'missing' in every column, "
+                          "e.g. 'UNK,-999' (REDCap missing-data codes)."),
+    ]):
+        inner = decorator(inner)
+    return inner
+
+
+def load_inputs(data: str, instrument: str | None, map_file: str | None = None):
+    """Read DATA, load the instrument and the optional column map: ``(frame, inst, columns)``.
+
+    Reader options given through :func:`reader_options` are applied; the instrument is
+    ``None`` when ``instrument`` is.
+    """
     from ..instruments import load_instrument
-    from ..io import read_responses
+    from ..io import read_column_map, read_responses
 
-    inst = load_instrument(instrument)
-    columns = None
-    if map_file is not None:
-        from ..io import read_column_map
-
-        columns = read_column_map(map_file)
-    frame = read_responses(data)
+    inst = load_instrument(instrument) if instrument is not None else None
+    columns = read_column_map(map_file) if map_file is not None else None
+    ctx = click.get_current_context(silent=True)
+    options = dict(ctx.meta.get(_READER_KEY, {})) if ctx is not None else {}
+    sheet = options.get("sheet")
+    if isinstance(sheet, str) and sheet.isdigit():
+        options["sheet"] = int(sheet)
+    frame = read_responses(data, **options)
     return frame, inst, columns

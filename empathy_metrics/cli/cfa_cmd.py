@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ._common import data_argument, echo_json, format_option, map_option, wrap_errors
+from ._common import (
+    data_argument,
+    echo_json,
+    format_option,
+    map_option,
+    reader_options,
+    wrap_errors,
+)
 
 __all__ = ["cfa", "invariance"]
 
@@ -31,7 +38,6 @@ def _load(data: str, instrument: str | None, map_file: str | None, model_file: s
     from pathlib import Path
 
     from ..errors import InputError
-    from ..io import read_responses
     from ._common import load_inputs
 
     if instrument is None and model_file is None:
@@ -49,7 +55,6 @@ def _load(data: str, instrument: str | None, map_file: str | None, model_file: s
     if instrument is None:
         if map_file is not None:
             raise click.UsageError("--map needs an instrument (-i INST)")
-        return read_responses(data), None, None, model
     frame, inst, columns = load_inputs(data, instrument, map_file)
     return frame, inst, columns, model
 
@@ -82,6 +87,7 @@ def _echo_warnings(caught) -> None:
 @_instrument_option
 @_model_option
 @map_option
+@reader_options
 @format_option
 @wrap_errors
 def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str | None,
@@ -124,6 +130,7 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
               help="Column defining the groups (e.g. year, gender, site).")
 @_model_option
 @map_option
+@reader_options
 @click.option("--cfi-cutoff", "cfi_cutoff", type=click.FloatRange(min=0), default=0.01,
               show_default=True, help="Largest acceptable drop in CFI between nested models.")
 @click.option("--rmsea-cutoff", "rmsea_cutoff", type=click.FloatRange(min=0), default=None,
