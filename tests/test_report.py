@@ -148,9 +148,13 @@ def test_suppressed_time_is_hidden_everywhere(tmp_path):
     raw = pd.read_csv(DATA)
     extra = raw[raw["year"] == 4].head(3).assign(year=5)
     frame = pd.concat([raw, extra], ignore_index=True)
+    frame.attrs["exclusions"] = {"survey preview": 12, "unfinished": 3}  # as read_responses
     rep = build_report(frame, "jse-s", time="year", id="id", min_cell=MIN_CELL,
                        options={"invariance": False, "mixed_scales": []})
     by_name = {t.name: t.data for t in rep.tables}
+    ex = by_name["exclusions"].set_index("measure")
+    assert ex.loc["survey preview", "count"] == 12 and not ex.loc["survey preview", "suppressed"]
+    assert ex.loc["unfinished", "suppressed"] and pd.isna(ex.loc["unfinished", "count"])
     hidden = by_name["scores_by_time"].query("time == 5")
     assert len(hidden) == 4 and hidden["suppressed"].all()
     assert hidden[["n", "mean", "sd"]].isna().all().all()

@@ -45,6 +45,10 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "columns": None,            # item id -> column name map
 }
 
+#: Progress-bar steps: scoring, trend, mixed model, 4 score figures, reliability and its
+#: figure, EFA with 2 figures, CFA, invariance, item figure, norms, methods.
+_STEPS = 18
+
 # ---------------------------------------------------------------------------- words
 def _effect_word(d: float) -> str:
     """Cohen's (1988) conventional labels for |d|."""
@@ -155,6 +159,7 @@ class _Runner:
 
     def __init__(self, bar: Any) -> None:
         self.bar = bar
+        self.done = 0
         self.timings: dict[str, float] = {}
 
     def __call__(self, section: Section, what: str, func: Callable[[], Any]) -> Any:
@@ -183,8 +188,15 @@ class _Runner:
                 seen.add(msg)
                 section.notes.append(msg)
         self.timings[what] = _time.perf_counter() - start
-        self.bar.update(1)
+        self.step()
         return result
+
+    def step(self, n: int = 1) -> None:
+        """Advance the progress bar (never past its total)."""
+        n = max(0, min(n, _STEPS - self.done))
+        if n:
+            self.done += n
+            self.bar.update(n)
 
 
 def _sha256(path: str | Path) -> str:
@@ -359,14 +371,14 @@ def build_report(
             and "total" not in scales:
         mixed_scales = scales[:1]  # no total: the headline scale
 
-    with progress_bar(11, "Building report", enabled=progress) as bar:
+    with progress_bar(_STEPS, "Building report", enabled=progress) as bar:
         run = _Runner(bar)
         # ---------------------------------------------------------------- core (errors raise)
         scored = score(frame, inst)
-        bar.update(1)
+        run.step()
         tr = trend(frame, inst, time=time, id=id, cohort=cohort, group=group,
                    reference=opts["reference"], min_cell=min_cell, mixed=False)
-        bar.update(1)
+        run.step()
         sec = {s: Section(s, t) for s, t in (
             ("summary", "Summary"), ("quality", "Data quality"),
             ("scores", f"Scores by {time}" + (f" and {cohort}" if cohort else "")),
@@ -381,7 +393,7 @@ def build_report(
                                          reference=tr.reference, scales=mixed_scales,
                                          mixed=True))
         else:
-            bar.update(1)
+            run.step()
         shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
         times = sorted(tr.times)
         time_shown = {t: all(shown[(s, t)] for s in tr.scales) for t in times}
@@ -391,7 +403,6 @@ def build_report(
 
         _quality(ctx, sec["quality"], exclusions)
         _scores(ctx, sec["scores"])
-        bar.update(1)
         _change(ctx, sec["change"])
         rel = _reliability(ctx, sec["reliability"])
         inv = _structure(ctx, sec["structure"])
@@ -401,7 +412,7 @@ def build_report(
         now = _dt.datetime.now(_dt.timezone.utc)
         prov = _methods(ctx, sec["methods"], source=source, digest=digest, now=now,
                         elapsed=_time.perf_counter() - started)
-        bar.update(1)
+        run.step(_STEPS)  # whatever is left
 
     number = 0
     for s in sec.values():
@@ -821,6 +832,21 @@ def _fit_rows(fit: Mapping[str, Any], model: str) -> dict[str, Any]:
             "srmr": fit.get("srmr")}
 
 
+def _fit_word(fit: Mapping[str, Any]) -> str | None:
+    """'well' / 'acceptably' / 'poorly' by the conventional cut-offs (Hu & Bentler 1999)."""
+    try:
+        cfi, rmsea, srmr = (float(fit[k]) for k in ("cfi", "rmsea", "srmr"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(np.isfinite([cfi, rmsea, srmr])):
+        return None
+    if cfi >= 0.95 and rmsea <= 0.06 and srmr <= 0.08:
+        return "well"
+    if cfi >= 0.90 and rmsea <= 0.08:
+        return "acceptably"
+    return "poorly: the items may not group into the published subscales in this sample"
+
+
 _FIT_COLUMNS = [Column.text("model", "Model"), Column.num("chisq", "χ²", 1),
                 Column.int("df", "df"), Column.p("p"), Column.num("cfi", "CFI", 3),
                 Column.num("tli", "TLI", 3), Column.num("rmsea", "RMSEA", 3),
@@ -849,7 +875,7 @@ def _structure(ctx: _Context, section: Section) -> Any:
         section.unavailable = (f"The factor analyses were not run: {_when(time, st)} has "
                                f"fewer than {ctx.min_cell} respondents.")
         for _ in range(3):
-            ctx.run.bar.update(1)
+            ctx.run.step()
     else:
         sub = ctx.frame[ctx.frame[time] == st]
         section.para(
@@ -880,8 +906,6 @@ def _structure(ctx: _Context, section: Section) -> Any:
                     "Scree plot with parallel analysis")
             ctx.fig(section, "Loadings heatmap", lambda: plots.loadings_heatmap(e),
                     "loadings", "Factor loadings (EFA).", "Heatmap of the factor loadings")
-        else:
-            ctx.run.bar.update(0)
         section.heading("Confirmatory factor analysis")
 
         def run_cfa() -> Any:
@@ -898,6 +922,10 @@ def _structure(ctx: _Context, section: Section) -> Any:
                 "acceptable.")
             section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([_fit_rows(c.fit, "CFA")]),
                               _FIT_COLUMNS, min_cell=ctx.min_cell))
+            word = _fit_word(c.fit)
+            if word:
+                section.para(f"By these cut-offs the published structure fits these data "
+                             f"{word}.")
             ld = c.loadings
             if isinstance(ld, pd.DataFrame) and not ld.empty:
                 section.add(Table(
@@ -909,12 +937,12 @@ def _structure(ctx: _Context, section: Section) -> Any:
     kept = [t for t in ctx.times if ctx.time_shown[t]]
     if not ctx.opts["invariance"]:
         section.para("Invariance was not tested (turned off in the options).")
-        ctx.run.bar.update(1)
+        ctx.run.step()
         return None
     if len(kept) < 2:
         section.para(f"Invariance needs at least two {time}s with {ctx.min_cell} or more "
                      "respondents.")
-        ctx.run.bar.update(1)
+        ctx.run.step()
         return None
 
     def run_inv() -> Any:
@@ -1022,7 +1050,7 @@ def _norms(ctx: _Context, section: Section) -> None:
     norms = [n for n in inst.norms if n.scale in ctx.tr.scales]
     if not norms:
         section.unavailable = f"The {inst.id} definition carries no published norms."
-        ctx.run.bar.update(1)
+        ctx.run.step()
         return
     scores = ctx.scored.scores
     glabels = ({str(v).casefold(): v for v in ctx.frame[ctx.group].dropna().unique()}
