@@ -96,8 +96,10 @@ class TrendResult(Result):
         repeated ids), and the linear time slope (mixed model when ids repeat, else OLS).
     paired, reliable_change
         Adjacent paired change and Jacobson–Truax counts (longitudinal data only).
-    cohort_trajectories, group_stats, group_differences
-        Entering cohort × time means and group × time means with differences vs the first group.
+    cohort_trajectories, group_stats, group_differences, cohort_differences
+        Entering cohort × time and group × time means (n, SD, 95 % CI); within each time, each
+        group (cohort) against the reference group (cohort) as a Welch difference and d / g
+        with CIs — so a director can see whether this year's class differs from earlier ones.
     item_change
         Item × time mean change of keyed item scores from the reference (raw items needed);
         :attr:`items` holds the same as an :class:`ItemChangeResult` (with n per time).
@@ -129,6 +131,7 @@ class TrendResult(Result):
     group_differences: pd.DataFrame
     item_change: pd.DataFrame | None
     norms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cohort_differences: pd.DataFrame = field(default_factory=pd.DataFrame)
     items: ItemChangeResult | None = None
     scores: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     random_slope: bool = False
@@ -182,6 +185,7 @@ class TrendResult(Result):
                 "cohorts": rows_of(self.cohort_trajectories),
                 "groups": rows_of(self.group_stats),
                 "group_differences": rows_of(self.group_differences),
+                "cohort_differences": rows_of(self.cohort_differences),
                 "norms": rows_of(self.norms),
             }
         out["random_slope"] = self.random_slope
@@ -664,6 +668,7 @@ def trend(
     alpha: Mapping[str, float] | None = None,
     alpha_by_time: Mapping[Any, Mapping[str, float]] | None = None,
     group_reference: Any = None,
+    cohort_reference: Any = None,
     mixed: bool = True,
     random_slope: bool = False,
 ) -> TrendResult:
@@ -698,6 +703,9 @@ def trend(
         entry when ``alpha`` is not given).
     group_reference
         Group level the others are compared with (default: the first in sorted order).
+    cohort_reference
+        Entering cohort the others are compared with within each time (default: the first,
+        i.e. the earliest, in sorted order).
     mixed
         Fit the mixed models when ids repeat (set ``False`` for speed).
     random_slope
@@ -791,7 +799,7 @@ def trend(
 
     by_time_rows, tests, mixed_out, slope_out = [], {}, {}, {}
     paired_rows, rc_rows, cohort_rows, group_rows, gdiff_rows = [], [], [], [], []
-    norm_rows, score_rows = [], []
+    norm_rows, score_rows, cdiff_rows = [], [], []
     for scale in scales:
         sub = frame[frame[scale].notna()]
         y_by_t = {t: sub.loc[sub[time] == t, scale].to_numpy(dtype=float) for t in times}
@@ -902,31 +910,14 @@ def trend(
             ct = pd.DataFrame(cells)
             if not ct.empty:
                 store.append(_apply_pattern(ct, cell_patterns[col], [col, "time"]))
-        if group is not None and group_rows:
-            gt = group_rows[-1]
-            levels = sorted(pd.unique(sub[group].dropna()).tolist(), key=str)
-            ref_group = levels[0] if levels else None
-            if group_reference is not None:
-                found = [lev for lev in levels if str(lev) == str(group_reference)]
-                if not found:
-                    raise InputError(f"group_reference {group_reference!r} is not a value of "
-                                     f"'{group}'", hint=f"values are {', '.join(map(str, levels))}")
-                ref_group = found[0]
-                levels = [ref_group] + [lev for lev in levels if lev != ref_group]
-            for t in times:
-                ok = gt[(gt["time"] == t) & ~gt["suppressed"]][group].tolist()
-                if ref_group not in ok:
-                    continue
-                yr = sub.loc[(sub[time] == t) & (sub[group] == ref_group), scale].to_numpy(float)
-                for lev in levels[1:]:
-                    row = {"scale": scale, "time": t, "group": lev, "reference_group": ref_group}
-                    if lev in ok:
-                        yl = sub.loc[(sub[time] == t) & (sub[group] == lev),
-                                     scale].to_numpy(float)
-                        row.update(_compare(yl, yr), suppressed=False)
-                    else:
-                        row["suppressed"] = True
-                    gdiff_rows.append(row)
+        for col, table_rows, ref_level, out_rows, names in (
+                (group, group_rows, group_reference, gdiff_rows, ("group", "reference_group")),
+                (cohort, cohort_rows, cohort_reference, cdiff_rows,
+                 ("cohort", "reference_cohort"))):
+            if col is None or not table_rows or table_rows[-1]["scale"].iloc[0] != scale:
+                continue
+            out_rows.extend(_level_differences(sub, scale, time, col, table_rows[-1], times,
+                                               ref_level, names))
 
     by_time = pd.concat(by_time_rows, ignore_index=True)
     if group is not None and group in cell_patterns:
@@ -978,11 +969,45 @@ def trend(
         linear_slope=slope_out, paired=paired, reliable_change=rc,
         cohort_trajectories=cat(cohort_rows), group_stats=cat(group_rows),
         group_differences=pd.DataFrame(gdiff_rows),
+        cohort_differences=pd.DataFrame(cdiff_rows),
         item_change=items.change if items is not None else None,
         norms=pd.DataFrame(norm_rows), items=items,
         scores=cat(score_rows) if score_rows else pd.DataFrame(columns=["scale", "time", "value"]),
         random_slope=bool(random_slope), id=id, cohort=cohort, group=group, notes=notes,
     )
+
+
+def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table: pd.DataFrame,
+                       times: list[Any], reference_level: Any, names: tuple[str, str]
+                       ) -> list[dict[str, Any]]:
+    """Within each time, each level of ``col`` against the reference level (shown cells only):
+    Welch difference and Cohen's d / Hedges' g with CIs (:func:`_compare`)."""
+    levels = sorted(pd.unique(sub[col].dropna()).tolist(), key=str)
+    ref = levels[0] if levels else None
+    if reference_level is not None:
+        found = [lev for lev in levels if str(lev) == str(reference_level)]
+        if not found:
+            raise InputError(f"{names[1].replace('_', ' ')} {reference_level!r} is not a value "
+                             f"of '{col}'", hint=f"values are {', '.join(map(str, levels))}")
+        ref = found[0]
+    levels = [ref] + [lev for lev in levels if lev != ref]
+    rows = []
+    for t in times:
+        ok = table[(table["time"] == t) & ~table["suppressed"]][col].tolist()
+        if ref not in ok:
+            continue
+        yr = sub.loc[(sub[time] == t) & (sub[col] == ref), scale].to_numpy(float)
+        for lev in levels[1:]:
+            if not ((table["time"] == t) & (table[col] == lev)).any():
+                continue  # no such cell at this time (e.g. a cohort not yet in that year)
+            row = {"scale": scale, "time": t, names[0]: lev, names[1]: ref}
+            if lev in ok:
+                yl = sub.loc[(sub[time] == t) & (sub[col] == lev), scale].to_numpy(float)
+                row.update(_compare(yl, yr), suppressed=False)
+            else:
+                row["suppressed"] = True
+            rows.append(row)
+    return rows
 
 
 def _fit_mixed_models(scale: str, y: np.ndarray, tvals: np.ndarray, ids: np.ndarray,

@@ -463,3 +463,35 @@ def test_text_time_labels_use_their_sorted_order(raw):
     a = res.by_time.set_index("time")["d_vs_ref"]
     b = num.by_time.set_index("time")["d_vs_ref"]
     assert a["Y3"] == pytest.approx(b[3], rel=RTOL_EXACT)
+
+
+def test_cohort_differences_match_r(result, ref):
+    cd = result.cohort_differences
+    cd = cd[cd.scale == "total"].set_index(["time", "cohort"])
+    wants = ref["scales"]["total"]["cohort_differences"]
+    assert len(cd) == len(wants)
+    for want in wants:
+        got = cd.loc[(want["time"], want["cohort"])]
+        assert got["reference_cohort"] == 2019 and not got["suppressed"]
+        assert got["diff"] == pytest.approx(want["diff"], rel=RTOL_EXACT)
+        assert [got.diff_ci_low, got.diff_ci_high] == pytest.approx(want["diff_ci"],
+                                                                     rel=RTOL_EXACT)
+        assert got["d"] == pytest.approx(want["d"], rel=RTOL_EXACT)
+        assert [got.d_ci_low, got.d_ci_high] == pytest.approx(want["d_ci_exact"], rel=RTOL_NCT)
+        assert got["g"] == pytest.approx(want["g"], rel=RTOL_EXACT)
+    rows = result.to_dict()["scales"]["total"]["cohort_differences"]
+    assert len(rows) == len(wants) and {"cohort", "reference_cohort", "d"} <= set(rows[0])
+
+
+def test_cohort_reference_and_hidden_cells(raw):
+    # cohort 2022 keeps only 6 year-4 respondents: that comparison is suppressed, not computed
+    keep = ~((raw.cohort == 2022) & (raw.year == 4)) | (raw.index % 6 == 0)
+    res = trend(raw[keep], "jse-s", time="year", cohort="cohort", scales=["total"],
+                cohort_reference=2022, mixed=False)
+    cd = res.cohort_differences.set_index(["time", "cohort"])
+    assert set(cd["reference_cohort"]) == {2022}
+    assert not (cd.index.get_level_values("time") == 4).any()  # the reference cell is hidden
+    assert not cd.loc[(3, 2019), "suppressed"] and np.isfinite(cd.loc[(3, 2019), "d"])
+    with pytest.raises(InputError, match="reference cohort 1999"):
+        trend(raw, "jse-s", time="year", cohort="cohort", scales=["total"],
+              cohort_reference=1999, mixed=False)

@@ -153,6 +153,18 @@ for (s in names(scales)) {
          diff_ci = unname(tt$conf.int[1:2]), d = cd$Cohens_d, d_ci = c(cd$CI_low, cd$CI_high),
          d_ci_exact = d_ci_exact(mn, w))
   })
+  cohort_diffs <- list()
+  for (t in times) for (co in cohorts[-1]) {
+    a <- y[d$year == t & d$cohort == co]
+    b <- y[d$year == t & d$cohort == cohorts[1]]
+    tt <- t.test(a, b, var.equal = FALSE)
+    cd <- cohens_d(a, b, pooled_sd = TRUE)
+    hg <- hedges_g(a, b, pooled_sd = TRUE)
+    cohort_diffs[[length(cohort_diffs) + 1]] <- list(
+      time = t, cohort = co, reference_cohort = cohorts[1], diff = mean(a) - mean(b),
+      diff_ci = unname(tt$conf.int[1:2]), d = cd$Cohens_d, d_ci_exact = d_ci_exact(a, b),
+      g = hg$Hedges_g)
+  }
   cohort_means <- aggregate(y ~ cohort + year, data = d, FUN = mean)
   cohort_n <- aggregate(y ~ cohort + year, data = d, FUN = length)
   cohort_sd <- aggregate(y ~ cohort + year, data = d, FUN = sd)
@@ -175,6 +187,7 @@ for (s in names(scales)) {
     reliable_change = rc,
     paired = paired,
     groups = groups,
+    cohort_differences = cohort_diffs,
     cohorts = lapply(seq_len(nrow(cohort_means)), function(i) {
       list(cohort = cohort_means$cohort[i], time = cohort_means$year[i],
            n = cohort_n$y[i], mean = cohort_means$y[i], sd = cohort_sd$y[i],
