@@ -216,6 +216,13 @@ def test_csv_folder_and_xlsx_hold_every_table(built):
                                rtol=1e-12)  # full precision in both
 
 
+def test_notebook_display_is_a_sandboxed_frame(built):
+    rep, _, _ = built
+    shown = rep._repr_html_()
+    assert shown.startswith('<iframe sandbox=""') and "<style>" not in shown
+    assert "&amp;lt;script&amp;gt;" in shown  # the escaped title, escaped again for srcdoc
+
+
 def test_xlsx_keeps_formula_like_labels_as_text(tmp_path):
     from types import SimpleNamespace
 

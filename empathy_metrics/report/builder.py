@@ -149,8 +149,13 @@ class Report:
 
         return write_outputs(self, path)
 
-    def _repr_html_(self) -> str:  # notebooks: the document itself
-        return self.to_html()
+    def _repr_html_(self) -> str:
+        """In a notebook: the report in a sandboxed frame (its CSS stays inside)."""
+        import html
+
+        return (f'<iframe sandbox="" style="width:100%;height:640px;border:1px solid #ccc" '
+                f'title="{html.escape(self.title)}" srcdoc="{html.escape(self.to_html())}">'
+                "</iframe>")
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -145,8 +145,9 @@ def write_outputs(report: Any, path: str | Path) -> Path:
     backup: Path | None = None
     try:
         for table in report.tables:
+            # UTF-8 with a byte-order mark, so that Excel shows non-ASCII labels correctly
             table.export_frame().to_csv(tmp_dir / table.csv_name, index=False,
-                                        encoding="utf-8")
+                                        encoding="utf-8-sig")
         _write_xlsx(report, tmp_xlsx)
         tmp_html.write_text(text, encoding="utf-8")
         for p in (tmp_xlsx, tmp_html):
