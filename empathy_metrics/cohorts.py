@@ -773,6 +773,15 @@ def trend(
     longitudinal = id is not None and frame[id].duplicated().any()
     if id is not None and not longitudinal:
         notes.append("ids do not repeat: longitudinal analyses skipped")
+    if longitudinal:
+        dup = frame[[id, time]].dropna().duplicated()
+        if dup.any():
+            warnings.warn(f"{int(dup.sum())} row(s) repeat an '{id}' already seen at the same "
+                          f"'{time}'; paired change and reliable change use the first row of "
+                          "each (check the export for duplicates)", DegenerateDataWarning,
+                          stacklevel=2)
+            notes.append(f"{int(dup.sum())} duplicate id × time row(s): paired analyses use "
+                         "the first")
     tnum, tnum_note = _numeric_time(sorted(times))  # natural order, not reference-first
 
     # ------------------------------------------------ one suppression pattern for all scales

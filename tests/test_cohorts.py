@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from empathy_metrics.cohorts import TrendResult, cronbach_alpha, trend
-from empathy_metrics.errors import DataError, InputError
+from empathy_metrics.errors import DataError, DegenerateDataWarning, InputError
 from empathy_metrics.scoring import score
 
 REF = Path(__file__).parent / "reference"
@@ -495,3 +495,10 @@ def test_cohort_reference_and_hidden_cells(raw):
     with pytest.raises(InputError, match="reference cohort 1999"):
         trend(raw, "jse-s", time="year", cohort="cohort", scales=["total"],
               cohort_reference=1999, mixed=False)
+
+
+def test_duplicate_id_time_rows_warn(raw):
+    dup = pd.concat([raw, raw[raw.year == 2].head(3)], ignore_index=True)
+    with pytest.warns(DegenerateDataWarning, match="3 row"):
+        res = trend(dup, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    assert any("duplicate id" in n for n in res.notes)
