@@ -292,8 +292,14 @@ def fit_factors(
     """Unrotated common-factor solution with everything psych reports about it.
 
     See :func:`extract_factors` for the algorithms; this returns a :class:`FactorExtraction`
-    (loadings, uniquenesses, communalities, ``values``, convergence, Heywood items).
+    (loadings, uniquenesses, communalities, ``values``, convergence, Heywood items). BLAS runs
+    single-threaded during the fit (see :func:`single_thread_blas`).
     """
+    with single_thread_blas():
+        return _fit_factors(corr, n_factors, method, warn=warn)
+
+
+def _fit_factors(corr: np.ndarray, n_factors: int, method: str, *, warn: bool) -> FactorExtraction:
     r = _as_correlation(corr)
     p = r.shape[0]
     method = str(method).lower()
@@ -337,11 +343,11 @@ def fit_factors(
             f"Heywood case: {len(heywood)} item(s) (positions {heywood}) have a communality at or "
             "above 1 (uniqueness at its bound); the solution is improper -- try fewer factors",
             DegenerateDataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if warn and not converged:
         warnings.warn(
-            f"{method} factor extraction did not converge", DegenerateDataWarning, stacklevel=3
+            f"{method} factor extraction did not converge", DegenerateDataWarning, stacklevel=4
         )
     return FactorExtraction(
         loadings=lam,
@@ -1163,7 +1169,8 @@ def efa(
     accounted for, as psych.
 
     Degenerate data raise :class:`~empathy_metrics.errors.DegenerateDataError` (a constant item,
-    fewer complete respondents than items, perfectly collinear items) or warn with
+    fewer complete respondents than items, perfectly collinear items, a polychoric matrix that is
+    not positive definite and stays singular after ``psych::cor.smooth`` smoothing) or warn with
     :class:`~empathy_metrics.errors.DegenerateDataWarning` (Heywood cases, non-convergence, an
     under-identified model with more parameters than correlations).
 
