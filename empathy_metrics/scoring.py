@@ -63,12 +63,16 @@ def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
 
 
 def _keyed_array(raw_values: np.ndarray, oor: np.ndarray, inst: Instrument) -> np.ndarray:
-    """Reverse-key a float matrix of codes (a copy); out-of-range codes become ``NaN``."""
-    values = np.array(raw_values, dtype=float, copy=True)
-    values[oor] = np.nan
+    """Reverse-key a float matrix of codes (a new array); out-of-range codes become ``NaN``.
+
+    One broadcast ``x * sign + shift`` with ``sign = -1, shift = min + max`` on reverse-keyed
+    columns (:func:`reverse_key`) and ``sign = 1, shift = 0`` elsewhere: exact for integer codes.
+    """
     rev = np.array([it.reverse for it in inst.items], dtype=bool)
-    if rev.any():
-        values[:, rev] = reverse_key(values[:, rev], inst.response_min, inst.response_max)
+    sign = np.where(rev, -1.0, 1.0)
+    shift = np.where(rev, float(reverse_key(0, inst.response_min, inst.response_max)), 0.0)
+    values = raw_values * sign + shift
+    values[oor] = np.nan
     return values
 
 
@@ -107,19 +111,31 @@ def keyed_items(
     return pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
 
 
-def _scale_scores(keyed: np.ndarray, inst: Instrument) -> dict[str, np.ndarray]:
+def _scale_scores(keyed: np.ndarray, answered: np.ndarray,
+                  inst: Instrument) -> dict[str, np.ndarray]:
+    """Scale scores under the missing rule, all scales at once.
+
+    Per-respondent sums and answered counts of every scale are two matrix products with the
+    0/1 item-by-scale membership matrix (exact: the keyed scores are small integers).
+    """
     pos = {iid: j for j, iid in enumerate(inst.item_ids)}
-    out = {}
-    for scale, ids in inst.scales.items():
-        block = keyed[:, [pos[i] for i in ids]]
-        answered = (~np.isnan(block)).sum(axis=1)
-        k = block.shape[1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            person_mean = np.nansum(block, axis=1) / answered
-        ok = (k - answered) <= inst.max_missing_for(scale)
-        value = person_mean * (k if inst.method == "sum" else 1)
-        out[scale] = np.where(ok & (answered > 0), value, np.nan)
-    return out
+    scales = inst.scales
+    member = np.zeros((len(pos), len(scales)))
+    for c, ids in enumerate(scales.values()):
+        member[[pos[i] for i in ids], c] = 1.0
+    k = member.sum(axis=0)
+    allowed = np.array([inst.max_missing_for(s) for s in scales], dtype=float)
+    # (scales x items) @ (items x respondents): the faster layout for the column-major arrays
+    # that pandas hands over
+    sums = (member.T @ np.where(answered, keyed, 0.0).T).T
+    counts = (member.T @ answered.T.astype(float)).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = sums / counts
+    if inst.method == "sum":
+        value *= k
+    ok = (k - counts <= allowed) & (counts > 0)
+    value[~ok] = np.nan
+    return {scale: value[:, c] for c, scale in enumerate(scales)}
 
 
 @dataclass
@@ -383,26 +399,24 @@ def score(
     raw_values = raw.to_numpy(dtype=float)
     oor = _out_of_range_mask(raw_values, inst)
     kv = _keyed_array(raw_values, oor, inst)
-    keyed = pd.DataFrame(kv, index=raw.index, columns=inst.item_ids)
-    scores = _scale_scores(kv, inst)
+    keyed = pd.DataFrame(kv, index=raw.index, columns=inst.item_ids, copy=False)
+    answered = ~np.isnan(kv)
+    scores = _scale_scores(kv, answered, inst)
 
     out = pd.DataFrame(index=responses.index)
     if id_col is not None:
         out[id_col] = responses[id_col].to_numpy()
     for scale, values in scores.items():
         out[scale] = values
-    missing = np.isnan(kv)
-    n_missing = missing.sum(axis=1)
-    out["n_missing"] = n_missing
+    n_answered = answered.sum(axis=1)
+    out["n_missing"] = kv.shape[1] - n_answered
     scale_matrix = np.column_stack(list(scores.values()))
     out["unscorable"] = np.isnan(scale_matrix).any(axis=1)
     out["out_of_range"] = oor.sum(axis=1)
-    answered = kv.shape[1] - n_missing
-    with np.errstate(invalid="ignore"):
-        rv = np.where(oor, np.nan, raw_values)
-        same = np.nanmax(rv, axis=1, initial=-np.inf, where=~np.isnan(rv)) == np.nanmin(
-            rv, axis=1, initial=np.inf, where=~np.isnan(rv))
-    out["straightlining"] = same & (answered * 2 > kv.shape[1])
+    # straightlining: the answered codes (within the scale) are all the same
+    same = np.max(raw_values, axis=1, initial=-np.inf, where=answered) == np.min(
+        raw_values, axis=1, initial=np.inf, where=answered)
+    out["straightlining"] = same & (n_answered * 2 > kv.shape[1])
     if id_col is not None:
         ids = responses[id_col]
         out["duplicate_id"] = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()

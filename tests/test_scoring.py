@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ from empathy_metrics.scoring import FLAG_COLUMNS, keyed_items, reverse_key, scor
 
 #: Sums of at most a few dozen small integers divided once: equal to rounding error.
 TOL = 1e-9
+JSE_SCALES = ["perspective_taking", "compassionate_care", "standing_in_patients_shoes", "total"]
 
 # ---------------------------------------------------------------- hand-computed cases
 
@@ -401,3 +404,41 @@ def test_flags_never_drop_rows(case, ids):
     assert res.scores["rid"].tolist() == data["rid"].tolist()
     assert list(res.scores.columns) == ["rid", *inst.scales, "n_missing", *FLAG_COLUMNS]
     assert len(res.to_dict()["scores"]) == len(data)
+
+
+# ---------------------------------------------------------------- R reference (psych::scoreItems)
+
+REF_DIR = Path(__file__).parent / "reference"
+#: scoring.json holds 15 significant digits (jsonlite digits = NA); scores are below 150.
+R_TOL = 1e-10
+
+
+def _assert_matches_r(got: pd.Series, want: list) -> None:
+    want_arr = np.array([np.nan if v is None else v for v in want], dtype=float)
+    np.testing.assert_array_equal(np.isnan(got.to_numpy(float)), np.isnan(want_arr))
+    np.testing.assert_allclose(got.to_numpy(float), want_arr, rtol=0, atol=R_TOL)
+
+
+def test_bfi_a_c_example_agrees_with_psych_score_items():
+    from .test_instruments import BFI_A_C_YAML
+
+    ref = json.loads((REF_DIR / "scoring.json").read_text())
+    inst = instrument_from_dict(yaml.safe_load(BFI_A_C_YAML), source="bfi-a-c.yaml")
+    res = score(pd.read_csv(REF_DIR / "data" / "bfi.csv"), inst)
+    for scale in ("agreeableness", "conscientiousness"):
+        _assert_matches_r(res.scores[scale], ref["bfi_a_c"][scale])
+
+
+def test_jse_s_with_missing_answers_agrees_with_psych_score_items():
+    ref = json.loads((REF_DIR / "scoring.json").read_text())
+    data = pd.read_csv(REF_DIR / "data" / "jse_sim.csv").astype(float)
+    data.columns = [f"JSE{j}" for j in range(1, 21)]
+    rows = np.arange(1, len(data) + 1)
+    for j in range(1, 21):  # the missing pattern written in tests/reference/scoring.R
+        data.loc[(rows * 7 + j * 3) % 13 == 0, f"JSE{j}"] = np.nan
+    for i in range(1, 10):
+        data.iloc[i - 1, : i + 1] = np.nan
+    res = score(data, "jse-s")
+    for scale in JSE_SCALES:
+        _assert_matches_r(res.scores[scale], ref["jse_s"][scale])
+    assert res.scores["total"].isna().sum() == sum(v is None for v in ref["jse_s"]["total"]) > 0

@@ -27,11 +27,13 @@ _XLSX_MAX_ROWS = 1_048_575
 _SHOWN_ROWS = 10
 
 
-def _id_col_option(func):
-    return click.option(
-        "--id-col", "id_col", default=None, metavar="COL",
-        help="Respondent id column: kept in the output; repeated ids are flagged duplicate_id.",
-    )(func)
+def _id_col_option(func, help_="Respondent id column: kept in the output; repeated ids are "
+                                "flagged duplicate_id."):
+    return click.option("--id-col", "id_col", default=None, metavar="COL", help=help_)(func)
+
+
+def _validate_id_col_option(func):
+    return _id_col_option(func, "Respondent id column: repeated ids are flagged duplicate_id.")
 
 
 def _score_inputs(data: str, instrument: str, map_file: str | None, id_col: str | None):
@@ -86,7 +88,7 @@ def _quality_text(q: dict, inst) -> str:
 @data_argument
 @instrument_option
 @map_option
-@_id_col_option
+@_validate_id_col_option
 @format_option
 @wrap_errors
 def validate(data: str, instrument: str, map_file: str | None, id_col: str | None,
