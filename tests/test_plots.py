@@ -75,6 +75,20 @@ def test_cohort_plot(result):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(legend) == 4 and legend[0].startswith("2019 (n=")
     assert "suppressed, n < 10" in _texts(fig)
+    assert "possible range 20–140" in ax.get_ylabel() and ax.get_xlabel() == "year"
+    # the 2022 line has a gap (NaN) at the hidden year-4 cell, not a value
+    ct = result.cohort_trajectories
+    hidden = ct[(ct.scale == "total") & ct.suppressed]
+    assert ((hidden.cohort == 2022) & (hidden.time == 4)).any()
+    drawn = {c.get_label(): np.asarray(c.lines[0].get_ydata(), dtype=float)
+             for c in ax.containers}
+    assert np.isnan(drawn[legend[3]][-1])
+    # every drawn value is a shown mean; every hidden cell is a gap
+    for label, ys in drawn.items():
+        cells = ct[(ct.scale == "total") & (ct.cohort == int(label[:4]))].sort_values("time")
+        assert np.array_equal(np.isnan(ys), cells["suppressed"].to_numpy(bool))
+        assert ys[~np.isnan(ys)] == pytest.approx(cells.loc[~cells.suppressed, "mean"]
+                                                  .to_numpy(float))
 
 
 def test_distribution_plot(result):
