@@ -76,6 +76,7 @@ def test_tests_match_r(result, ref, scale):
     assert t["kruskal"]["p"] == pytest.approx(r["kruskal"]["p"], rel=1e-7)
     assert t["linear_trend"]["estimate"] == pytest.approx(r["ols_slope"]["estimate"], rel=1e-9)
     assert t["linear_trend"]["se"] == pytest.approx(r["ols_slope"]["se"], rel=1e-9)
+    assert t["linear_trend"]["p"] == pytest.approx(r["ols_slope"]["p"], rel=1e-7)
     for got, want in zip(t["adjacent"], r["adjacent"], strict=True):
         assert (got["from"], got["to"]) == (want["from"], want["to"])
         assert got["p_holm"] == pytest.approx(want["p_holm"], rel=1e-7)
