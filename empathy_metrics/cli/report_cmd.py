@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from ._common import data_argument, instrument_option, load_inputs, map_option, wrap_errors
+from ._common import (
+    data_argument,
+    instrument_option,
+    load_inputs,
+    map_option,
+    reader_options,
+    wrap_errors,
+)
 
 __all__ = ["report", "demo"]
 
@@ -40,6 +47,7 @@ def _written(html: Path, n_tables: int) -> str:
 @click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
               show_default=True, help="Suppress cells with fewer respondents than this.")
 @map_option
+@reader_options
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("report.html"), show_default=True,
               help="HTML file to write; the tables go beside it as <name>_tables/ (CSV) and "

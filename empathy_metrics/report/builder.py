@@ -409,6 +409,7 @@ def build_report(
         _quality(ctx, sec["quality"], exclusions)
         _scores(ctx, sec["scores"])
         _change(ctx, sec["change"])
+        _cohort_differences(ctx, sec["change"])
         rel = _reliability(ctx, sec["reliability"])
         inv = _structure(ctx, sec["structure"])
         _items(ctx, sec["items"])
@@ -783,6 +784,30 @@ def _change(ctx: _Context, section: Section) -> None:
              Column.text("reference_group", "Compared with"),
              Column.num("diff", "Difference", 2, True), Column.ci("diff_ci_low", "diff_ci_high"),
              Column.p("diff_p"), Column.num("d", "d", 2, True)], min_cell=ctx.min_cell))
+
+
+def _cohort_differences(ctx: _Context, section: Section) -> None:
+    cd = getattr(ctx.tr, "cohort_differences", None)
+    if ctx.cohort is None or cd is None or cd.empty or "diff" not in cd.columns:
+        return
+    time, cohort = ctx.time, ctx.cohort
+    section.heading(f"Differences between entering {cohort}s")
+    section.para(f"Each {cohort} compared with the reference {cohort} at the same {time} "
+                 "(Welch mean difference and Cohen's d), so a director can see whether a "
+                 "class differs from earlier ones.")
+    keep = [c for c in ("scale", "time", "cohort", "reference_cohort", "diff", "diff_ci_low",
+                        "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g",
+                        "suppressed") if c in cd.columns]
+    data = ctx.with_names(cd[keep])
+    section.add(Table(
+        "cohort_differences", f"{cohort.capitalize()} differences within each {time}", data,
+        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+         Column.text("cohort", cohort.capitalize()),
+         Column.text("reference_cohort", "Compared with"),
+         Column.num("diff", "Difference", 2, True), Column.ci("diff_ci_low", "diff_ci_high"),
+         Column.p("diff_p"), Column.num("d", "d", 2, True)],
+        keys=("cohort", "reference_cohort"), min_cell=ctx.min_cell,
+        display=data[data["scale"] == ctx.main], note=ctx.main_only_note))
 
 
 def _reliability(ctx: _Context, section: Section) -> Any:
@@ -1194,6 +1219,20 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
             section.bullets.append(
                 f"In {_when(time, ref)}, the total of the '{r.group}' group was {phrase} than "
                 f"that of the '{r.reference_group}' group ({ci}; d = {fmt_num(r.d, 2)}).")
+    cd = getattr(tr, "cohort_differences", None)
+    if ctx.cohort is not None and cd is not None and not cd.empty and "diff" in cd.columns:
+        mine = cd[(cd["scale"] == main) & ~cd["suppressed"].astype(bool)]
+        if not mine.empty:
+            newest = max(mine["cohort"])
+            r = mine[mine["cohort"] == newest].sort_values("time").iloc[0]
+            if r["diff"] == r["diff"]:
+                phrase, ci = _change_phrase(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
+                section.bullets.append(
+                    f"The newest entering {ctx.cohort} ({newest}) scored {phrase} in "
+                    f"{_when(time, r['time'])} than the {r['reference_cohort']} {ctx.cohort} "
+                    f"did ({ci}; d = {fmt_num(r['d'], 2)})"
+                    + (": no clear difference." if r["diff_ci_low"] <= 0 <= r["diff_ci_high"]
+                       else "."))
     if not tr.reliable_change.empty:
         rc = tr.reliable_change
         last = rc[(rc["scale"] == main)]
