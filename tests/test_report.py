@@ -73,8 +73,7 @@ def test_every_section_with_tables_and_figures(built):
     tables = {t.name for t in rep.tables}
     assert {"data_quality", "scores_by_time", "cohort_trajectories", "group_stats",
             "change_vs_reference", "mixed_model", "reliability_by_time", "efa_loadings",
-            "item_change", "norms", "provenance", "cohort_differences",
-            "group_differences"} <= tables
+            "item_change", "norms", "provenance", "cohort_differences"} <= tables
     # the CFA and invariance come from empathy_metrics.cfa when it is installed
     if "empathy_metrics.cfa" in sys.modules:
         assert {"cfa_fit", "invariance_fit"} <= tables
