@@ -776,14 +776,16 @@ def _change(ctx: _Context, section: Section) -> None:
         keep = [c for c in ("scale", "time", "group", "reference_group", "diff", "diff_ci_low",
                             "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g",
                             "suppressed") if c in gd.columns]
+        gdn = ctx.with_names(gd[keep])
         section.add(Table(
             "group_differences", f"{ctx.group.capitalize()} differences within each {time}",
-            ctx.with_names(gd[keep]),
+            gdn,
             [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
              Column.text("group", ctx.group.capitalize()),
              Column.text("reference_group", "Compared with"),
              Column.num("diff", "Difference", 2, True), Column.ci("diff_ci_low", "diff_ci_high"),
-             Column.p("diff_p"), Column.num("d", "d", 2, True)], min_cell=ctx.min_cell))
+             Column.p("diff_p"), Column.num("d", "d", 2, True)], min_cell=ctx.min_cell,
+            display=gdn[gdn["scale"] == ctx.main], note=ctx.main_only_note))
 
 
 def _cohort_differences(ctx: _Context, section: Section) -> None:
