@@ -144,14 +144,26 @@ def test_small_cells_never_show_their_numbers(built):
 
 
 def test_suppressed_time_is_hidden_everywhere(tmp_path):
-    """A year with 3 answers: suppressed (with a complement) in every table and figure."""
+    """A year with 12 answers of which only 7 score on one subscale: suppressed (with a
+    complement) in every table, and left out of the mixed model fitted on the total alone."""
     raw = pd.read_csv(DATA)
-    extra = raw[raw["year"] == 4].head(3).assign(year=5)
+    extra = raw[raw["year"] == 4].head(12).assign(year=5)
+    extra.iloc[:5, extra.columns.get_loc("JSE3")] = np.nan  # 2-item subscale: unscorable
     frame = pd.concat([raw, extra], ignore_index=True)
     frame.attrs["exclusions"] = {"survey preview": 12, "unfinished": 3}  # as read_responses
     rep = build_report(frame, "jse-s", time="year", id="id", min_cell=MIN_CELL,
-                       options={"invariance": False, "mixed_scales": []})
+                       options={"invariance": False})
     by_name = {t.name: t.data for t in rep.tables}
+    scores = by_name["scores_by_time"]
+    hidden_times = set(scores.loc[scores["suppressed"], "time"])
+    assert 5 in hidden_times and len(hidden_times) >= 2  # the small year and its complement
+    # the mixed model is fitted on the shown years only: no term, no count from a hidden one
+    terms = set(by_name["mixed_model"]["term"])
+    assert {f"time[{t}]" for t in hidden_times}.isdisjoint(terms)
+    assert {f"time[{t}]" for t in {2, 3, 4} - hidden_times} <= terms
+    shown_n = scores.loc[(scores["scale"] == "total") & ~scores["suppressed"], "n"].sum()
+    assert f"{int(shown_n):,} answers" in " ".join(
+        b[1] for b in rep.section("change").blocks if isinstance(b, tuple))
     ex = by_name["exclusions"].set_index("measure")
     assert ex.loc["survey preview", "count"] == 12 and not ex.loc["survey preview", "suppressed"]
     assert ex.loc["unfinished", "suppressed"] and pd.isna(ex.loc["unfinished", "count"])

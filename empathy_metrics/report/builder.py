@@ -391,17 +391,21 @@ def build_report(
             ("structure", "Factor structure and comparability across years"),
             ("items", "Item-level change"), ("norms", "Comparison with published norms"),
             ("methods", "Methods and provenance"))}
-        mixed_tr = None
-        if tr.id is not None and mixed_scales and "ids do not repeat" not in " ".join(tr.notes):
-            mixed_tr = run(sec["change"], "The mixed model",
-                           lambda: trend(frame, inst, time=time, id=id, min_cell=min_cell,
-                                         reference=tr.reference, scales=mixed_scales,
-                                         mixed=True))
-        else:
-            run.step()
         shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
         times = sorted(tr.times)
         time_shown = {t: all(shown[(s, t)] for s in tr.scales) for t in times}
+        kept = [t for t in times if time_shown[t]]
+        mixed_tr = None
+        if (tr.id is not None and mixed_scales and tr.reference in kept and len(kept) >= 2
+                and "ids do not repeat" not in " ".join(tr.notes)):
+            # only the times shown in the report's tables: the model's terms and counts can
+            # then reveal nothing about a suppressed time
+            mixed_tr = run(sec["change"], "The mixed model",
+                           lambda: trend(frame[frame[time].isin(kept)], inst, time=time, id=id,
+                                         min_cell=min_cell, reference=tr.reference,
+                                         scales=mixed_scales, mixed=True))
+        else:
+            run.step()
         ctx = _Context(inst=inst, tr=tr, mixed_tr=mixed_tr, time=time, id=id, cohort=cohort,
                        group=group, min_cell=min_cell, times=times, time_shown=time_shown,
                        shown=shown, frame=frame, scored=scored, opts=opts, run=run)
