@@ -95,6 +95,9 @@ CASES = {
     "output path is a directory": (
         lambda t: (_good(t), "teq", _dir_named_csv(t)),
         ["scores.csv: the output path is a directory", "(give a file name"]),
+    "output is the input file": (
+        lambda t: (_good(t), "teq", t / "good.csv"),
+        ["good.csv: the output file is one of the input files", "(choose another output name"]),
     "unknown output suffix": (
         lambda t: (_good(t), "teq", t / "out.txt"),
         ["out.txt: unknown output format '.txt'", ".csv, .xlsx, .json, .parquet"]),
@@ -106,15 +109,16 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
             for p in sorted(folder.rglob("*"))}
 
 
-def _check(case, code, stderr, stdout, before, after, output):
+def _check(case, code, stderr, stdout, before, after, output, tmp):
     assert code == 2, (case, code, stderr, stdout)
     for fragment in CASES[case][1]:
         assert fragment in stderr, (case, fragment, stderr)
     assert stderr.startswith("Error: ") and len(stderr.strip().splitlines()) == 1, stderr
     assert re.search(r"\(.+\)$", stderr.strip()), f"no hint: {stderr}"
     assert "Traceback" not in stderr + stdout
-    assert after == before, "the input folder changed (an output or temporary file was left)"
-    if not output.is_dir():
+    # no output or temporary file left, the inputs (and a pre-existing output) untouched
+    assert after == before, "the folder changed"
+    if str(output.relative_to(tmp)) not in before:
         assert not output.exists()
 
 
@@ -124,7 +128,8 @@ def test_bad_input_cli_runner(case, tmp_path):
     before = _snapshot(tmp_path)
     res = CliRunner().invoke(cli, ["score", str(data), "-i", str(inst), "-o", str(output)])
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
-    _check(case, res.exit_code, res.stderr, res.stdout, before, _snapshot(tmp_path), output)
+    _check(case, res.exit_code, res.stderr, res.stdout, before, _snapshot(tmp_path), output,
+           tmp_path)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -134,7 +139,8 @@ def test_bad_input_subprocess(case, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "empathy_metrics", "score", str(data), "-i", str(inst),
          "-o", str(output)], capture_output=True, text=True, timeout=120)
-    _check(case, proc.returncode, proc.stderr, proc.stdout, before, _snapshot(tmp_path), output)
+    _check(case, proc.returncode, proc.stderr, proc.stdout, before, _snapshot(tmp_path), output,
+           tmp_path)
 
 
 @pytest.mark.parametrize("case", ["non-numeric junk", "subscale names an unknown item",
@@ -144,12 +150,13 @@ def test_bad_input_console_script_and_validate(case, tmp_path):
     before = _snapshot(tmp_path)
     proc = subprocess.run([empathy_script(), "score", str(data), "-i", str(inst), "-o",
                            str(output)], capture_output=True, text=True, timeout=120)
-    _check(case, proc.returncode, proc.stderr, proc.stdout, before, _snapshot(tmp_path), output)
+    _check(case, proc.returncode, proc.stderr, proc.stdout, before, _snapshot(tmp_path), output,
+           tmp_path)
     if case != "output folder does not exist":  # validate writes nothing; same input errors
         proc = subprocess.run([empathy_script(), "validate", str(data), "-i", str(inst)],
                               capture_output=True, text=True, timeout=120)
         _check(case, proc.returncode, proc.stderr, proc.stdout, before, _snapshot(tmp_path),
-               output)
+               output, tmp_path)
 
 
 @pytest.mark.parametrize("case", ["non-numeric junk", "subscale names an unknown item"])

@@ -241,3 +241,28 @@ def test_subprocess_score_and_validate(survey, tmp_path, launcher):
     proc = subprocess.run([*prefix, "validate", str(survey), "-i", "jse-s"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Problems found" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".sav", ".parquet", ".tsv"])
+def test_score_reads_the_other_input_formats(survey, tmp_path, suffix):
+    frame = pd.read_csv(survey)
+    path = tmp_path / f"survey{suffix}"
+    if suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    elif suffix == ".sav":
+        import pyreadstat
+
+        labels = {1.0: "Strongly disagree", 7.0: "Strongly agree"}
+        pyreadstat.write_sav(frame, str(path), variable_value_labels={
+            c: labels for c in frame.columns if c.startswith("JSE")})
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, sep="\t")
+    res = run(["score", path, "-i", "jse-s", "--id-col", "student_id", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    got = pd.DataFrame(json.loads(res.stdout)["scores"])
+    want = _expected(survey)
+    assert got["id"].tolist() == want["student_id"].tolist()
+    np.testing.assert_allclose(got[JSE_SCALES].to_numpy(float), want[JSE_SCALES].to_numpy(float),
+                               rtol=0, atol=TOL)

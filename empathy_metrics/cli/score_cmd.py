@@ -146,6 +146,22 @@ def _check_output(output: Path) -> Path:
     return target
 
 
+def _refuse_overwriting_inputs(target: Path, *inputs: str | None) -> None:
+    """Input files are never modified: refuse an output path that is one of them."""
+    from ..errors import InputError
+
+    for name in inputs:
+        if name is None:
+            continue
+        try:
+            same = Path(name).exists() and target.exists() and Path(name).samefile(target)
+        except OSError:
+            same = False
+        if same:
+            raise InputError("the output file is one of the input files", file=str(target),
+                             hint="choose another output name; inputs are never overwritten")
+
+
 def _scores_table(result):
     """The scores as written to a file: the id column first, else the row in the data file."""
     table = result.scores.reset_index(drop=True)
@@ -209,7 +225,10 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
       empathy score export.xlsx -i my-scale.yaml --map columns.yaml -o scores.xlsx
       empathy score survey.csv -i teq --format json > scores.json
     """
-    target = _check_output(output) if output is not None else None
+    target = None
+    if output is not None:
+        target = _check_output(output)
+        _refuse_overwriting_inputs(target, data, instrument, map_file)
     frame, inst, columns = load_inputs(data, instrument, map_file)
     if target is not None and target.suffix.lower() == ".xlsx" and len(frame) > _XLSX_MAX_ROWS:
         from ..errors import InputError
