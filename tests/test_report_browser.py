@@ -62,7 +62,8 @@ class DevTools:
         args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-extensions",
-                "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                "--hide-scrollbars", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                "--remote-debugging-pipe",
                 "about:blank"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
