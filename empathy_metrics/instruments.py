@@ -375,11 +375,19 @@ def instrument_from_dict(data: Mapping[str, Any], source: str | None = None) -> 
 
     items = []
     seen: set[str] = set()
+    numbers: dict[int, str] = {}
     for i, it in enumerate(data["items"]):
         iid = str(it["id"])
         if iid in seen:
             raise fail(f"items[{i}].id", f"item id '{iid}' is used twice")
         seen.add(iid)
+        number = it.get("number")
+        if number is not None:
+            if number in numbers:
+                raise fail(f"items[{i}].number",
+                           f"item number {number} is used by '{numbers[number]}' and '{iid}'",
+                           "number items by their position in the published form")
+            numbers[number] = iid
         items.append(
             Item(id=iid, reverse=bool(it.get("reverse", False)), number=it.get("number"),
                  text=it.get("text"))

@@ -135,7 +135,15 @@ def test_score_json_ids_are_file_rows_without_id_col(tmp_path):
     d = json.loads(res.stdout)
     assert [r["id"] for r in d["scores"]] == [2, 4]  # the blank line 3 is not a respondent
     assert f"Scores written to {out}" in res.stderr
+    assert "rows of" in res.stderr and "not read as respondents: empty row 1" in res.stderr
     assert pd.read_csv(out)["row"].tolist() == [2, 4]
+    res = run(["validate", path, "-i", "teq", "--format", "json"])
+    assert res.exit_code == 1, res.output  # both respondents straightline
+    q = json.loads(res.stdout)
+    assert q["n"] == 2 and q["rows_not_read"] == {"empty row": 1}
+    assert q["flagged_rows"]["straightlining"] == [2, 4]
+    res = run(["validate", path, "-i", "teq"])
+    assert "Rows of the file not read as respondents: empty row 1" in res.stdout
 
 
 def test_score_with_column_map_and_text_answers(tmp_path):

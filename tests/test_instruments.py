@@ -321,6 +321,9 @@ BAD_DEFINITIONS = {
                             r"field 'response_scale\.labels\.0'"),
     "duplicate item": ((("items",), [{"id": "A1"}, {"id": "A1"}]),
                        r"field 'items\[1\]\.id': item id 'A1' is used twice"),
+    "duplicate item number": ((("items",), [{"id": "A1", "number": 1}, {"id": "A2", "number": 1}]),
+                              r"field 'items\[1\]\.number': item number 1 is used by 'A1' and "
+                              r"'A2'"),
     "reserved total": ((("subscales",), {"total": ["A1"]}), r"field 'subscales\.total'"),
     "nothing to score": ((("subscales",), _DELETE), r"field 'total'.*nothing to score"),
     "bad percent": ((("scoring", "max_missing"), "20 percent"), r"field 'scoring\.max_missing'"),

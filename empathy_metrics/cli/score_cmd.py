@@ -52,11 +52,17 @@ def _rows_text(rows: list[int]) -> str:
     return shown + (f" ... ({more} more)" if more > 0 else "")
 
 
+def _not_read(exclusions: dict) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in exclusions.items())
+
+
 def _quality_text(q: dict, inst) -> str:
     lines = [f"Data quality: {q['source'] or 'data'} scored with {inst.name} ({inst.id})",
              f"Respondents: {q['n']}"]
     scored = ", ".join(f"{s} {n}" for s, n in q["n_scored"].items())
     lines.append(f"Scored per scale: {scored}")
+    if q.get("rows_not_read"):
+        lines.append(f"Rows of the file not read as respondents: {_not_read(q['rows_not_read'])}")
     lines += ["", "Flags (respondents):"]
     width = max(len(f) for f in q["flags"])
     for flag, count in q["flags"].items():
@@ -110,8 +116,9 @@ def validate(data: str, instrument: str, map_file: str | None, id_col: str | Non
       empathy validate export.xlsx -i jse-s --id-col student_id --map columns.yaml
       empathy validate survey.csv -i jse-s --format json
     """
-    _, result = _score_inputs(data, instrument, map_file, id_col)
+    frame, result = _score_inputs(data, instrument, map_file, id_col)
     q = result.quality()
+    q["rows_not_read"] = dict(frame.attrs.get("exclusions") or {})
     if fmt == "json":
         echo_json(q)
     else:
@@ -242,6 +249,9 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
     result = run_score(frame, inst, columns=columns, id_col=id_col)
     if target is not None:
         _write_scores(result, target)
+    if frame.attrs.get("exclusions"):
+        click.echo(f"Note: rows of {data} not read as respondents: "
+                   f"{_not_read(frame.attrs['exclusions'])}", err=True)
     if fmt == "json":
         echo_json(result.to_dict())
         if target is not None:
