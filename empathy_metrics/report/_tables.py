@@ -222,6 +222,7 @@ class Section:
     blocks: list[Any] = field(default_factory=list)  # Table | Figure | ("h", text) | ("p", text)
     notes: list[str] = field(default_factory=list)
     unavailable: str | None = None
+    notes_title: str = "Notes"
 
     def add(self, block: Any) -> Any:
         self.blocks.append(block)

@@ -521,18 +521,18 @@ def _quality(ctx: _Context, section: Section, exclusions: Any) -> None:
     frame, time = ctx.frame, ctx.time
     counts = ctx.scored.flag_counts()
     n = len(frame)
-    rows = [{"check": "responses (rows) read", "count": n}]
+    rows = [{"check": "Responses (rows) read", "count": n}]
     if ctx.id is not None:
-        rows.append({"check": f"respondents (distinct '{ctx.id}')",
+        rows.append({"check": f"Respondents (distinct '{ctx.id}')",
                      "count": int(frame[ctx.id].nunique())})
-    rows.append({"check": f"rows without a '{time}' value (left out)",
+    rows.append({"check": f"Rows without a '{time}' value (left out)",
                  "count": int(frame[time].isna().sum())})
     rows += [
-        {"check": "not scorable: too many unanswered items (left out of that scale)",
+        {"check": "Not scorable: too many unanswered items (left out of that scale)",
          "count": counts.get("unscorable", 0)},
-        {"check": "answers outside the response scale (treated as unanswered)",
+        {"check": "Answers outside the response scale (treated as unanswered)",
          "count": counts.get("out_of_range", 0)},
-        {"check": "same answer to every item (straightlining; kept, flagged)",
+        {"check": "Same answer to every item (straightlining; kept, flagged)",
          "count": counts.get("straightlining", 0)},
     ]
     table = _count_table(rows, ctx.min_cell)
@@ -1277,6 +1277,15 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
         section.bullets.append(f"Whether scores are comparable across {time}s (measurement "
                                "invariance) could not be checked; see the factor structure "
                                "section.")
+    section.notes_title = "How to read this report"
+    section.notes += [
+        "A 95% confidence interval (CI) is the range of values compatible with the data; "
+        "when it excludes zero, the change is unlikely to be chance alone.",
+        "Cohen's d gives a difference in standard deviations: about 0.2 is small, 0.5 medium "
+        "and 0.8 large (Cohen 1988). Differences are also given in scale points.",
+        f"Cross-sectional results compare everyone who answered at each {time}; longitudinal "
+        "results (mixed model, paired change) follow the same students over time.",
+    ]
     hidden = int(bt["suppressed"].sum())
     if not tr.cohort_trajectories.empty:
         hidden += int(tr.cohort_trajectories["suppressed"].sum())
