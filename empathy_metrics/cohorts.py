@@ -267,16 +267,17 @@ def _prepare(data: pd.DataFrame, inst: Instrument, scales: list[str]
     """Scale scores (scoring raw data when needed) and keyed items if item columns exist."""
     from .scoring import keyed_items, score
 
+    # Keying and scoring see the reader's index, so an error names the file row.
+    have_items = all(c in data.columns for c in inst.item_ids)
+    keyed = keyed_items(data, inst).reset_index(drop=True) if have_items else None
     frame = data.reset_index(drop=True)
-    have_items = all(c in frame.columns for c in inst.item_ids)
-    keyed = keyed_items(frame, inst) if have_items else None
     missing = [s for s in scales if s not in frame.columns]
     if missing:
         if not have_items:
             raise InputError(
                 f"the data hold neither the scale columns ({', '.join(missing)}) nor the "
                 f"items of {inst.id}", hint="pass scored data or raw responses")
-        scored = score(frame, inst).scores
+        scored = score(data, inst).scores
         frame = frame.copy()
         for s in missing:
             frame[s] = scored[s].to_numpy()

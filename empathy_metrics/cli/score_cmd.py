@@ -15,6 +15,7 @@ from ._common import (
     instrument_option,
     load_inputs,
     map_option,
+    reader_options,
     wrap_errors,
 )
 
@@ -94,6 +95,7 @@ def _quality_text(q: dict, inst) -> str:
 @data_argument
 @instrument_option
 @map_option
+@reader_options
 @_validate_id_col_option
 @format_option
 @wrap_errors
@@ -207,6 +209,7 @@ def _write_scores(result, target: Path) -> None:
               help="Write one row per respondent: id, scale scores, n_missing, flags.")
 @_id_col_option
 @map_option
+@reader_options
 @format_option
 @wrap_errors
 def score(data: str, instrument: str, output: Path | None, id_col: str | None,

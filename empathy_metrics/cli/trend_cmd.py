@@ -11,6 +11,7 @@ from ._common import (
     instrument_option,
     load_inputs,
     map_option,
+    reader_options,
     wrap_errors,
 )
 
@@ -37,6 +38,7 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @click.option("--random-slope", "random_slope", is_flag=True, default=False,
               help="Add a random slope of time per respondent to the mixed models.")
 @map_option
+@reader_options
 @click.option("--plot", "plot_path", default=None, metavar="OUT.png|.svg|.pdf",
               type=click.Path(dir_okay=False),
               help="Also draw the trend of means with CI bands to this file.")
