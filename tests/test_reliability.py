@@ -383,10 +383,19 @@ def _no_silent_nan(res):
             assert len(stats_) == 2 and any("2-item" in n for n in s.notes), name
 
 
+def _degenerate_warnings(*args, **kwargs):
+    """Run :func:`reliability`, returning the result and its DegenerateDataWarning texts."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = reliability(*args, **kwargs)
+    return res, [str(w.message) for w in caught if w.category is DegenerateDataWarning]
+
+
 def test_non_positive_definite_polychoric_warns_naming_the_scale():
     inst, frame = _jse_like(40, seed=1)
-    with pytest.warns(DegenerateDataWarning, match="scale 'total': .*not positive definite"):
-        res = reliability(frame, inst, correlation="polychoric")
+    res, messages = _degenerate_warnings(frame, inst, correlation="polychoric")
+    assert any(m.startswith("scale 'total': ") and "not positive definite" in m
+               for m in messages)
     assert any("smoothed" in note for note in res["total"].notes)
     _no_silent_nan(res)
 
@@ -394,16 +403,16 @@ def test_non_positive_definite_polychoric_warns_naming_the_scale():
 def test_collinear_items_with_omega_give_finite_values_and_warn():
     inst, raw = _jse_frame()
     raw["JSE4"] = raw["JSE2"]
-    with pytest.warns(DegenerateDataWarning, match="scale 'perspective_taking'"):
-        res = reliability(raw, inst)
+    res, messages = _degenerate_warnings(raw, inst)
+    assert "scale 'perspective_taking': perfectly collinear items" in messages
     assert "perfectly collinear items" in res["perspective_taking"].notes
     _no_silent_nan(res)
 
 
 def test_fewer_respondents_than_items_with_polychoric_warns():
     inst, raw = _jse_frame()
-    with pytest.warns(DegenerateDataWarning, match="12 respondents for 20 items"):
-        res = reliability(raw.iloc[:12], inst, correlation="polychoric")
+    res, messages = _degenerate_warnings(raw.iloc[:12], inst, correlation="polychoric")
+    assert any(m.startswith("scale 'total': 12 respondents for 20 items") for m in messages)
     _no_silent_nan(res)
 
 
