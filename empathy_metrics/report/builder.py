@@ -388,7 +388,7 @@ def build_report(
             ("summary", "Summary"), ("quality", "Data quality"),
             ("scores", f"Scores by {time}" + (f" and {cohort}" if cohort else "")),
             ("change", "Change and effect sizes"), ("reliability", f"Reliability by {time}"),
-            ("structure", "Factor structure and comparability across years"),
+            ("structure", f"Factor structure and comparability across {time}s"),
             ("items", "Item-level change"), ("norms", "Comparison with published norms"),
             ("methods", "Methods and provenance"))}
         shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
@@ -1269,8 +1269,8 @@ def _summary(ctx: _Context, section: Section, rel: Any, inv: Any,
                            f"across {len(alphas)} {time}s"))
     if inv is not None:
         section.bullets.append(
-            ("Year-to-year comparisons are sound: " if inv.sound else
-             "Year-to-year comparisons need care: ") + str(inv.verdict))
+            (f"Comparisons across {time}s are sound: " if inv.sound else
+             f"Comparisons across {time}s need care: ") + str(inv.verdict))
         highlights.append((f"Comparable across {time}s?", "Yes" if inv.sound else "With care",
                            "scalar invariance " + ("holds" if inv.sound else "not shown")))
     else:
