@@ -316,11 +316,14 @@ def test_instrument_without_total_uses_its_first_scale(tmp_path):
     n = 240
     frame = pd.DataFrame(rng.integers(inst.response_min, inst.response_max + 1,
                                       size=(n, len(inst.item_ids))), columns=inst.item_ids)
-    frame["wave"] = np.repeat(["T1", "T2"], n // 2)
-    rep = build_report(frame, inst, time="wave", options={"invariance": False})
+    wave = "wave <&>"  # a column name with markup characters
+    frame[wave] = np.repeat(["T1", "T2"], n // 2)
+    rep = build_report(frame, inst, time=wave, options={"invariance": False})
     first = inst.scale_name(list(inst.scales)[0])
     summary = " ".join(rep.section("summary").bullets)
-    assert f"{first} score in wave T2 was" in summary
+    assert f"{first} score in {wave} T2 was" in summary
+    html = rep.to_html()
+    assert wave not in html and "wave &lt;&amp;&gt; T2" in html
     assert rep.section("norms").unavailable  # IRI carries no norms
     rep.write(tmp_path / "iri.html")
     assert (tmp_path / "iri_tables.xlsx").is_file()
