@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,13 +73,32 @@ def single_thread_blas() -> Iterator[None]:
     slower. Limiting BLAS to one thread for those steps removes the overhead and changes no
     result. Without ``threadpoolctl`` this is a no-op.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional speed-up
-        yield
+    controller = _blas_controller()
+    if controller is None or getattr(_BLAS_STATE, "depth", 0) > 0:
+        yield  # no threadpoolctl, or already limited by an enclosing block
         return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    _BLAS_STATE.depth = 1
+    try:
+        with controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _BLAS_STATE.depth = 0
+
+
+#: Per-thread nesting flag of :func:`single_thread_blas` (only the outermost block acts).
+_BLAS_STATE = threading.local()
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    """One ``threadpoolctl.ThreadpoolController`` (finding the libraries costs ~1 ms)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional speed-up
+        return None
+    import scipy.linalg  # noqa: F401 - load SciPy's own BLAS first so it is controlled too
+
+    return ThreadpoolController()
 
 
 def _as_correlation(corr: Any) -> np.ndarray:
@@ -1039,6 +1059,10 @@ def _item_matrix(
         if len(set(names)) != len(names):
             raise DataError("the list of items contains duplicates")
         frame = responses[names]
+        if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+               for t in frame.dtypes):
+            return pd.DataFrame(frame.to_numpy(dtype=float, na_value=np.nan),
+                                index=frame.index, columns=names)
         try:
             return frame.apply(pd.to_numeric, errors="raise").astype(float)
         except (ValueError, TypeError) as exc:
@@ -1051,7 +1075,9 @@ def _item_matrix(
 def _check_items(data: pd.DataFrame) -> None:
     """Constant items and too few respondents are errors, naming what is wrong."""
     n, p = data.shape
-    infinite = [str(c) for c in data.columns if np.isinf(data[c].to_numpy(dtype=float)).any()]
+    x = data.to_numpy(dtype=float)
+    infinite = [str(c) for c, bad in zip(data.columns, np.isinf(x).any(axis=0), strict=True)
+                if bad]
     if infinite:
         raise DataError(f"infinite values in item(s): {', '.join(infinite)}")
     if p < 3:
@@ -1060,8 +1086,9 @@ def _check_items(data: pd.DataFrame) -> None:
         raise DegenerateDataError(
             f"only {n} complete response(s); factor analysis needs many more respondents"
         )
-    sd = data.std(axis=0, ddof=1)
-    constant = [str(c) for c, s in sd.items() if not np.isfinite(s) or s == 0]
+    sd = x.std(axis=0, ddof=1) if n > 1 else np.full(p, np.nan)
+    constant = [str(c) for c, s in zip(data.columns, sd, strict=True)
+                if not np.isfinite(s) or s == 0]
     if constant:
         raise DegenerateDataError(
             f"item(s) with no variance among the {n} complete responses: {', '.join(constant)}",
