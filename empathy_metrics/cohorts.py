@@ -703,7 +703,9 @@ def trend(
         Optional time -> {scale: alpha} (kept for the report; the RCI uses the reference time's
         entry when ``alpha`` is not given).
     group_reference
-        Group level the others are compared with (default: the first in sorted order).
+        Group level the others are compared with (default: the largest group, so that the
+        comparisons survive when a small group is suppressed; ties go to the first in sorted
+        order).
     cohort_reference
         Entering cohort the others are compared with within each time (default: the first,
         i.e. the earliest, in sorted order).
@@ -924,10 +926,11 @@ def trend(
                 (group, group_rows, group_reference, gdiff_rows, ("group", "reference_group")),
                 (cohort, cohort_rows, cohort_reference, cdiff_rows,
                  ("cohort", "reference_cohort"))):
+            largest = col is not None and col == group
             if col is None or not table_rows or table_rows[-1]["scale"].iloc[0] != scale:
                 continue
             out_rows.extend(_level_differences(sub, scale, time, col, table_rows[-1], times,
-                                               ref_level, names))
+                                               ref_level, names, largest_first=largest))
 
     by_time = pd.concat(by_time_rows, ignore_index=True)
     if group is not None and group in cell_patterns:
@@ -988,12 +991,18 @@ def trend(
 
 
 def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table: pd.DataFrame,
-                       times: list[Any], reference_level: Any, names: tuple[str, str]
-                       ) -> list[dict[str, Any]]:
+                       times: list[Any], reference_level: Any, names: tuple[str, str],
+                       *, largest_first: bool = False) -> list[dict[str, Any]]:
     """Within each time, each level of ``col`` against the reference level (shown cells only):
-    Welch difference and Cohen's d / Hedges' g with CIs (:func:`_compare`)."""
+    Welch difference and Cohen's d / Hedges' g with CIs (:func:`_compare`).
+
+    Without ``reference_level`` the reference is the first level in sorted order, or with
+    ``largest_first`` the level with the most rows (ties: the first in sorted order)."""
     levels = sorted(pd.unique(sub[col].dropna()).tolist(), key=str)
     ref = levels[0] if levels else None
+    if largest_first and levels:
+        counts = sub[col].value_counts()
+        ref = max(levels, key=lambda lev: (counts.get(lev, 0), -levels.index(lev)))
     if reference_level is not None:
         found = [lev for lev in levels if str(lev) == str(reference_level)]
         if not found:

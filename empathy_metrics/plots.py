@@ -45,7 +45,8 @@ def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 
 
 def _scale_label(result: Any, scale: str) -> str:
     lo, hi = result.scale_range(scale)
-    return f"{result.instrument.scale_name(scale)} (possible range {lo:g}–{hi:g})"
+    # two lines: a long scale name on one line would outgrow the axis and overlap its neighbour
+    return f"{result.instrument.scale_name(scale)}\n(possible range {lo:g}–{hi:g})"
 
 
 def _mark_suppressed(ax: Any, x: float, min_cell: int) -> None:

@@ -140,9 +140,12 @@ def test_json_shape_with_reference_and_group():
     # the tiny nonbinary group is suppressed in every year, with a complement
     groups = total["groups"]
     assert all(g["suppressed"] and g["n"] is None for g in groups if g["gender"] == "nonbinary")
-    # its complement (the next smallest, men) leaves one group per year: nothing to compare,
-    # and the notes say how to fix it
-    assert total["group_differences"] == []
+    # its complement (the next smallest, men) leaves one group per year: the comparisons with
+    # the largest group (the default reference) are listed as suppressed, without numbers, and
+    # the notes say how to fix it
+    diffs = total["group_differences"]
+    assert diffs and all(d["reference_group"] == "women" and d["suppressed"] for d in diffs)
+    assert all(d.get("diff") is None and d.get("d") is None for d in diffs)
     assert any("merge small categories" in n for n in out["notes"])
 
 
