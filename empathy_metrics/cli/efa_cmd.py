@@ -11,6 +11,7 @@ from ._common import (
     instrument_option,
     load_inputs,
     map_option,
+    reader_options,
     wrap_errors,
 )
 
@@ -29,6 +30,7 @@ __all__ = ["efa"]
 @data_argument
 @instrument_option
 @map_option
+@reader_options
 @click.option("--n-factors", "n_factors", type=click.IntRange(min=1), default=None,
               metavar="K", help="Number of factors (default: parallel analysis factor criterion).")
 @click.option("--method", type=click.Choice(["minres", "ml", "pa"]), default="minres",

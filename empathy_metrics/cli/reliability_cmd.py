@@ -11,6 +11,7 @@ from ._common import (
     instrument_option,
     load_inputs,
     map_option,
+    reader_options,
     wrap_errors,
 )
 
@@ -30,6 +31,7 @@ __all__ = ["reliability"]
 @data_argument
 @instrument_option
 @map_option
+@reader_options
 @click.option("--ci", type=click.Choice(["feldt", "bootstrap", "bca"]), default="feldt",
               show_default=True,
               help="95% CI for alpha: Feldt (closed form), bootstrap percentile, or BCa.")
