@@ -80,9 +80,21 @@ def echo_json(obj: Any) -> None:
     click.echo(json.dumps(jsonable(obj), indent=2, ensure_ascii=False))
 
 
+def echo_warnings(caught: list[Any]) -> None:
+    """Print each distinct library warning once, as ``Warning: ...`` on standard error."""
+    seen: set[str] = set()
+    for warning in caught:
+        text = str(warning.message)
+        if issubclass(warning.category, UserWarning) and text not in seen:
+            seen.add(text)
+            click.echo(f"Warning: {text}", err=True)
+
+
 def wrap_errors(func: Callable) -> Callable:
-    """Turn library errors into click errors inside click's runner (tests use CliRunner)."""
+    """Run a command body: library errors become click errors (one line, exit 2; also inside
+    click's test runner), and library warnings become one ``Warning:`` line each."""
     import functools
+    import warnings
 
     @functools.wraps(func)
     def inner(*args: Any, **kwargs: Any) -> Any:
@@ -90,14 +102,49 @@ def wrap_errors(func: Callable) -> Callable:
 
         ctx = click.get_current_context()
         debug = bool((ctx.find_root().obj or {}).get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except EmpathyMetricsError as exc:
-            if debug:
-                raise
-            raise UserFacingError(str(exc)) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return func(*args, **kwargs)
+            except EmpathyMetricsError as exc:
+                if debug:
+                    raise
+                raise UserFacingError(str(exc)) from None
+            finally:
+                echo_warnings(caught)
 
     return inner
+
+
+def echo_result(result: Any, fmt: str) -> None:
+    """Print a result object: its ``to_dict()`` as JSON, or its ``summary()`` for people."""
+    if fmt == "json":
+        echo_json(result.to_dict())
+    else:
+        click.echo(result.summary())
+
+
+_COHORT_OPTIONS = [
+    click.option("--time", "time_col", required=True, metavar="COL",
+                 help="Column with the training year or wave."),
+    click.option("--id", "id_col", default=None, metavar="COL",
+                 help="Respondent id column (repeated ids enable the longitudinal analyses)."),
+    click.option("--cohort", "cohort_col", default=None, metavar="COL",
+                 help="Entering-cohort column."),
+    click.option("--group", "group_col", default=None, metavar="COL",
+                 help="Grouping column (e.g. gender)."),
+    click.option("--reference", default=None, metavar="T",
+                 help="Time compared against (default: the first)."),
+    click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
+                 show_default=True, help="Suppress cells with fewer respondents than this."),
+]
+
+
+def cohort_options(func: Callable) -> Callable:
+    """The columns and settings of a change-across-years analysis (`trend`, `report`)."""
+    for decorator in reversed(_COHORT_OPTIONS):
+        func = decorator(func)
+    return func
 
 
 def output_path_option(func: Callable, help_: str = "Output file.") -> Callable:

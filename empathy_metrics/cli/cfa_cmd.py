@@ -6,7 +6,7 @@ import click
 
 from ._common import (
     data_argument,
-    echo_json,
+    echo_result,
     format_option,
     map_option,
     reader_options,
@@ -68,12 +68,6 @@ def _parse(model: str | None, model_file: str | None):
     return parse_model(model, source=model_file)
 
 
-def _echo_warnings(caught) -> None:
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            click.echo(f"Warning: {warning.message}", err=True)
-
-
 @click.command(
     "cfa",
     epilog=(
@@ -99,20 +93,12 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
     TLI, RMSEA with its 90% CI, SRMR, AIC, BIC and the loadings with standard errors and
     standardised values (--format json gives every number at full precision).
     """
-    import warnings
-
     from ..cfa import cfa as run_cfa
 
     frame, inst, columns, model = _load(data, instrument, map_file, model_file)
     spec = _parse(model, model_file)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_cfa(frame, inst, spec, columns=columns)
-    _echo_warnings(caught)
-    if fmt == "json":
-        echo_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    result = run_cfa(frame, inst, spec, columns=columns)
+    echo_result(result, fmt)
 
 
 @click.command(
@@ -148,18 +134,10 @@ def invariance(data: str, instrument: str | None, group: str, model_file: str | 
     when CFI drops by no more than .01). Scalar invariance is what allows mean scores to be
     compared between the groups (e.g. across training years).
     """
-    import warnings
-
     from ..cfa import invariance as run_invariance
 
     frame, inst, columns, model = _load(data, instrument, map_file, model_file)
     spec = _parse(model, model_file)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_invariance(frame, inst, group, columns=columns, model=spec,
-                                cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff)
-    _echo_warnings(caught)
-    if fmt == "json":
-        echo_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    result = run_invariance(frame, inst, group, columns=columns, model=spec,
+                            cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff)
+    echo_result(result, fmt)

@@ -6,7 +6,7 @@ import click
 
 from ._common import (
     data_argument,
-    echo_json,
+    echo_result,
     format_option,
     instrument_option,
     load_inputs,
@@ -63,28 +63,9 @@ def efa(
     Bartlett's test, eigenvalues, Horn's parallel analysis and the rotated loadings
     (loadings below .3 are blanked in the table; --format json gives every number).
     """
-    import warnings
-
     from ..efa import efa as run_efa
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        frame, inst, columns = load_inputs(data, instrument, map_file)
-        result = run_efa(
-            frame,
-            inst,
-            n_factors,
-            method=method,
-            rotation=rotation,
-            correlation=correlation,
-            n_iter=n_iter,
-            seed=seed,
-            columns=columns,
-        )
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            click.echo(f"Warning: {warning.message}", err=True)
-    if fmt == "json":
-        echo_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    frame, inst, columns = load_inputs(data, instrument, map_file)
+    result = run_efa(frame, inst, n_factors, method=method, rotation=rotation,
+                     correlation=correlation, n_iter=n_iter, seed=seed, columns=columns)
+    echo_result(result, fmt)

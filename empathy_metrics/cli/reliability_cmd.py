@@ -6,7 +6,7 @@ import click
 
 from ._common import (
     data_argument,
-    echo_json,
+    echo_result,
     format_option,
     instrument_option,
     load_inputs,
@@ -53,19 +53,9 @@ def reliability(data, instrument, map_file, ci, n_boot, seed, correlation, missi
     with R psych::alpha / psych::omega). A progress bar is shown on a terminal for long
     bootstraps.
     """
-    import warnings
-
     from ..reliability import reliability as compute
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        frame, inst, columns = load_inputs(data, instrument, map_file)
-        result = compute(frame, inst, missing=missing, ci=ci, n_boot=n_boot, seed=seed,
-                         correlation=correlation, columns=columns)
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            click.echo(f"Warning: {warning.message}", err=True)
-    if fmt == "json":
-        echo_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    frame, inst, columns = load_inputs(data, instrument, map_file)
+    result = compute(frame, inst, missing=missing, ci=ci, n_boot=n_boot, seed=seed,
+                     correlation=correlation, columns=columns)
+    echo_result(result, fmt)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ._common import (
+    cohort_options,
     data_argument,
     instrument_option,
     load_inputs,
@@ -33,19 +34,8 @@ def _written(html: Path, n_tables: int) -> str:
 @click.command("report")
 @data_argument
 @instrument_option
-@click.option("--time", "time_col", required=True, metavar="COL",
-              help="Column with the training year or wave.")
-@click.option("--id", "id_col", default=None, metavar="COL",
-              help="Respondent id column (repeated ids enable the longitudinal analyses).")
-@click.option("--cohort", "cohort_col", default=None, metavar="COL",
-              help="Entering-cohort column.")
-@click.option("--group", "group_col", default=None, metavar="COL",
-              help="Grouping column (e.g. gender).")
-@click.option("--reference", default=None, metavar="T",
-              help="Time compared against (default: the first).")
+@cohort_options
 @click.option("--title", default=None, metavar="TEXT", help="Title shown on the report.")
-@click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
-              show_default=True, help="Suppress cells with fewer respondents than this.")
 @map_option
 @reader_options
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),

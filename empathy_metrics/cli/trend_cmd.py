@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from ._common import (
+    cohort_options,
     data_argument,
-    echo_json,
+    echo_result,
     format_option,
     instrument_option,
     load_inputs,
@@ -23,18 +24,7 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @click.command("trend")
 @data_argument
 @instrument_option
-@click.option("--time", "time_col", required=True, metavar="COL",
-              help="Column with the training year or wave.")
-@click.option("--id", "id_col", default=None, metavar="COL",
-              help="Respondent id column (repeated ids enable the longitudinal analyses).")
-@click.option("--cohort", "cohort_col", default=None, metavar="COL",
-              help="Entering-cohort column.")
-@click.option("--group", "group_col", default=None, metavar="COL",
-              help="Grouping column (e.g. gender).")
-@click.option("--reference", default=None, metavar="T",
-              help="Time compared against (default: the first).")
-@click.option("--min-cell", "min_cell", type=click.IntRange(min=1), default=10,
-              show_default=True, help="Suppress cells with fewer respondents than this.")
+@cohort_options
 @click.option("--random-slope", "random_slope", is_flag=True, default=False,
               help="Add a random slope of time per respondent to the mixed models.")
 @map_option
@@ -80,7 +70,4 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
         fig = trend_plot(result)
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=target.suffix.lstrip(".").lower(), bbox_inches="tight")
-    if fmt == "json":
-        echo_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    echo_result(result, fmt)
