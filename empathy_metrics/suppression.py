@@ -105,6 +105,7 @@ def suppress(
     keys: Sequence[str] | None = None,
     value_cols: Sequence[str] | None = None,
     blank_count: bool = True,
+    complement_first: str | None = None,
 ) -> pd.DataFrame:
     """Flag and blank small cells, with complementary suppression over the margins.
 
@@ -130,6 +131,11 @@ def suppress(
     blank_count
         Also blank ``count_col`` in suppressed rows (default; the count of a hidden cell would
         let its statistics be recovered from a total).
+    complement_first
+        Optional name of a boolean column marking the cells to hide first when a complement is
+        needed (the least informative ones, e.g. "no change" beside "decline" and
+        "improvement"); among them, and otherwise, the smallest cell is chosen. The column is
+        not part of the output.
 
     Returns
     -------
@@ -141,7 +147,8 @@ def suppress(
     -----
     Algorithm: (1) primary suppression ``n < min_cell``; (2) while some margin holds exactly one
     suppressed cell and has unsuppressed cells, suppress the unsuppressed cell of that margin
-    with the smallest count (NCES practice: the next-smallest cell); (3) while a suppressed cell
+    with the smallest count (NCES practice: the next-smallest cell), among the ``complement_first``
+    cells when there are any; (3) while a suppressed cell
     is still recoverable (:func:`recoverable_cells`), suppress the smallest unsuppressed cell of
     one of its margins. A margin whose cells are all suppressed can only be protected by not
     showing its total: the caller must then not publish that total.
@@ -162,6 +169,11 @@ def suppress(
             if col not in table.columns:
                 raise InputError(f"margin column '{col}' is not in the table")
     out = table.copy().reset_index(drop=True)
+    first = np.zeros(len(out), dtype=bool)
+    if complement_first is not None:
+        if complement_first not in out.columns:
+            raise InputError(f"column '{complement_first}' is not in the table")
+        first = out.pop(complement_first).fillna(False).to_numpy(dtype=bool)
     counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy(dtype=float)
     primary = counts < min_cell
     sup = primary.copy()
@@ -171,7 +183,9 @@ def suppress(
         cand = np.flatnonzero((margin_row > 0) & ~sup)
         if cand.size == 0:
             return False
-        pick = cand[np.argmin(counts[cand])]
+        preferred = cand[first[cand]]
+        pool = preferred if preferred.size else cand
+        pick = pool[np.argmin(counts[pool])]
         sup[pick] = True
         return True
 

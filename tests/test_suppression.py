@@ -106,3 +106,17 @@ def test_recoverable_cells_detects_a_lone_hidden_cell():
     mem = np.array([[1.0, 1.0, 1.0]])
     assert recoverable_cells(np.array([False, True, False]), mem).tolist() == [False, True, False]
     assert not recoverable_cells(np.array([False, True, True]), mem).any()
+
+
+def test_complement_first_picks_the_marked_cell_and_still_protects():
+    table = pd.DataFrame({"to": [2, 2, 2], "category": ["decline", "no_change", "improvement"],
+                          "count": [33, 120, 4]})
+    default = suppress(table, "count", 10, margins=[["to"]], keys=["to", "category"])
+    assert default["suppressed"].tolist() == [True, False, True]  # the smallest other cell
+    marked = table.assign(least=table["category"] == "no_change")
+    out = suppress(marked, "count", 10, margins=[["to"]], keys=["to", "category"],
+                   complement_first="least")
+    assert out["suppressed"].tolist() == [False, True, True]
+    assert "least" not in out.columns
+    assert not recoverable_cells(out["suppressed"].to_numpy(),
+                                 np.ones((1, 3))).any()
