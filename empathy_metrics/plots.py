@@ -23,6 +23,7 @@ __all__ = [
     "trend_plot",
     "cohort_plot",
     "distribution_plot",
+    "histogram_plot",
     "item_change_heatmap",
     "scree_plot",
     "loadings_heatmap",
@@ -197,6 +198,95 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = True, se
     ax.set_xlabel(result.time)
     ax.set_ylabel(_scale_label(result, scale))
     ax.set_title(f"{result.instrument.scale_name(scale)}: distribution by {result.time}")
+    return fig
+
+
+def histogram_plot(result: Any, scale: str = "total"):
+    """Histogram of scores by time, one small panel per time on a shared score axis.
+
+    Draws the protected bins :func:`~empathy_metrics.cohorts.trend` (``result.histogram``) or
+    :func:`~empathy_metrics.cohorts.score_histogram` (``result.table``) computed: the
+    bottom- and top-coded open bins (``< b``, ``≥ a``) are hatched one-bin-wide bars at the
+    tail edge, labelled with their range; suppressed bins are a grey ``x`` at the foot of the
+    bin; a suppressed time is a panel holding only the suppression label.
+
+    Parameters
+    ----------
+    result
+        A :class:`~empathy_metrics.cohorts.TrendResult` or
+        :class:`~empathy_metrics.cohorts.HistogramResult`.
+    scale
+        Scale to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _scales(result, [scale])
+    table = getattr(result, "histogram", None)
+    if table is None:
+        table = getattr(result, "table", None)
+    if table is None or table.empty:
+        raise InputError("the result has no histogram")
+    sub = table[table["scale"] == scale]
+    order = sorted(result.times)
+    lo, hi = result.scale_range(scale)
+    fig, axes = _figure(ncols=1, nrows=len(order), width=6.5, height=1.55)
+    fig.set_figheight(1.55 * len(order) + 0.9)
+    widths = (sub["high"] - sub["low"])[sub["open"].isna()]
+    width = float(widths.min()) if len(widths) else (hi - lo) / 24
+    ymax = float(pd.to_numeric(sub["count"], errors="coerce").max())
+    ymax = ymax if np.isfinite(ymax) and ymax > 0 else 1.0
+    n_table = getattr(result, "n", None)
+    if not isinstance(n_table, pd.DataFrame):
+        n_table = result.by_time
+    n_sub = n_table[(n_table["scale"] == scale) & ~n_table["suppressed"].astype(bool)]
+    n_of = dict(zip(n_sub["time"], n_sub["n"], strict=True))
+    for k, (ax, t) in enumerate(zip(axes, order, strict=True)):
+        bins = sub[sub["time"] == t]
+        hidden_time = bins.empty or (bins["suppressed"].all() and (bins["open"] == "both").all())
+        ax.set_xlim(lo, hi + (width if width < hi - lo else 0))
+        ax.set_ylim(0, ymax * 1.3)
+        if hidden_time:
+            ax.text(0.5, 0.5, suppressed_label(result.min_cell), transform=ax.transAxes,
+                    ha="center", va="center", color=SUPPRESSED_COLOUR, fontsize=9,
+                    gid="suppressed")
+            ax.set_title(f"{result.time} {t}: suppressed", fontsize=9, loc="left")
+        else:
+            colour = OKABE_ITO[4]
+            for r in bins.itertuples(index=False):
+                if r.open == "low":
+                    x0, w, hatch = r.high - width, width, "//"
+                elif r.open == "high":
+                    x0, w, hatch = r.low, width, "//"
+                elif r.open == "both":
+                    x0, w, hatch = lo, hi - lo, "//"
+                else:
+                    x0, w, hatch = r.low, r.high - r.low, None
+                if r.suppressed:
+                    ax.plot([x0 + w / 2], [0.06], marker="x", color=SUPPRESSED_COLOUR,
+                            transform=ax.get_xaxis_transform(), linestyle="none",
+                            gid="suppressed")
+                    continue
+                count = float(r.count)
+                ax.bar(x0, count, width=w, align="edge", color=colour, alpha=0.75 if hatch
+                       else 1.0, hatch=hatch, edgecolor="white" if not hatch else "#333333",
+                       linewidth=0.5, gid="open_bin" if hatch else "bin")
+                if hatch:
+                    ax.annotate(r.label, (x0 + w / 2, count), xytext=(0, 2),
+                                textcoords="offset points", ha="center", va="bottom",
+                                fontsize=7, gid="open_label")
+            n = n_of.get(t)
+            n_text = f" (n={int(n)})" if n is not None and not pd.isna(n) else ""
+            ax.set_title(f"{result.time} {t}{n_text}", fontsize=9, loc="left")
+        ax.set_ylabel("respondents", fontsize=8)
+        ax.tick_params(labelsize=8)
+        if k < len(order) - 1:
+            ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel(_scale_label(result, scale).replace("\n", " "))
+    fig.suptitle(f"{result.instrument.scale_name(scale)}: histogram of scores by {result.time}"
+                 f"\nbins of {width:g} points; hatched = open-ended tail bin (< b, \u2265 a); "
+                 f"x = bin {suppressed_label(result.min_cell)}", fontsize=9)
     return fig
 
 

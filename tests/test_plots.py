@@ -234,3 +234,59 @@ def test_palette_is_okabe_ito(result):
     cohort = plots.cohort_plot(result)
     colours = {ln.get_color() for ln in cohort.axes[0].lines if ln.get_gid() != "suppressed"}
     assert colours <= set(plots.OKABE_ITO)
+
+
+def _bars(ax, gid: str) -> list:
+    return [p for p in ax.patches if p.get_gid() == gid]
+
+
+def test_histogram_plot_draws_the_protected_bins(result, tmp_path):
+    from matplotlib.colors import to_hex
+
+    fig = plots.histogram_plot(result, "total")
+    order = sorted(result.times)
+    assert len(fig.axes) == len(order)
+    hist = result.histogram[result.histogram.scale == "total"]
+    bt = result.by_time[result.by_time.scale == "total"].set_index("time")
+    for ax, t in zip(fig.axes, order, strict=True):
+        bins = hist[hist.time == t]
+        assert ax.get_title("left") == f"year {t} (n={int(bt.loc[t, 'n'])})"
+        shown = bins[~bins.suppressed]
+        heights = sorted(p.get_height() for p in _bars(ax, "bin") + _bars(ax, "open_bin"))
+        assert heights == sorted(shown["count"].astype(float))  # one bar per shown bin
+        opens = [p for p in _bars(ax, "open_bin")]
+        assert {p.get_hatch() for p in opens} == {"//"}
+        labels = {tx.get_text() for tx in ax.texts if tx.get_gid() == "open_label"}
+        assert labels == set(shown.loc[shown.open.notna(), "label"])
+        marks = [ln for ln in ax.lines if ln.get_gid() == "suppressed"]
+        assert len(marks) == int(bins.suppressed.sum())
+        assert {to_hex(p.get_facecolor(), keep_alpha=False) for p in ax.patches
+                if p.get_gid() in ("bin", "open_bin")} <= {c.lower() for c in plots.OKABE_ITO}
+        assert ax.get_xlim()[0] == 20 and ax.get_xlim()[1] >= 140
+    assert "possible range 20–140" in fig.axes[-1].get_xlabel()
+    out = tmp_path / "hist.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_histogram_plot_suppressed_time_and_bins(suppressed_year):
+    from empathy_metrics.cohorts import score_histogram
+
+    hidden = set(suppressed_year.by_time.loc[suppressed_year.by_time.suppressed, "time"])
+    fig = plots.histogram_plot(suppressed_year)
+    for ax, t in zip(fig.axes, sorted(suppressed_year.times), strict=True):
+        if t in hidden:
+            assert ax.get_title("left").endswith("suppressed")
+            assert [tx.get_text() for tx in ax.texts] == ["suppressed, n < 10"]
+            assert not ax.patches
+        else:
+            assert "n=" in ax.get_title("left") and ax.patches
+    # a HistogramResult draws too; its min_cell labels the marks
+    h = score_histogram(suppressed_year, bin_width=2, min_cell=20)
+    fig2 = plots.histogram_plot(h)
+    assert "suppressed, n < 20" in fig2.get_suptitle()
+    marks = sum(1 for ax in fig2.axes for ln in ax.lines if ln.get_gid() == "suppressed")
+    small = h.table[(h.table.suppressed) & h.table.open.isna()]
+    assert len(small) > 0 and marks == len(small)
+    with pytest.raises(InputError):
+        plots.histogram_plot(suppressed_year, "perspective_taking")

@@ -67,13 +67,14 @@ def test_every_section_with_tables_and_figures(built):
         assert f'<section id="{sid}"' in html
         assert rep.section(sid).unavailable is None, (sid, rep.section(sid).unavailable)
     figures = {f.name for f in rep.figures}
-    assert {"trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha",
-            "scree", "loadings", "item_change"} <= figures
+    assert {"trend_total", "trend_subscales", "distribution_total", "histogram_total",
+            "cohorts", "alpha", "scree", "loadings", "item_change"} <= figures
     assert html.count('<img src="data:image/svg+xml;base64,') == len(rep.figures)
     tables = {t.name for t in rep.tables}
     assert {"data_quality", "scores_by_time", "cohort_trajectories", "group_stats",
             "change_vs_reference", "mixed_model", "reliability_by_time", "efa_loadings",
-            "item_change", "norms", "provenance", "cohort_differences"} <= tables
+            "item_change", "norms", "provenance", "cohort_differences",
+            "score_distribution"} <= tables
     # the CFA and invariance come from empathy_metrics.cfa when it is installed
     if "empathy_metrics.cfa" in sys.modules:
         assert {"cfa_fit", "invariance_fit"} <= tables
@@ -175,6 +176,11 @@ def test_suppressed_time_is_hidden_everywhere(tmp_path):
     norms = by_name["norms"].query("time == 5")
     assert norms["suppressed"].all() and norms["mean_z"].isna().all()
     assert by_name["item_change"]["5"].isna().all()
+    dist = by_name["score_distribution"]
+    hidden_dist = dist[dist["time"].isin(hidden_times)]
+    assert len(hidden_dist) == 4 * len(hidden_times) and hidden_dist["suppressed"].all()
+    stats_cols = ["n", "mean", "sd", "min", "q1", "median", "q3", "max", "mode"]
+    assert hidden_dist[stats_cols].isna().all().all()
     summary = " ".join(rep.section("summary").bullets)
     assert "year 5" not in summary
     html = rep.to_html()
@@ -327,3 +333,54 @@ def test_instrument_without_total_uses_its_first_scale(tmp_path):
     assert rep.section("norms").unavailable  # IRI carries no norms
     rep.write(tmp_path / "iri.html")
     assert (tmp_path / "iri_tables.xlsx").is_file()
+
+
+def test_distribution_table_and_histogram(built, data):
+    rep, out, html = built
+    frame, _ = data
+    from empathy_metrics.scoring import score
+
+    section = rep.section("scores")
+    table = {t.name: t for t in section.tables}["score_distribution"]
+    head = [c.label for c in table.columns]
+    assert head == ["Scale", "Year", "n", "Mean", "SD", "Min", "Q1", "Median", "Q3", "Max",
+                    "Mode"]
+    csv = pd.read_csv(out.parent / "yearly_tables" / table.csv_name)
+    assert set(csv["scale"]) == {"perspective_taking", "compassionate_care",
+                                 "standing_in_patients_shoes", "total"}
+    total = score(frame, "jse-s").scores["total"]
+    rows = _row_cells(html, "score_distribution")
+    for t, y in total.groupby(frame["year"]):
+        y = y.dropna().to_numpy(float)
+        r = csv[(csv.scale == "total") & (csv.time == t)].iloc[0]
+        assert not r["suppressed"] and r["n"] == y.size
+        assert [r["q1"], r["median"], r["q3"]] == pytest.approx(np.percentile(y, [25, 50, 75]),
+                                                               rel=1e-12)
+        # the single lowest / highest score is never printed: a coded bound instead
+        if (y == y.min()).sum() < MIN_CELL:
+            assert r["min_coded"] and r["min"] > y.min()
+            assert [c for c in rows if c[1] == str(t)][0][5].startswith("&lt; ")
+        if (y == y.max()).sum() < MIN_CELL:
+            assert r["max_coded"] and r["max"] <= y.max()
+    fig = {f.name: f for f in section.figures}["histogram_total"]
+    assert 'data-figure="histogram_total"' in html and fig.uri.startswith("data:image/svg")
+    assert "open-ended" in fig.caption
+
+
+def test_histogram_bins_of_a_small_year_are_hidden(tmp_path):
+    """A year of 9 respondents: no bin or distribution value of it (or its complement)."""
+    raw = pd.read_csv(DATA)
+    extra = raw[raw["year"] == 4].head(9).assign(year=5)
+    frame = pd.concat([raw, extra], ignore_index=True)
+    rep = build_report(frame, "jse-s", time="year", id="id", min_cell=MIN_CELL,
+                       options={"invariance": False})
+    dist = {t.name: t.data for t in rep.tables}["score_distribution"]
+    five = dist[dist["time"] == 5]
+    assert len(five) == 4 and five["suppressed"].all()
+    assert five[["n", "mean", "min", "max", "mode"]].isna().all().all()
+    html = rep.to_html()
+    rows = [r for r in _row_cells(html, "score_distribution") if r[1] == "5"]
+    assert rows and all(r[2] == "suppressed, n &lt; 10" for r in rows)
+    tr = trend(frame, "jse-s", time="year", mixed=False)
+    bins = tr.histogram[tr.histogram["time"] == 5]
+    assert bins["suppressed"].all() and bins["count"].isna().all()

@@ -574,6 +574,21 @@ def _quality(ctx: _Context, section: Section, exclusions: Any) -> None:
         min_cell=ctx.min_cell))
 
 
+def _coded(value: Any, coded: Any, sign: str) -> str:
+    """A minimum/maximum, or its bottom-/top-coded bound (``< 95``, ``≥ 135``)."""
+    text = _score_text(value)
+    return f"{sign} {text}" if text != "—" and not pd.isna(coded) and bool(coded) else text
+
+
+def _score_text(value: Any) -> str:
+    """A score: whole points without decimals, others with two."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return fmt_num(value)
+    return fmt_num(v, 0 if np.isfinite(v) and v == round(v) else 2)
+
+
 _BY_TIME_COLS = ["scale", "time", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
                  "q3", "iqr", "suppressed"]
 
@@ -610,6 +625,32 @@ def _scores(ctx: _Context, section: Section) -> None:
             f"Distribution of the {ctx.name(main).lower()} score by {time}: box = quartiles, "
             "whiskers = 1.5 IQR, triangle = mean.",
             f"Box plots of the {ctx.name(main).lower()} score by {time}")
+    dist = getattr(tr, "distribution", None)
+    if dist is not None and not dist.empty:
+        section.add(Table(
+            "score_distribution", f"Distribution of scores by {time}", ctx.with_names(dist),
+            [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+             Column.int("n", "n"), Column.num("mean", "Mean"), Column.num("sd", "SD"),
+             Column("Min", lambda r: _coded(r.get("min"), r.get("min_coded"), "<")),
+             Column.num("q1", "Q1", 1), Column.num("median", "Median", 1),
+             Column.num("q3", "Q3", 1),
+             Column("Max", lambda r: _coded(r.get("max"), r.get("max_coded"), "\u2265")),
+             Column("Mode", lambda r: _score_text(r.get("mode")))],
+            min_cell=ctx.min_cell,
+            note=(f"Min and max are shown exactly only when at least {ctx.min_cell} "
+                  "respondents share the score; otherwise as the bound of the open-ended "
+                  "lowest (< b) or highest (\u2265 a) histogram bin (in the CSV: min_coded / "
+                  "max_coded). Mode: the most frequent whole score (smallest on ties), shown "
+                  f"only when at least {ctx.min_cell} respondents share it.")))
+    hist = getattr(tr, "histogram", None)
+    if hist is not None and not hist.empty:
+        ctx.fig(section, "Histogram", lambda: plots.histogram_plot(tr, main),
+                "histogram_total",
+                f"Histogram of the {ctx.name(main).lower()} score by {time}. The lowest and "
+                f"highest scores are merged into open-ended bins of at least {ctx.min_cell} "
+                f"respondents (hatched); bins with fewer than {ctx.min_cell} respondents, and "
+                "the bins hidden so that they cannot be worked out from n, are marked x.",
+                f"Histograms of the {ctx.name(main).lower()} score, one panel per {time}")
     if ctx.cohort is not None and not tr.cohort_trajectories.empty:
         section.heading(f"By entering {ctx.cohort}")
         ct = tr.cohort_trajectories
