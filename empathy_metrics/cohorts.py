@@ -756,18 +756,43 @@ def _histogram_bins(y: np.ndarray, lo: float, hi: float, width: float, min_cell:
 
 
 def _protect_bins(bins: list[dict[str, Any]], min_cell: int) -> pd.DataFrame:
-    """Suppress interior bins of 1..min_cell−1 with complements so that none can be recovered
-    from the shown bins and the time's total n (one margin: the whole time). Zero bins are
-    shown (a known zero adds nothing to the margin equation)."""
+    """Suppress the bins of 1..min_cell−1 with complements so that none can be recovered
+    from the shown bins and the time's total n (one margin: the whole time).
+
+    Complements are interior bins when there are any (an open tail bin is known to hold at
+    least ``min_cell``, which would narrow what the hidden bins can be). Zero bins are shown,
+    so a reader knows each hidden bin holds at least 1 (an open bin at least ``min_cell``);
+    complements are added until the hidden total exceeds the sum of those lower bounds, so
+    that no hidden bin is pinned to one value (e.g. two hidden bins of 1 each).
+    """
     table = pd.DataFrame(bins)
-    nonzero = table["count"].to_numpy() > 0
+    counts = table["count"].to_numpy(dtype=float)
+    nonzero = counts > 0
     out = table.copy()
     out["suppressed"] = False
     out["primary_suppressed"] = False
     if nonzero.any():
-        sub = suppress(table[nonzero].reset_index(drop=True), "count", min_cell, margins=[[]],
-                       keys=["bin", "low", "high", "open", "label"], blank_count=False)
-        out.loc[nonzero, "suppressed"] = sub["suppressed"].to_numpy()
+        cells = table[nonzero].reset_index(drop=True)
+        cells["interior"] = cells["open"].isna()
+        sub = suppress(cells, "count", min_cell, margins=[[]],
+                       keys=["bin", "low", "high", "open", "label"], blank_count=False,
+                       complement_first="interior")
+        hide = sub["suppressed"].to_numpy(dtype=bool).copy()
+        c = cells["count"].to_numpy(dtype=float)
+        interior = cells["interior"].to_numpy(dtype=bool)
+        lower = np.where(interior, 1.0, float(min_cell))
+        while hide.any() and c[hide].sum() <= lower[hide].sum() and not hide.all():
+            pool = np.flatnonzero(~hide & interior)
+            pool = pool if pool.size else np.flatnonzero(~hide)
+            hide[pool[np.argmin(c[pool])]] = True
+        if hide.any() and c[hide].sum() <= lower[hide].sum():
+            # every bin hidden and still pinned by the bounds: show the time as one bin
+            n = int(c.sum())
+            lo, hi = float(table["low"].min()), float(table["high"].max())
+            return pd.DataFrame([{"bin": 0, "low": lo, "high": hi, "open": "both",
+                                  "label": "all scores", "count": n, "suppressed": False,
+                                  "primary_suppressed": False}]).astype({"count": object})
+        out.loc[nonzero, "suppressed"] = hide
         out.loc[nonzero, "primary_suppressed"] = sub["primary_suppressed"].to_numpy()
     out["count"] = out["count"].astype(object)
     out.loc[out["suppressed"].to_numpy(dtype=bool), "count"] = None
@@ -931,8 +956,12 @@ def score_histogram(
     likewise from the top into ``≥ a`` (so the extreme scores, single respondents, are never
     shown); (4) any remaining bin of 1..min_cell−1 respondents is suppressed, with
     complementary suppression (:func:`empathy_metrics.suppression.suppress`, the time's total
-    n as the margin) so that no hidden bin can be recovered from the shown bins and n; zero
-    bins are shown. R equivalent of the raw counts: ``table(cut(x, breaks, right = FALSE))``.
+    n as the margin, interior bins preferred as complements) so that no hidden bin can be
+    recovered from the shown bins and n; zero bins are shown, so a reader knows a hidden bin
+    holds at least 1 (an open bin at least ``min_cell``) and further complements are hidden
+    until the hidden total exceeds those lower bounds (no hidden bin is pinned to one value;
+    when only hiding everything would do, the time is shown as a single bin of n). R
+    equivalent of the raw counts: ``table(cut(x, breaks, right = FALSE))``.
 
     The distribution table of :func:`trend` uses these bins: its ``min`` is the exact lowest
     score only when at least ``min_cell`` respondents share it, otherwise the upper edge ``b``

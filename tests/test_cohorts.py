@@ -546,10 +546,15 @@ def _check_histogram_protection(hist, data: pd.DataFrame, min_cell: int) -> None
         assert not rec.any()
         if hidden.any():
             assert hidden.sum() >= 2
-            assert n_row["n"] - counts.sum() == sum(np.array(true)[hidden])
+            hidden_total = n_row["n"] - counts.sum()
+            assert hidden_total == sum(np.array(true)[hidden])
+            # zeros are shown, so a hidden bin holds >= 1 (an open tail bin >= min_cell): the
+            # hidden total must leave every hidden bin more than one possible value
+            lower = np.where(bins["open"].isna(), 1, min_cell)[hidden]
+            assert hidden_total > lower.sum()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.integers(20, 140), min_size=0, max_size=60), min_size=2,
                 max_size=4),
        st.integers(2, 12), st.sampled_from([1, 3, 5, 10]))
@@ -568,7 +573,8 @@ def test_histogram_tail_coding_and_complement_exactly():
 
     # year 1 (bins of 5 from 20): 3 at 60, 8 at 92 -> bottom open bin "< 95" holds 11;
     # 12 at 100, 4 at 111 (primary), 15 at 117, 13 at 133; the 4 needs a complement: the
-    # smallest other bin, "< 95" with 11. Year 2 is plain.
+    # smallest interior bin, [100, 105) with 12 (not the open "< 95" with 11, which a reader
+    # knows holds at least 10). Year 2 is plain.
     y1 = [60] * 3 + [92] * 8 + [100] * 12 + [111] * 4 + [117] * 15 + [133] * 13
     y2 = [100] * 10 + [110] * 10
     data = _hist_frame({1: y1, 2: y2})
@@ -577,11 +583,12 @@ def test_histogram_tail_coding_and_complement_exactly():
     assert list(b1.index) == ["< 95", "[95, 100)", "[100, 105)", "[105, 110)", "[110, 115)",
                               "[115, 120)", "[120, 125)", "[125, 130)", "\u2265 130"]
     assert b1.loc["< 95", "open"] == "low" and b1.loc["\u2265 130", "open"] == "high"
-    assert b1.loc["\u2265 130", "count"] == 13 and b1.loc["[100, 105)", "count"] == 12
+    assert b1.loc["\u2265 130", "count"] == 13 and b1.loc["< 95", "count"] == 11
     assert b1.loc["[95, 100)", "count"] == 0 and not b1.loc["[95, 100)", "suppressed"]
     assert b1.loc["[110, 115)", "primary_suppressed"] and b1.loc["[110, 115)", "suppressed"]
     assert pd.isna(b1.loc["[110, 115)", "count"])
-    assert b1.loc["< 95", "suppressed"] and not b1.loc["< 95", "primary_suppressed"]
+    assert b1.loc["[100, 105)", "suppressed"]
+    assert not b1.loc["[100, 105)", "primary_suppressed"]
     assert b1["suppressed"].sum() == 2
     _check_histogram_protection(hist, data, 10)
     # the same bins from a trend result (default width 5 for the total)
@@ -675,3 +682,20 @@ def test_score_histogram_with_a_larger_min_cell_hides_more_times(raw):
     shown = h.table[~h.table["suppressed"]]["count"].astype(int)
     assert not ((shown >= 1) & (shown < 20)).any()
     assert h.n.loc[~h.n["suppressed"], "n"].map(type).eq(int).all()
+
+
+def test_hidden_bins_are_not_pinned_by_their_lower_bounds():
+    from empathy_metrics.cohorts import score_histogram
+
+    # two single respondents (bins [100,105) and [110,115)) between the open tails: hiding
+    # just the two would tell a reader both hold 1 (zeros are shown); a third bin is hidden
+    y1 = [60] * 10 + [101] + [111] + [120] * 20 + [138] * 10
+    # one respondent between two open tails of 10, nothing else: the time is one bin
+    y2 = [60] * 10 + [101] + [138] * 10
+    data = _hist_frame({1: y1, 2: y2})
+    hist = score_histogram(data, "jse-s", time="year", scales=["total"], min_cell=10)
+    b1 = hist.table[hist.table["time"] == 1].set_index("label")
+    assert list(b1.index[b1["suppressed"]]) == ["[100, 105)", "[110, 115)", "[120, 125)"]
+    b2 = hist.table[hist.table["time"] == 2]
+    assert len(b2) == 1 and b2["label"].iloc[0] == "all scores" and b2["count"].iloc[0] == 21
+    _check_histogram_protection(hist, data, 10)
