@@ -20,6 +20,8 @@ from empathy_metrics.errors import (
 )
 from empathy_metrics.instruments import load_instrument
 
+from .conftest import jse_sim_responses
+
 REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "cfa.json").read_text())
 #: the issue's tolerance for iterative quantities (fit indices, chi-square, loadings, SEs,
@@ -37,12 +39,7 @@ def hs():
 def jse_raw():
     """jse_sim.csv as raw JSE-S answers: simulated factors 1-3 (q1-q10, q11-q18, q19-q20) are
     the three subscales in order, and the reverse keying is undone (as cfa.R does)."""
-    inst = load_instrument("jse-s")
-    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
-    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
-    raw = pd.DataFrame({item: sim[f"q{k + 1}"] for k, item in enumerate(order)})
-    for item in inst.reverse_items:
-        raw[item] = 8 - raw[item]
+    inst, raw = jse_sim_responses()
     raw["year"] = np.repeat([1, 2, 3], [167, 167, 166])
     return raw[inst.item_ids + ["year"]]
 

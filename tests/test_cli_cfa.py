@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from empathy_metrics.cli import cli
-from empathy_metrics.instruments import load_instrument
+
+from .conftest import jse_sim_responses
 
 REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "cfa.json").read_text())
@@ -26,12 +27,7 @@ ITERATIVE_TOL = 1e-3
 def files(tmp_path_factory):
     """Raw JSE-S answers rebuilt from jse_sim.csv (as cfa.R does), plus model files."""
     root = tmp_path_factory.mktemp("cfa")
-    inst = load_instrument("jse-s")
-    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
-    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
-    raw = pd.DataFrame({item: sim[f"q{k + 1}"] for k, item in enumerate(order)})
-    for item in inst.reverse_items:
-        raw[item] = 8 - raw[item]
+    inst, raw = jse_sim_responses()
     raw["year"] = np.repeat([1, 2, 3], [167, 167, 166])
     jse = root / "jse.csv"
     raw[inst.item_ids + ["year"]].to_csv(jse, index=False)

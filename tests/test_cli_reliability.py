@@ -10,19 +10,13 @@ from click.testing import CliRunner
 from empathy_metrics.cli.reliability_cmd import reliability
 from empathy_metrics.instruments import load_instrument
 
+from .conftest import jse_sim_responses
+
 REF_DIR = Path(__file__).parent / "reference"
 
 
 def _write_jse(tmp_path):
-    import pandas as pd
-
-    inst = load_instrument("jse-s")
-    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
-    # simulated factors 1-3 (q1-q10, q11-q18, q19-q20) play the three jse-s subscales
-    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
-    raw = pd.DataFrame({item: sim[f"q{i + 1}"] for i, item in enumerate(order)})
-    for item in inst.reverse_items:
-        raw[item] = 8 - raw[item]
+    _, raw = jse_sim_responses()
     path = tmp_path / "jse.csv"
     raw.to_csv(path, index=False)
     return path

@@ -26,6 +26,8 @@ from empathy_metrics.reliability import (
     standardized_alpha,
 )
 
+from .conftest import jse_sim_responses
+
 REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "reliability.json").read_text())
 CLOSED_FORM_TOL = 1e-6
@@ -82,14 +84,7 @@ def test_closed_form_statistics_match_psych_alpha(case):
 
 def _jse_frame():
     """The simulated JSE data as raw jse-s responses (reverse-keyed items un-reversed)."""
-    inst = load_instrument("jse-s")
-    sim = pd.read_csv(REF_DIR / "data" / "jse_sim.csv")
-    # simulated factors 1-3 (q1-q10, q11-q18, q19-q20) play the three jse-s subscales
-    order = [i for scale, ids in inst.scales.items() if scale != "total" for i in ids]
-    raw = pd.DataFrame({item: sim[f"q{i + 1}"] for i, item in enumerate(order)})
-    for item in inst.reverse_items:
-        raw[item] = 8 - raw[item]
-    return inst, raw
+    return jse_sim_responses()
 
 
 def test_omega_matches_psych_on_simulated_jse():
