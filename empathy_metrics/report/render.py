@@ -54,8 +54,10 @@ def render_html(report: Any) -> str:
             return "figure"
         return block[0]
 
+    from .. import __version__
+
     template = _env().get_template("report.html.j2")
-    return template.render(report=report, css=_css(), kind=kind)
+    return template.render(report=report, css=_css(), kind=kind, version=__version__)
 
 
 def output_paths(path: str | Path) -> tuple[Path, Path, Path]:

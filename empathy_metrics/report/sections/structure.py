@@ -1,0 +1,194 @@
+"""Factor structure (EFA, CFA) of one time and measurement invariance across times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...errors import InputError
+from .._context import Context
+from .._tables import Column, Section, Table
+from .._words import p_phrase, when
+from . import SectionSpec
+
+
+def _fit_rows(fit: Mapping[str, Any], model: str) -> dict[str, Any]:
+    ci = fit.get("rmsea_ci") or [None, None]
+    return {"model": model, "chisq": fit.get("chisq"), "df": fit.get("df"),
+            "p": fit.get("pvalue"), "cfi": fit.get("cfi"), "tli": fit.get("tli"),
+            "rmsea": fit.get("rmsea"), "rmsea_ci_low": ci[0], "rmsea_ci_high": ci[1],
+            "srmr": fit.get("srmr")}
+
+
+def _fit_word(fit: Mapping[str, Any]) -> str | None:
+    """'well' / 'acceptably' / 'poorly' by the conventional cut-offs (Hu & Bentler 1999)."""
+    try:
+        cfi, rmsea, srmr = (float(fit[k]) for k in ("cfi", "rmsea", "srmr"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(np.isfinite([cfi, rmsea, srmr])):
+        return None
+    if cfi >= 0.95 and rmsea <= 0.06 and srmr <= 0.08:
+        return "well"
+    if cfi >= 0.90 and rmsea <= 0.08:
+        return "acceptably"
+    return "poorly: the items may not group into the published subscales in this sample"
+
+
+_FIT_COLUMNS = [Column.text("model", "Model"), Column.num("chisq", "χ²", 1),
+                Column.int("df", "df"), Column.p("p"), Column.num("cfi", "CFI", 3),
+                Column.num("tli", "TLI", 3), Column.num("rmsea", "RMSEA", 3),
+                Column.ci("rmsea_ci_low", "rmsea_ci_high", "RMSEA 90% CI", 3),
+                Column.num("srmr", "SRMR", 3)]
+
+
+def _structure(ctx: Context, section: Section) -> Any:
+    from ... import plots
+    from ...efa import efa
+
+    time, opts, inst = ctx.time, ctx.opts, ctx.inst
+    st = opts["structure_time"]
+    if st is None:
+        st = ctx.tr.reference
+    else:
+        match = [t for t in ctx.times if str(t) == str(st)]
+        if not match:
+            raise InputError(f"structure_time {st!r} is not a value of '{time}'",
+                             hint=f"values are {', '.join(map(str, ctx.times))}")
+        st = match[0]
+    subs = [s for s in inst.scales if s != "total"]  # the factors (total is their sum)
+    k = opts["efa_factors"] or max(len(subs), 1)
+    inv = None
+    if not ctx.time_shown.get(st, False):
+        section.unavailable = (f"The factor analyses were not run: {when(time, st)} has "
+                               f"fewer than {ctx.min_cell} respondents.")
+        for _ in range(3):
+            ctx.run.step()
+    else:
+        sub = ctx.frame[ctx.frame[time] == st]
+        section.para(
+            f"Exploratory and confirmatory factor analyses of the {when(time, st)} responses "
+            "(each student once). The published structure of the "
+            f"{inst.id} has {len(subs)} subscale(s): "
+            + ", ".join(inst.scale_name(s) for s in subs) + ".")
+        section.heading("Exploratory factor analysis")
+        e = ctx.run(section, "The exploratory factor analysis",
+                    lambda: efa(sub, inst, k, n_iter=opts["parallel_iter"], seed=opts["seed"]))
+        if e is not None:
+            pa = e.parallel
+            section.para(
+                f"n = {e.n:,} complete responses; KMO = {e.kmo:.2f}; Bartlett's test "
+                f"χ²({e.bartlett.df:.0f}) = {e.bartlett.chi2:.1f}, {p_phrase(e.bartlett.p)}. "
+                f"Parallel analysis ({pa.n_iter} simulations) suggests {pa.n_factors} "
+                f"factor(s); {e.n_factors} were extracted ({e.method}, {e.rotation} rotation) "
+                "to match the published structure.")
+            section.add(Table(
+                "efa_loadings", f"EFA loadings ({when(time, st)})",
+                e.to_frame().rename_axis("item"),
+                [Column.text("item", "Item")]
+                + [Column.num(c, c, 2) for c in e.loadings.columns]
+                + [Column.num("h2", "h²", 2)], index=True, min_cell=ctx.min_cell,
+                note="Pattern loadings after rotation; h² = communality."))
+            ctx.fig(section, "Scree plot", lambda: plots.scree_plot(e), "scree",
+                    "Scree plot: observed eigenvalues and the parallel-analysis line.",
+                    "Scree plot with parallel analysis")
+            ctx.fig(section, "Loadings heatmap", lambda: plots.loadings_heatmap(e),
+                    "loadings", "Factor loadings (EFA).", "Heatmap of the factor loadings")
+        section.heading("Confirmatory factor analysis")
+
+        def run_cfa() -> Any:
+            from ...cfa import cfa
+
+            return cfa(sub, inst)
+
+        c = ctx.run(section, "The confirmatory factor analysis", run_cfa)
+        if c is not None:
+            section.para(
+                f"The published {len(subs)}-factor model fitted to n = {c.n:,} responses "
+                "(maximum likelihood). Good fit: CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08 "
+                "(Hu & Bentler 1999); CFI ≥ .90 and RMSEA ≤ .08 are often taken as "
+                "acceptable.")
+            section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([_fit_rows(c.fit, "CFA")]),
+                              _FIT_COLUMNS, min_cell=ctx.min_cell))
+            word = _fit_word(c.fit)
+            if word:
+                section.para(f"By these cut-offs the published structure fits these data "
+                             f"{word}.")
+            ld = c.loadings
+            if isinstance(ld, pd.DataFrame) and not ld.empty:
+                section.add(Table(
+                    "cfa_loadings", "CFA loadings", ld,
+                    [Column.text("factor", "Factor"), Column.text("item", "Item"),
+                     Column.num("estimate", "Estimate", 3), Column.num("se", "SE", 3),
+                     Column.num("std", "Standardised", 3)], min_cell=ctx.min_cell))
+    section.heading(f"Measurement invariance across {time}s")
+    kept = [t for t in ctx.times if ctx.time_shown[t]]
+    if not ctx.opts["invariance"]:
+        section.para("Invariance was not tested (turned off in the options).")
+        ctx.run.step()
+        return None
+    if len(kept) < 2:
+        section.para(f"Invariance needs at least two {time}s with {ctx.min_cell} or more "
+                     "respondents.")
+        ctx.run.step()
+        return None
+
+    def run_inv() -> Any:
+        from ...cfa import invariance
+
+        sub = ctx.frame[ctx.frame[time].isin(kept)]
+        return invariance(sub, inst, time)
+
+    inv = ctx.run(section, f"Invariance across {time}s", run_inv)
+    if inv is None:
+        section.para(f"Whether scores can be compared across {time}s could not be checked "
+                     "(see the note below); read the changes above with that in mind.")
+        return None
+    section.para(
+        f"Configural, metric (equal loadings) and scalar (equal loadings and intercepts) "
+        f"models across {time}s, fitted as independent groups. Students who answered at "
+        f"several {time}s appear in several groups, so the tests are approximate.")
+    fit_rows = [_fit_rows(getattr(inv, m), m) for m in ("configural", "metric", "scalar")
+                if getattr(inv, m, None)]
+    section.add(Table("invariance_fit", f"Invariance models across {time}s",
+                      pd.DataFrame(fit_rows), _FIT_COLUMNS, min_cell=ctx.min_cell))
+    comp = getattr(inv, "comparisons", None)
+    if isinstance(comp, pd.DataFrame) and not comp.empty:
+        labels = {"comparison": "Comparison", "chisq_diff": "Δχ²", "df_diff": "Δdf",
+                  "pvalue": "p", "p": "p", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA",
+                  "delta_srmr": "ΔSRMR", "holds": "Invariance holds"}
+        cols = []
+        for col in comp.columns:
+            label = labels.get(col, str(col))
+            if pd.api.types.is_bool_dtype(comp[col]):
+                cols.append(Column(label, lambda r, c=col: "yes" if r.get(c) else "no",
+                                   numeric=False))
+            elif pd.api.types.is_numeric_dtype(comp[col]):
+                if col in ("pvalue", "p"):
+                    cols.append(Column.p(col, label))
+                elif col == "df_diff":
+                    cols.append(Column.int(col, label))
+                else:
+                    cols.append(Column.num(col, label, 3, col.startswith("delta")))
+            else:
+                cols.append(Column.text(col, label))
+        section.add(Table("invariance_comparisons", "Comparisons of nested models", comp, cols,
+                          min_cell=ctx.min_cell, index=False))
+    section.para(str(inv.verdict))
+    if inv.sound:
+        section.para(f"Conclusion: scalar invariance holds, so mean scores can be compared "
+                     f"across {time}s — the changes in this report are changes in empathy as "
+                     "the scale measures it, not changes in how students read the items.")
+    else:
+        section.para(f"Conclusion: scalar invariance does not hold by the usual cut-offs, so "
+                     f"differences in mean scores across {time}s may partly reflect changes in "
+                     "how students respond to the items; interpret the changes with care.")
+    return inv
+
+
+SECTION = SectionSpec(
+    "structure", 60, lambda ctx: f"Factor structure and comparability across {ctx.time}s",
+    _structure)
