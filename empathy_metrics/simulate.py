@@ -460,7 +460,9 @@ def write_demo(outdir: str | Path, *, seed: int = 2026, **options: Any) -> Path:
     Parameters
     ----------
     outdir
-        Folder to write to; created (with its parents) when it does not exist.
+        Folder to write to; created (with its parents) when it does not exist. An existing
+        folder must be empty or one the tool created (it holds the manifest of
+        :mod:`empathy_metrics.outputs`); other files in it are kept.
     seed
         Seed passed to :func:`simulate`.
     **options
@@ -473,16 +475,11 @@ def write_demo(outdir: str | Path, *, seed: int = 2026, **options: Any) -> Path:
         :func:`empathy_metrics._files.atomic_path`); an existing demo file is replaced.
     """
     from ._files import atomic_path
+    from .outputs import check_outputs, claim_folder
 
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError("the demo output folder is a file", file=str(outdir),
-                         hint="give a folder name, e.g. empathy-demo")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the output folder ({exc.strerror})", file=str(outdir),
-                         hint="choose a folder you can write to") from None
+    check_outputs(folders=[outdir])  # the output rule: new, empty, or an earlier demo folder
+    claim_folder(outdir, [DEMO_FILENAME, "jse_demo_README.txt"])
     frame = simulate(seed=seed, **options)
     csv_path = outdir / DEMO_FILENAME
     with atomic_path(csv_path) as tmp:

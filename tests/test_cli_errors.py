@@ -94,13 +94,13 @@ CASES = {
         ["no-such-dir/out.csv: the output folder does not exist", "(create "]),
     "output path is a directory": (
         lambda t: (_good(t), "teq", _dir_named_csv(t)),
-        ["scores.csv: the output path is a directory", "(give a file name"]),
+        ["scores.csv: the output path is a folder", "(give a file name"]),
     "output is the input file": (
         lambda t: (_good(t), "teq", t / "good.csv"),
-        ["good.csv: the output file is one of the input files", "(choose another output name"]),
+        ["good.csv: the output would overwrite the input", "(choose another output name"]),
     "unknown output suffix": (
         lambda t: (_good(t), "teq", t / "out.txt"),
-        ["out.txt: unknown output format '.txt'", ".csv, .xlsx, .json, .parquet"]),
+        ["out.txt: unsupported output format '.txt'", ".csv, .xlsx, .json, .parquet"]),
 }
 
 

@@ -70,7 +70,7 @@ def test_bad_input_exit_2(small_csv, tmp_path):
     assert "time column 'wave' not found" in res.output
     res = runner.invoke(cli, ["trend", str(small_csv), "-i", "jse-s", "--time", "year",
                               "--plot", str(tmp_path / "x.gif")])
-    assert res.exit_code == 2 and ".png, .svg or .pdf" in res.output
+    assert res.exit_code == 2 and ".png, .svg, .pdf" in res.output
 
 
 def test_subprocess_json_and_png(small_csv, tmp_path):

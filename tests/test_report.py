@@ -13,6 +13,7 @@ import pytest
 
 from empathy_metrics.cohorts import trend
 from empathy_metrics.errors import InputError
+from empathy_metrics.outputs import MANIFEST_NAME
 from empathy_metrics.report import build_report
 from empathy_metrics.report import render as render_mod
 
@@ -218,7 +219,7 @@ def test_provenance_sha256_and_versions(built, data):
 def test_csv_folder_and_xlsx_hold_every_table(built):
     rep, out, _ = built
     folder = out.with_name("yearly_tables")
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST_NAME)
     assert names == sorted(t.csv_name for t in rep.tables)
     from openpyxl import load_workbook
 
@@ -253,7 +254,7 @@ def test_xlsx_keeps_formula_like_labels_as_text(tmp_path):
     render_mod._write_xlsx(SimpleNamespace(tables=[table]), tmp_path / "t.xlsx")
     ws = load_workbook(tmp_path / "t.xlsx").worksheets[0]
     assert ws.title == "01 groups"
-    assert [ws.cell(row=r, column=1).value for r in (2, 3)] == ["=1+1", "@SUM(A1)"]
+    assert [ws.cell(row=r, column=1).value for r in (2, 3)] == ["'=1+1", "'@SUM(A1)"]
     assert [ws.cell(row=r, column=1).data_type for r in (2, 3)] == ["s", "s"]
 
 
@@ -284,7 +285,7 @@ def test_unwritable_output_fails_before_writing(tmp_path):
     with pytest.raises(InputError, match="output folder does not exist"):
         render_mod.check_outputs(tmp_path / "missing" / "r.html")
     (tmp_path / "r_tables").write_text("in the way")
-    with pytest.raises(InputError, match="in the way of the tables folder"):
+    with pytest.raises(InputError, match="in the way of the output folder"):
         render_mod.check_outputs(tmp_path / "r.html")
 
 

@@ -15,6 +15,7 @@ from empathy_metrics.cohorts import trend
 from empathy_metrics.efa import efa
 from empathy_metrics.errors import InputError
 from empathy_metrics.io import read_responses
+from empathy_metrics.outputs import MANIFEST_NAME
 from empathy_metrics.reliability import reliability
 from empathy_metrics.simulate import DEMO_FILENAME, simulate, write_demo
 
@@ -262,7 +263,8 @@ def test_write_demo_round_trip(tmp_path):
     out = tmp_path / "new" / "demo"
     path = write_demo(out, n_per_cohort=30, seed=9)
     assert path == out / DEMO_FILENAME
-    assert sorted(p.name for p in out.iterdir()) == [DEMO_FILENAME, "jse_demo_README.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, DEMO_FILENAME,
+                                                     "jse_demo_README.txt"]
     text = path.read_text()
     assert ".0," not in text and "6.0" not in text  # codes written as whole numbers
     back = read_responses(path)
@@ -277,7 +279,8 @@ def test_write_demo_round_trip(tmp_path):
     # overwriting replaces the file and leaves no temporary files behind
     write_demo(out, n_per_cohort=20, seed=9)
     assert len(read_responses(path)) < len(back)
-    assert sorted(p.name for p in out.iterdir()) == [DEMO_FILENAME, "jse_demo_README.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, DEMO_FILENAME,
+                                                     "jse_demo_README.txt"]
 
 
 def test_write_demo_refuses_a_file_as_folder(tmp_path):

@@ -64,7 +64,7 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
     from ..report import build_report
     from ..report.render import check_outputs
 
-    check_outputs(output)  # before any computing
+    check_outputs(output, inputs=[data, instrument, map_file])  # the output rule, up front
     frame, inst, columns = load_inputs(data, instrument, map_file)
     options = {"reference": reference}
     if columns:
@@ -96,20 +96,19 @@ def demo(outdir: Path, seed: int, min_cell: int) -> None:
       empathy demo                   # into ./empathy-demo/
       empathy demo /tmp/demo --seed 7
     """
-    from ..errors import InputError
     from ..io import read_responses
+    from ..outputs import check_outputs as check_folder
+    from ..outputs import claim_folder
     from ..report import build_report
     from ..report.render import check_outputs
     from ..simulate import write_demo
 
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError("the demo output folder is a file", file=str(outdir),
-                         hint="give a folder name, e.g. empathy-demo")
-    if outdir.is_dir():
-        check_outputs(outdir / "report.html")
-    csv = write_demo(outdir, seed=seed)
+    check_folder(folders=[outdir])  # a new, empty or earlier demo folder only
     html = outdir / "report.html"
-    check_outputs(html)
+    if outdir.is_dir():
+        check_outputs(html)
+    csv = write_demo(outdir, seed=seed)
+    claim_folder(outdir, [html.name, f"{html.stem}_tables", f"{html.stem}_tables.xlsx"])
     frame = read_responses(csv)
     rep = build_report(frame, "jse-s", time="year", id="student_id", cohort="cohort",
                        group="gender", min_cell=min_cell, source_path=csv,

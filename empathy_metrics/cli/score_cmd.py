@@ -131,20 +131,14 @@ def validate(data: str, instrument: str, map_file: str | None, id_col: str | Non
 # ---------------------------------------------------------------------- score
 
 
-def _check_output(output: Path) -> Path:
-    """Fail before any work when the output cannot be written in the requested format."""
-    from .._files import check_writable
+def _check_output(output: Path, *inputs: str | None) -> Path:
+    """Fail before any work when the output breaks the output rule (see
+    :mod:`empathy_metrics.outputs`) or cannot be written in the requested format."""
     from ..errors import InputError
+    from ..outputs import check_outputs
 
-    target = check_writable(output)
-    suffix = output.suffix.lower()
-    if suffix not in _OUTPUT_SUFFIXES:
-        raise InputError(
-            f"unknown output format '{output.suffix or '(no suffix)'}'",
-            file=str(output),
-            hint="end the file name in " + ", ".join(_OUTPUT_SUFFIXES),
-        )
-    if suffix == ".parquet":
+    check_outputs(files=[output], inputs=inputs, suffixes=_OUTPUT_SUFFIXES)
+    if output.suffix.lower() == ".parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
@@ -152,23 +146,7 @@ def _check_output(output: Path) -> Path:
                 "writing Parquet needs the pyarrow package", file=str(output),
                 hint="pip install 'empathy-metrics[parquet]', or write .csv/.xlsx/.json",
             ) from None
-    return target
-
-
-def _refuse_overwriting_inputs(target: Path, *inputs: str | None) -> None:
-    """Input files are never modified: refuse an output path that is one of them."""
-    from ..errors import InputError
-
-    for name in inputs:
-        if name is None:
-            continue
-        try:
-            same = Path(name).exists() and target.exists() and Path(name).samefile(target)
-        except OSError:
-            same = False
-        if same:
-            raise InputError("the output file is one of the input files", file=str(target),
-                             hint="choose another output name; inputs are never overwritten")
+    return output
 
 
 def _scores_table(result):
@@ -183,6 +161,7 @@ def _scores_table(result):
 def _write_scores(result, target: Path) -> None:
     from .._files import atomic_path
     from .._results import jsonable
+    from ..outputs import write_csv, write_xlsx
 
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
@@ -194,9 +173,9 @@ def _write_scores(result, target: Path) -> None:
             return
         table = _scores_table(result)
         if suffix == ".csv":
-            table.to_csv(tmp, index=False)
+            write_csv(table, tmp)  # formula-like text neutralised
         elif suffix == ".xlsx":
-            table.to_excel(tmp, index=False, sheet_name="scores", engine="openpyxl")
+            write_xlsx({"scores": table}, tmp)
         else:
             table.to_parquet(tmp, index=False)
 
@@ -237,8 +216,7 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
     """
     target = None
     if output is not None:
-        target = _check_output(output)
-        _refuse_overwriting_inputs(target, data, instrument, map_file)
+        target = _check_output(output, data, instrument, map_file)
     frame, inst, columns = load_inputs(data, instrument, map_file)
     if target is not None and target.suffix.lower() == ".xlsx" and len(frame) > _XLSX_MAX_ROWS:
         from ..errors import InputError

@@ -52,10 +52,11 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
     from pathlib import Path
 
     from ..cohorts import trend as run_trend
-    from ..errors import InputError
+    from ..outputs import check_outputs
 
-    if plot_path is not None and Path(plot_path).suffix.lower() not in _PLOT_SUFFIXES:
-        raise InputError("the plot file must end in .png, .svg or .pdf", file=plot_path)
+    if plot_path is not None:  # the output rule, before any work
+        check_outputs(files=[plot_path], inputs=[data, instrument, map_file],
+                      suffixes=_PLOT_SUFFIXES)
     frame, inst, columns = load_inputs(data, instrument, map_file)
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
@@ -63,10 +64,10 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
                        group=group_col, reference=reference, min_cell=min_cell,
                        random_slope=random_slope)
     if plot_path is not None:
-        from .._files import atomic_path, check_writable
+        from .._files import atomic_path
         from ..plots import trend_plot
 
-        target = check_writable(plot_path)
+        target = Path(plot_path)
         fig = trend_plot(result)
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=target.suffix.lstrip(".").lower(), bbox_inches="tight")

@@ -10,18 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .._files import check_writable
+from .. import outputs
 from ..errors import InputError
 
-__all__ = ["render_html", "write_outputs", "output_paths", "check_outputs"]
+__all__ = ["render_html", "write_outputs", "output_paths", "check_outputs", "REPORT_SUFFIXES"]
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -66,14 +64,25 @@ def output_paths(path: str | Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(f"{path.stem}_tables"), path.with_name(f"{path.stem}_tables.xlsx")
 
 
-def check_outputs(path: str | Path) -> tuple[Path, Path, Path]:
-    """Fail early (before any computing) when the report's outputs cannot be written."""
+#: Suffixes of the report file.
+REPORT_SUFFIXES = (".html", ".htm")
+
+
+def check_outputs(path: str | Path, inputs: Iterable[Any] = ()) -> tuple[Path, Path, Path]:
+    """Fail early (before any computing) when the report's outputs break the output rule.
+
+    See :mod:`empathy_metrics.outputs`: no output may be an input (``inputs``: data, column
+    map, instrument file), the tables folder and workbook are replaced only when the tool
+    wrote them, and the folder must be writable.
+    """
     html, folder, xlsx = output_paths(path)
-    check_writable(html)
-    check_writable(xlsx)
-    if folder.exists() and not folder.is_dir():
-        raise InputError("a file is in the way of the tables folder", file=str(folder),
-                         hint="move it, or choose another report name")
+    if html.suffix.lower() == ".pdf":
+        raise InputError("PDF output is not available: the report is written as HTML",
+                         file=str(html),
+                         hint="write report.html and print it to PDF from a browser "
+                              "(File > Print > Save as PDF)")
+    outputs.check_outputs(files=[html], inputs=inputs, suffixes=REPORT_SUFFIXES)
+    outputs.check_outputs(files=[xlsx], folders=[folder], inputs=inputs)
     return html, folder, xlsx
 
 
@@ -88,90 +97,46 @@ def _sheet_name(table: Any, used: set[str]) -> str:
     return name
 
 
-def _cell_value(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, (int, float, bool, str)):
-        return value
-    return str(value)
-
-
 def _write_xlsx(report: Any, target: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
     used: set[str] = set()
-    bold = Font(bold=True)
-    for table in report.tables:
-        ws = wb.create_sheet(_sheet_name(table, used))
-        frame = table.export_frame()
-        header = [str(c) for c in frame.columns]
-        for j, name in enumerate(header, start=1):
-            cell = ws.cell(row=1, column=j, value=name)
-            cell.data_type = "s"  # a column named '=...' stays text
-            cell.font = bold
-        for i, row in enumerate(frame.itertuples(index=False), start=2):
-            for j, value in enumerate(row, start=1):
-                v = _cell_value(value)
-                cell = ws.cell(row=i, column=j, value=v)
-                if isinstance(v, str):
-                    cell.data_type = "s"  # never a formula, whatever the label says
-        ws.freeze_panes = "A2"
-        for j, name in enumerate(header, start=1):
-            width = max([len(name)] + [len(str(_cell_value(v) or "")) for v in
-                                       frame.iloc[:200, j - 1]]) + 2
-            ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width, 60)
-    wb.save(target)
+    sheets = {_sheet_name(t, used): t.export_frame() for t in report.tables}
+    outputs.write_xlsx(sheets, target)
 
 
-def write_outputs(report: Any, path: str | Path) -> Path:
-    """Write the HTML, the CSV folder and the XLSX workbook; all or nothing."""
-    html_path, folder, xlsx_path = check_outputs(path)
+def write_outputs(report: Any, path: str | Path, inputs: Iterable[Any] | None = None) -> Path:
+    """Write the HTML, the CSV folder and the XLSX workbook, following the output rule.
+
+    Everything is written to temporary names first; only when all three are complete are
+    they moved into place (the folder's files one by one, see
+    :func:`empathy_metrics.outputs.commit_folder`). ``inputs`` default to the report's own
+    (``report.inputs``).
+    """
+    if inputs is None:
+        inputs = getattr(report, "inputs", ())
+    html_path, folder, xlsx_path = check_outputs(path, inputs)
     parent = html_path.parent if str(html_path.parent) else Path(".")
     text = report.to_html()
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
     fd, tmp_x = tempfile.mkstemp(prefix=f".{xlsx_path.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     fd, tmp_h = tempfile.mkstemp(prefix=f".{html_path.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     tmp_xlsx, tmp_html = Path(tmp_x), Path(tmp_h)
-    backup: Path | None = None
     try:
-        for table in report.tables:
-            # UTF-8 with a byte-order mark, so that Excel shows non-ASCII labels correctly
-            table.export_frame().to_csv(tmp_dir / table.csv_name, index=False,
-                                        encoding="utf-8-sig")
-        _write_xlsx(report, tmp_xlsx)
-        tmp_html.write_text(text, encoding="utf-8")
-        for p in (tmp_xlsx, tmp_html):
-            os.chmod(p, 0o644)
-        os.chmod(tmp_dir, 0o755)
-        if folder.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old",
-                                           dir=parent))
-            os.rmdir(backup)
-            os.replace(folder, backup)
-        os.replace(tmp_dir, folder)
+        with outputs.staged_folder(folder) as tmp_dir:
+            for table in report.tables:
+                # UTF-8 with a byte-order mark, so that Excel shows non-ASCII labels correctly
+                outputs.write_csv(table.export_frame(), tmp_dir / table.csv_name,
+                                  encoding="utf-8-sig")
+            _write_xlsx(report, tmp_xlsx)
+            tmp_html.write_text(text, encoding="utf-8")
+            for p in (tmp_xlsx, tmp_html):
+                os.chmod(p, 0o644)
+            outputs.commit_folder(tmp_dir, folder)
         os.replace(tmp_xlsx, xlsx_path)
         os.replace(tmp_html, html_path)
     except BaseException:
         for p in (tmp_xlsx, tmp_html):
             with contextlib.suppress(OSError):
                 p.unlink()
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        if backup is not None and backup.exists() and not folder.exists():
-            with contextlib.suppress(OSError):
-                os.replace(backup, folder)
         raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
     return html_path
