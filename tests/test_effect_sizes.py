@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
 from empathy_metrics.effect_sizes import (
+    _nct_cdf_quad,
     cohens_d,
     hedges_correction,
     holm,
+    nct_cdf,
     noncentral_t_ci,
     welch_anova,
     welch_ci_from_summary,
@@ -29,6 +34,14 @@ ATOL_EFFECTSIZE = 1e-6
 RTOL_EXACT = 1e-9
 MC_REPLICATES = 2000
 COVERAGE_BOUNDS = (0.93, 0.97)
+#: each tail of a 95 % interval misses 2.5 %: SE 0.35 points at 2000 replications, ±4 SE.
+TAIL_MISS_BOUNDS = (0.011, 0.039)
+#: issue 9: the d grid against R, within 1e-4 on the d scale.
+ATOL_GRID = 1e-4
+#: our bisection vs R uniroot on the integral form of the CDF (both to ~1e-12): much tighter.
+ATOL_GRID_INTEGRAL = 1e-8
+#: R's pt() switches to a normal approximation beyond this |ncp| (src/nmath/pnt.c).
+R_PT_EXACT_NCP = 37.62
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +112,20 @@ def test_welch_ci_from_summary_matches_scalar_version():
     assert float(df) == pytest.approx(w.df, rel=RTOL_EXACT)
 
 
-@pytest.mark.parametrize("true_d, n_x, n_y", [(0.5, 30, 40), (-0.3, 15, 60), (0.0, 12, 12)])
+@pytest.mark.parametrize("true_d, n_x, n_y", [(0.5, 30, 40), (-0.3, 15, 60), (0.0, 12, 12),
+                                             (0.3, 1000, 1000), (0.8, 100, 100)])
 def test_monte_carlo_coverage_of_d_and_mean_difference(true_d, n_x, n_y):
     """95 % CIs cover the true d and mean difference in 93–97 % of 2000 replications.
 
     With 2000 replications the binomial SE of a 95 % coverage is 0.49 points, so the bounds are
     about ±4 SE: a correct interval fails this with probability < 1e-4, while a CI that is
     10 % too narrow (coverage ≈ 92.7 %) fails it. Fixed seed: the test is deterministic.
+
+    Coverage alone cannot see malformed intervals that are too wide (issue 9: at d = .3,
+    n = 1000 a quarter of the intervals reached far below zero and coverage still read 95 %),
+    so every interval must contain its estimate, each tail must miss 2.5 % (±4 SE), and every
+    width must be within 5 % of the large-sample width ``2·1.96·se`` (here the exact widths are
+    within 1.1 % of it; the broken intervals were up to 3.6 times wider).
     """
     rng = np.random.default_rng(20261124)
     x = rng.normal(true_d, 1.0, (MC_REPLICATES, n_x))  # SD 1: the mean difference is d
@@ -113,6 +133,11 @@ def test_monte_carlo_coverage_of_d_and_mean_difference(true_d, n_x, n_y):
     mx, sx, my, sy = x.mean(1), x.std(1, ddof=1), y.mean(1), y.std(1, ddof=1)
     es = cohens_d(mx, sx, n_x, my, sy, n_y)
     d_cover = np.mean((es.d_ci[0] <= true_d) & (true_d <= es.d_ci[1]))
+    assert np.all((es.d_ci[0] < es.d) & (es.d < es.d_ci[1]))
+    width_ratio = (es.d_ci[1] - es.d_ci[0]) / (2 * stats.norm.ppf(0.975) * es.se)
+    assert np.all((width_ratio > 0.95) & (width_ratio < 1.05))
+    for miss in (np.mean(es.d_ci[0] > true_d), np.mean(es.d_ci[1] < true_d)):
+        assert TAIL_MISS_BOUNDS[0] <= miss <= TAIL_MISS_BOUNDS[1]
     lo, hi, _ = welch_ci_from_summary(mx, sx, n_x, my, sy, n_y)
     diff_cover = np.mean((lo <= true_d) & (true_d <= hi))
     assert COVERAGE_BOUNDS[0] <= d_cover <= COVERAGE_BOUNDS[1]
@@ -135,3 +160,69 @@ def test_monte_carlo_coverage_of_welch_ci_with_unequal_variances():
 def test_too_small_groups_give_nan_not_crash():
     w = welch_difference(np.array([1.0]), np.array([1.0, 2.0]))
     assert np.isnan(w.estimate)
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return json.loads((REF / "effect_sizes.json").read_text())["grid"]
+
+
+def test_d_ci_grid_matches_r(grid):
+    """d −3…3, n 5…5000 per group, equal and unequal sizes (tests/reference/effect_sizes.R).
+
+    R's ``pt`` with ``|ncp| > 37.62`` uses a normal approximation that is off by up to 4e-4 on
+    the d scale here; the R script therefore also inverts the CDF written as an integral
+    (``d_ci_integral``), which we match to 1e-8 everywhere and ``d_ci_pt`` to 1e-4 wherever
+    pt is exact.
+    """
+    d, n_x, n_y = (np.array([row[k] for row in grid], dtype=float) for k in ("d", "n_x", "n_y"))
+    es = cohens_d(d, 1.0, n_x, 0.0, 1.0, n_y)
+    ours = np.column_stack(es.d_ci)
+    r_integral = np.array([row["d_ci_integral"] for row in grid])
+    r_pt = np.array([row["d_ci_pt"] for row in grid])
+    assert np.abs(ours - r_integral).max() <= ATOL_GRID_INTEGRAL
+    exact_pt = (np.abs(r_pt).max(axis=1) / np.sqrt(1 / n_x + 1 / n_y)) <= R_PT_EXACT_NCP
+    assert np.abs(ours - r_pt)[exact_pt].max() <= ATOL_GRID
+    exact_pt = exact_pt.sum()
+    assert exact_pt > len(grid) // 2
+
+
+def test_issue_9_positive_effect_interval():
+    # R: uniroot on pt(t, 198, ncp) gives (0.559, 1.139); the old bisection gave (-0.957, 1.139)
+    lo, hi = cohens_d(0.85, 1, 100, 0, 1, 100).d_ci
+    assert (lo, hi) == pytest.approx((0.5594801514883, 1.1385449466547), abs=1e-9)
+
+
+def test_nct_cdf_is_finite_where_scipy_gives_nan():
+    t, df, ncp = np.array([5.0, 6.0, -40.0]), np.array([198.0, 198.0, 8.0]), \
+        np.array([-3.0, -2.0, 6.0])
+    p = nct_cdf(t, df, ncp)
+    assert np.all(np.isfinite(p))
+    # P(T <= 5 | ncp = -3) is 1 - (a tail below 1e-12); P(T <= -40 | ncp = 6, df 8) is tiny
+    assert p[:2] == pytest.approx([1.0, 1.0], abs=1e-12)
+    assert 0.0 <= p[2] < 1e-6
+
+
+def test_non_finite_t_gives_nan_limits():
+    lo, hi = noncentral_t_ci(np.array([np.nan, 1.0]), 20)
+    assert np.isnan(lo[0]) and np.isnan(hi[0]) and lo[1] < 1.0 < hi[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(d=st.floats(-3, 3), delta=st.floats(1e-3, 1.0), n_x=st.integers(2, 5000),
+       n_y=st.integers(2, 5000))
+def test_d_interval_contains_estimate_and_ends_increase_with_d(d, delta, n_x, n_y):
+    a = cohens_d(d, 1.0, n_x, 0.0, 1.0, n_y)
+    b = cohens_d(d + delta, 1.0, n_x, 0.0, 1.0, n_y)
+    for es in (a, b):
+        assert es.d_ci[0] < es.d < es.d_ci[1]
+        assert es.g_ci[0] < es.g < es.g_ci[1]
+    assert b.d_ci[0] > a.d_ci[0] and b.d_ci[1] > a.d_ci[1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(t=st.floats(-60, 60), df=st.integers(2, 10000))
+def test_limits_solve_their_equations_by_independent_quadrature(t, df):
+    lo, hi = noncentral_t_ci(t, df)
+    assert _nct_cdf_quad(t, float(df), float(lo[0])) == pytest.approx(0.975, abs=1e-8)
+    assert _nct_cdf_quad(t, float(df), float(hi[0])) == pytest.approx(0.025, abs=1e-8)
