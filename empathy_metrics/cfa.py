@@ -97,10 +97,10 @@ def _prepare(responses: pd.DataFrame, instrument: Any, model: Any,
         raise InputError("give an instrument (its subscales are the model) or a model string",
                          hint="e.g. cfa(data, 'jse-s') or cfa(data, model='F =~ x1 + x2 + x3')")
     if instrument is not None:
-        from .instruments import load_instrument
+        from .instruments import resolve_instrument
         from .scoring import keyed_items
 
-        inst = load_instrument(instrument)
+        inst = resolve_instrument(instrument, responses)
         spec = _model_spec(model, inst)
         frame = keyed_items(responses, inst, columns=columns)
         missing = [v for v in spec.observed if v not in frame.columns]

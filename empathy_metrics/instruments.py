@@ -1,9 +1,11 @@
 """Instrument definitions: the model, loading and validation, and the registry.
 
-An instrument is described by one YAML file (see ``instruments/*.yaml`` in the source tree and
-``schema.json`` beside them). Every definition is validated on load, first against the JSON
-Schema shipped with the package and then for consistency (a subscale naming an unknown item,
-duplicated item ids, labels outside the response scale, ...). Errors name the file and the field.
+An instrument is described by one YAML file (see ``empathy_metrics/_instruments/*.yaml`` and
+``schema.json`` beside them), a dict with the same fields, or built in code
+(:class:`Instrument`, :meth:`Instrument.from_columns`). A definition read from YAML or a dict
+is validated against the JSON Schema shipped with the package; every instrument is then
+checked for consistency (a subscale naming an unknown item, duplicated item ids, labels
+outside the response scale, ...). Errors name the file and the field.
 
 Examples
 --------
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -38,6 +40,7 @@ __all__ = [
     "load_instrument",
     "list_instruments",
     "instrument_from_dict",
+    "resolve_instrument",
     "normalise_label",
     "TOTAL",
 ]
@@ -96,23 +99,37 @@ class Instrument:
     method
         ``"sum"`` or ``"mean"`` of the (keyed) item scores.
     max_missing
-        The definition's missing-item allowance, as written: an integer count per scale or a
-        percentage string such as ``"20%"``; see :meth:`max_missing_for`.
+        The definition's missing-item allowance, as written: an integer count per scale, a
+        percentage string such as ``"20%"``, or a mapping scale id -> either (scales left out
+        allow none); see :meth:`max_missing_for`.
+
+    An instrument can be built in code as well as loaded from YAML: items may be given as
+    :class:`Item` objects, plain ids or dicts (``{"id": "A1", "reverse": True}``) and subscales
+    as lists; the same consistency checks as for a YAML file apply. ``citation`` and
+    ``license`` are optional for a user's own instrument (the bundled ones must carry both).
+
+    Examples
+    --------
+    >>> inst = Instrument(id="my-scale", name="My scale", items=["Q1", "Q2", {"id": "Q3",
+    ...                   "reverse": True}], response_min=1, response_max=5,
+    ...                   subscales={"a": ["Q1", "Q2"]}, max_missing={"a": 0, "total": 1})
+    >>> inst.reverse_items, inst.max_missing_for("total")
+    (['Q3'], 1)
     """
 
     id: str
     name: str
-    citation: str
-    license: str
     items: tuple[Item, ...]
     response_min: int
     response_max: int
+    citation: str = ""
+    license: str = ""
     labels: Mapping[int, str] = field(default_factory=dict)
     subscales: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     subscale_names: Mapping[str, str] = field(default_factory=dict)
     total: bool = True
     method: str = "sum"
-    max_missing: int | str = 0
+    max_missing: int | str | Mapping[str, int | str] = 0
     imputation: str = "person_mean"
     notes: str | None = None
     respondent: str | None = None
@@ -121,6 +138,50 @@ class Instrument:
     missing_codes: tuple[int | str, ...] = ()
     norms: tuple[Norm, ...] = ()
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        from ._instrument_checks import check_consistency, normalise
+
+        normalise(self)
+        check_consistency(self)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Sequence[str],
+        *,
+        response_min: int,
+        response_max: int,
+        reverse: Sequence[str] = (),
+        method: str = "sum",
+        max_missing: int | str = 0,
+        id: str = "columns",  # noqa: A002 - the field's name
+        name: str | None = None,
+    ) -> Instrument:
+        """A one-scale instrument (scale ``"total"``) over the given data columns.
+
+        The item ids are the column names; only the items in ``reverse`` are reverse keyed.
+        Built implicitly (response range from the data) wherever a list of columns is passed
+        as the instrument, see :func:`resolve_instrument`.
+
+        Examples
+        --------
+        >>> inst = Instrument.from_columns(["A1", "A2", "A3"], response_min=1, response_max=6,
+        ...                                reverse=["A1"])
+        >>> inst.scales, inst.reverse_items
+        ({'total': ['A1', 'A2', 'A3']}, ['A1'])
+        """
+        cols = [str(c) for c in columns]
+        unknown = [str(r) for r in reverse if str(r) not in cols]
+        if unknown:
+            raise InstrumentError(f"reverse-keyed item(s) {', '.join(unknown)} are not among "
+                                  f"the columns {', '.join(cols)}")
+        rev = {str(r) for r in reverse}
+        shown = ", ".join(cols[:4]) + (" ..." if len(cols) > 4 else "")
+        return cls(id=id, name=name or f"items {shown}",
+                   items=tuple(Item(c, reverse=c in rev) for c in cols),
+                   response_min=int(response_min), response_max=int(response_max),
+                   method=method, max_missing=max_missing)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -151,10 +212,13 @@ class Instrument:
         """How many of ``scale``'s items a respondent may leave unanswered and still be scored.
 
         A percentage allowance is applied to the number of items in the scale and rounded
-        down (20 % of 20 items = 4; of 8 items = 1; of 2 items = 0).
+        down (20 % of 20 items = 4; of 8 items = 1; of 2 items = 0). With a per-scale mapping
+        the scale's own entry applies (none for a scale left out).
         """
         k = len(self.scales[scale])
         spec = self.max_missing
+        if isinstance(spec, Mapping):
+            spec = spec.get(scale, 0)
         if isinstance(spec, str):
             frac = float(spec.rstrip("%")) / 100.0
             return int(math.floor(frac * k + 1e-9))
@@ -214,8 +278,10 @@ class Instrument:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
         if self.version:
             out["version"] = self.version
-        out["citation"] = self.citation
-        out["license"] = self.license
+        if self.citation:
+            out["citation"] = self.citation
+        if self.license:
+            out["license"] = self.license
         if self.notes:
             out["notes"] = self.notes
         if self.respondent:
@@ -246,7 +312,8 @@ class Instrument:
         out["total"] = self.total
         out["scoring"] = {
             "method": self.method,
-            "max_missing": self.max_missing,
+            "max_missing": (dict(self.max_missing) if isinstance(self.max_missing, Mapping)
+                            else self.max_missing),
             "imputation": self.imputation,
         }
         if self.norms:
@@ -339,7 +406,7 @@ def _validate_schema(data: Any, source: str | None) -> None:
         raise InstrumentError(
             f"field '{where}': {msg}",
             file=source,
-            hint="see instruments/schema.json for the allowed fields"
+            hint="see empathy_metrics/_instruments/schema.json for the allowed fields"
             + (f" ({len(errors) - 1} more problem(s))" if len(errors) > 1 else ""),
         )
 
@@ -347,83 +414,19 @@ def _validate_schema(data: Any, source: str | None) -> None:
 def instrument_from_dict(data: Mapping[str, Any], source: str | None = None) -> Instrument:
     """Build and validate an :class:`Instrument` from a parsed definition.
 
+    ``data`` has the fields of an instrument YAML file (see
+    ``empathy_metrics/_instruments/schema.json``); :func:`load_instrument` accepts such a
+    mapping directly.
+
     Raises
     ------
     InstrumentError
         Naming ``source`` and the offending field.
     """
     _validate_schema(data, source)
-
-    def fail(fieldname: str, message: str, hint: str | None = None) -> InstrumentError:
-        return InstrumentError(f"field '{fieldname}': {message}", file=source, hint=hint)
-
     rs = data["response_scale"]
-    lo, hi = int(rs["min"]), int(rs["max"])
-    if lo >= hi:
-        raise fail("response_scale", f"min ({lo}) must be smaller than max ({hi})")
-    labels = {int(k): str(v) for k, v in (rs.get("labels") or {}).items()}
-    for code in labels:
-        if not lo <= code <= hi:
-            raise fail(
-                f"response_scale.labels.{code}",
-                f"label code {code} is outside the response scale {lo}..{hi}",
-                "put not-applicable answers under response_scale.missing_labels",
-            )
-    folded = [normalise_label(t) for t in labels.values()]
-    if len(set(folded)) != len(folded):
-        raise fail("response_scale.labels", "two codes share the same label text")
-
-    items = []
-    seen: set[str] = set()
-    numbers: dict[int, str] = {}
-    for i, it in enumerate(data["items"]):
-        iid = str(it["id"])
-        if iid in seen:
-            raise fail(f"items[{i}].id", f"item id '{iid}' is used twice")
-        seen.add(iid)
-        number = it.get("number")
-        if number is not None:
-            if number in numbers:
-                raise fail(f"items[{i}].number",
-                           f"item number {number} is used by '{numbers[number]}' and '{iid}'",
-                           "number items by their position in the published form")
-            numbers[number] = iid
-        items.append(
-            Item(id=iid, reverse=bool(it.get("reverse", False)), number=it.get("number"),
-                 text=it.get("text"))
-        )
-
-    subscales: dict[str, tuple[str, ...]] = {}
-    for name, ids in (data.get("subscales") or {}).items():
-        ids = [str(x) for x in ids]
-        for j, iid in enumerate(ids):
-            if iid not in seen:
-                raise fail(
-                    f"subscales.{name}[{j}]",
-                    f"subscale '{name}' names unknown item '{iid}'",
-                    f"items are {', '.join(it.id for it in items)}",
-                )
-        if len(set(ids)) != len(ids):
-            raise fail(f"subscales.{name}", f"subscale '{name}' lists an item twice")
-        if name == TOTAL:
-            raise fail(f"subscales.{name}", "'total' is reserved for the total score",
-                       "set total: true instead")
-        subscales[str(name)] = tuple(ids)
-    total = bool(data.get("total", True))
-    if not subscales and not total:
-        raise fail("total", "the instrument has no subscales and no total: nothing to score",
-                   "set total: true or add subscales")
-    for name in data.get("subscale_names") or {}:
-        if name not in subscales:
-            raise fail(f"subscale_names.{name}", f"'{name}' is not a subscale")
-
-    scoring = data["scoring"]
-    max_missing = scoring.get("max_missing", 0)
     norms = []
-    scale_ids = set(subscales) | ({TOTAL} if total else set())
-    for i, n in enumerate(data.get("norms") or []):
-        if n["scale"] not in scale_ids:
-            raise fail(f"norms[{i}].scale", f"'{n['scale']}' is not a scale of this instrument")
+    for n in data.get("norms") or []:
         pct = n.get("percentiles")
         norms.append(
             Norm(scale=n["scale"], mean=float(n["mean"]), sd=float(n["sd"]),
@@ -431,20 +434,21 @@ def instrument_from_dict(data: Mapping[str, Any], source: str | None = None) -> 
                  population=n.get("population"), n=n.get("n"),
                  percentiles=None if pct is None else {float(k): float(v) for k, v in pct.items()})
         )
+    scoring = data["scoring"]
     return Instrument(
         id=str(data["id"]),
         name=str(data["name"]),
-        citation=str(data["citation"]),
-        license=str(data["license"]),
-        items=tuple(items),
-        response_min=lo,
-        response_max=hi,
-        labels=labels,
-        subscales=subscales,
-        subscale_names={str(k): str(v) for k, v in (data.get("subscale_names") or {}).items()},
-        total=total,
+        citation=str(data.get("citation") or ""),
+        license=str(data.get("license") or ""),
+        items=tuple(data["items"]),
+        response_min=int(rs["min"]),
+        response_max=int(rs["max"]),
+        labels=rs.get("labels") or {},
+        subscales=data.get("subscales") or {},
+        subscale_names=data.get("subscale_names") or {},
+        total=bool(data.get("total", True)),
         method=scoring["method"],
-        max_missing=max_missing,
+        max_missing=scoring.get("max_missing", 0),
         imputation=scoring.get("imputation", "person_mean"),
         notes=data.get("notes"),
         respondent=data.get("respondent"),
@@ -464,43 +468,68 @@ def _bundled_dir():
 def _load_bundled(instrument_id: str) -> Instrument:
     ref = _bundled_dir().joinpath(f"{instrument_id}.yaml")
     data = yaml.safe_load(ref.read_text(encoding="utf-8"))
-    return instrument_from_dict(data, source=f"{instrument_id}.yaml (bundled)")
+    source = f"{instrument_id}.yaml (bundled)"
+    inst = instrument_from_dict(data, source=source)
+    for name in ("citation", "license"):
+        if not getattr(inst, name):
+            raise InstrumentError(f"field '{name}': a bundled instrument must name its "
+                                  f"{name}", file=source)
+    return inst
+
+
+def _bundled_ids() -> list[str]:
+    return sorted(p.name[:-5] for p in _bundled_dir().iterdir() if p.name.endswith(".yaml"))
 
 
 def list_instruments() -> list[Instrument]:
     """The bundled instruments, sorted by id."""
-    ids = sorted(
-        p.name[: -len(".yaml")] for p in _bundled_dir().iterdir() if p.name.endswith(".yaml")
-    )
-    return [_load_bundled(i) for i in ids]
+    return [_load_bundled(i) for i in _bundled_ids()]
 
 
 def load_instrument(
-    id_or_path: str | Path | Instrument,
+    id_or_path: str | Path | Mapping[str, Any] | Instrument,
     *,
     item_text: str | Path | Mapping[str, str] | None = None,
 ) -> Instrument:
-    """Load a bundled instrument by id, or a user's YAML definition by path.
+    """Load a bundled instrument by id, a user's definition from a file or a dict.
 
     Parameters
     ----------
     id_or_path
         A bundled id (``"jse-s"``, ``"iri"``, ...; see :func:`list_instruments`), a path to a
-        YAML file, or an :class:`Instrument` (returned as is).
+        YAML (or JSON) file, a mapping with the fields of such a file (validated the same
+        way), or an :class:`Instrument` (returned as is).
     item_text
         Optional item-text overlay (see :meth:`Instrument.with_item_text`).
+
+    Returns
+    -------
+    Instrument
 
     Raises
     ------
     InstrumentError
         Unknown id, unreadable file, or a definition that fails validation (the message names
         the file and the field).
+
+    Examples
+    --------
+    >>> mine = load_instrument({
+    ...     "id": "my-scale", "name": "My scale",
+    ...     "response_scale": {"min": 1, "max": 5},
+    ...     "items": [{"id": "Q1"}, {"id": "Q2"}, {"id": "Q3", "reverse": True}],
+    ...     "scoring": {"method": "mean", "max_missing": 1},
+    ... })
+    >>> mine.scales
+    {'total': ['Q1', 'Q2', 'Q3']}
     """
     if isinstance(id_or_path, Instrument):
         inst = id_or_path
-    else:
+    elif isinstance(id_or_path, Mapping):
+        inst = instrument_from_dict(id_or_path, source=None)
+    elif isinstance(id_or_path, (str, Path)):
         text = str(id_or_path)
-        bundled = {p.name[:-5] for p in _bundled_dir().iterdir() if p.name.endswith(".yaml")}
+        bundled = _bundled_ids()
         if text in bundled:
             inst = _load_bundled(text)
         elif text.endswith((".yaml", ".yml", ".json")) or Path(text).exists():
@@ -509,8 +538,71 @@ def load_instrument(
         else:
             raise InstrumentError(
                 f"unknown instrument '{text}'",
-                hint=f"use one of {', '.join(sorted(bundled))} or the path of a YAML file",
+                hint=f"use one of {', '.join(bundled)} or the path of a YAML file",
             )
+    else:
+        raise InstrumentError(
+            f"expected an instrument id, a YAML path, a dict or an Instrument, got "
+            f"{type(id_or_path).__name__}",
+            hint="for a list of item columns, pass it together with the data (e.g. "
+                 "em.reliability(df, ['A1', 'A2', 'A3'])) or use Instrument.from_columns")
     if item_text is not None:
         inst = inst.with_item_text(item_text)
     return inst
+
+
+def _is_column_list(value: Any) -> bool:
+    if isinstance(value, (str, bytes, Mapping, Instrument, Path)):
+        return False
+    return isinstance(value, Iterable)
+
+
+def resolve_instrument(instrument: Any, data: Any = None) -> Instrument:
+    """The instrument every public function accepts: id, path, dict, :class:`Instrument`, or a
+    list of item columns of ``data``.
+
+    A list of columns is one scale (``"total"``, the sum of the items) with no reverse-keyed
+    items, unless an entry is written ``"-A1"`` (psych's ``keys`` convention: item ``A1``
+    reverse keyed). Its response range is the smallest and largest code observed in those
+    columns; for reverse keying against the published range, or a mean score, build it
+    with :meth:`Instrument.from_columns` instead.
+
+    Raises
+    ------
+    InstrumentError
+        A column list without data, a column the data lack, or non-numeric codes.
+    """
+    if not _is_column_list(instrument):
+        return load_instrument(instrument)
+    entries = [str(c) for c in instrument]
+    if not entries:
+        raise InstrumentError("the list of item columns is empty")
+    if data is None or not hasattr(data, "columns"):
+        raise InstrumentError("a list of item columns needs the data to read the response "
+                              "range from", hint="use Instrument.from_columns(columns, "
+                              "response_min=..., response_max=...)")
+    cols, reverse = [], []
+    for e in entries:
+        name = e[1:] if e.startswith("-") and e not in data.columns else e
+        if name not in data.columns:
+            raise InstrumentError(f"column '{name}' not found in the data",
+                                  hint=f"columns are {', '.join(map(str, data.columns[:12]))}"
+                                  + (" ..." if data.shape[1] > 12 else ""))
+        cols.append(name)
+        if name != e:
+            reverse.append(name)
+    import pandas as pd
+
+    block = data[cols].apply(pd.to_numeric, errors="coerce")
+    text = [c for c in cols if block[c].isna().sum() > data[c].isna().sum()]
+    if text:
+        raise InstrumentError(f"column '{text[0]}' holds non-numeric answers",
+                              hint="a list of columns needs numeric codes; for answer texts "
+                                   "define an Instrument with labels")
+    lo, hi = block.min().min(), block.max().max()
+    if not (pd.notna(lo) and pd.notna(hi)) or lo == hi:
+        raise InstrumentError("the item columns hold fewer than two distinct codes",
+                              hint="use Instrument.from_columns(columns, response_min=..., "
+                                   "response_max=...)")
+    return Instrument.from_columns(cols, response_min=int(math.floor(lo)),
+                                   response_max=int(math.ceil(hi)), reverse=reverse)

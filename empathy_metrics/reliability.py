@@ -625,7 +625,9 @@ def reliability(
         Raw responses (one row per respondent); items are reverse-keyed with
         :func:`empathy_metrics.scoring.keyed_items` first.
     instrument
-        An :class:`~empathy_metrics.instruments.Instrument` or its id.
+        An :class:`~empathy_metrics.instruments.Instrument`, its id, a YAML path, a dict, or a
+        list of item columns (one scale, ``"-A1"`` for a reverse-keyed item; see
+        :func:`~empathy_metrics.instruments.resolve_instrument`).
     missing
         ``"listwise"`` (default; complete cases per scale) or ``"pairwise"`` (each covariance
         on the respondents answering both items; ``psych::alpha(use="pairwise")``, psych's own
@@ -664,7 +666,7 @@ def reliability(
     >>> # In R: psych::alpha(na.omit(keyed[, items]))
     >>> # res = reliability(frame, "jse-s"); res["total"].alpha
     """
-    from .instruments import load_instrument
+    from .instruments import resolve_instrument
     from .scoring import keyed_items
 
     if missing not in ("listwise", "pairwise"):
@@ -673,7 +675,7 @@ def reliability(
         raise InputError(f"ci must be 'feldt', 'bootstrap' or 'bca', got {ci!r}")
     if correlation not in ("pearson", "polychoric"):
         raise InputError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
-    inst = load_instrument(instrument) if isinstance(instrument, str) else instrument
+    inst = resolve_instrument(instrument, responses)
     keyed = keyed_items(responses, inst, columns=columns)
     subscales = [s for s in inst.scales if s != "total"]
     results = {}

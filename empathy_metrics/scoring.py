@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ._results import Result
-from .instruments import Instrument, load_instrument
+from .instruments import Instrument, resolve_instrument
 
 __all__ = ["reverse_key", "keyed_items", "score", "ScoreResult", "FLAG_COLUMNS"]
 
@@ -93,7 +93,8 @@ def keyed_items(
         Raw responses: one row per respondent, item columns named by item id (or linked by
         ``columns``), numeric codes or answer texts.
     instrument
-        An :class:`~empathy_metrics.instruments.Instrument` or a bundled id.
+        An :class:`~empathy_metrics.instruments.Instrument`, a bundled id, a YAML path, a dict,
+        or a list of item columns (see :func:`~empathy_metrics.instruments.resolve_instrument`).
     columns
         Optional mapping item id -> data column name.
 
@@ -104,7 +105,7 @@ def keyed_items(
     >>> keyed_items(df, "teq")[["TEQ1", "TEQ2"]].to_numpy().tolist()  # TEQ2 is reversed
     [[0.0, 4.0], [4.0, 0.0]]
     """
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument, responses)
     raw = _raw_codes(responses, inst, columns)
     raw_values = raw.to_numpy(dtype=float)
     values = _keyed_array(raw_values, _out_of_range_mask(raw_values, inst), inst)
@@ -352,7 +353,9 @@ def score(
         One row per respondent. Item columns are matched by item id unless ``columns`` maps
         item id -> column name. Codes may be numbers or the instrument's answer labels.
     instrument
-        An :class:`~empathy_metrics.instruments.Instrument`, a bundled id or a YAML path.
+        An :class:`~empathy_metrics.instruments.Instrument`, a bundled id, a YAML path, a dict,
+        or a list of item columns (one scale ``total``; see
+        :func:`~empathy_metrics.instruments.resolve_instrument`).
     columns
         Optional mapping item id -> data column.
     id_col
@@ -392,7 +395,7 @@ def score(
     """
     from .io import source_rows
 
-    inst = load_instrument(instrument)
+    inst = resolve_instrument(instrument, responses)
     if id_col is not None:
         _check_id_col(responses, inst, id_col)
     raw = _raw_codes(responses, inst, columns)

@@ -443,7 +443,9 @@ def test_non_positive_definite_polychoric_is_a_clear_error() -> None:
 
 
 def test_bad_n_factors_fails_before_parallel_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
-    import empathy_metrics.efa as efa_module
+    import importlib
+
+    efa_module = importlib.import_module("empathy_metrics.efa")
 
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("parallel analysis ran before n_factors was checked")

@@ -311,7 +311,7 @@ BAD_DEFINITIONS = {
         (("subscales", "conscientiousness"), ["C1", "C2", "C9"]),
         r"field 'subscales\.conscientiousness\[2\]': subscale 'conscientiousness' names "
         r"unknown item 'C9'"),
-    "missing required field": ((("citation",), _DELETE), r"field '\(top level\)'.*'citation'"),
+    "missing required field": ((("name",), _DELETE), r"field '\(top level\)'.*'name'"),
     "unknown field": ((("scoring", "maxmissing"), 2), r"field 'scoring'.*unknown field"),
     "wrong type": ((("response_scale", "min"), "one"), r"field 'response_scale\.min'"),
     "bad method": ((("scoring", "method"), "median"), r"field 'scoring\.method'"),
