@@ -1,0 +1,298 @@
+"""Shared pieces of the cohort analyses: input preparation, one suppression pattern per table,
+descriptives and two-sample comparisons.
+
+Every analysis module of :mod:`empathy_metrics.cohorts` receives a :class:`TrendInput` (the
+validated data with its times, reference and suppression patterns, built once by
+:func:`prepare_trend_input`) so that all tables of one :func:`~empathy_metrics.cohorts.trend`
+call hide the same cells.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..effect_sizes import cohens_d, mean_ci, welch_difference
+from ..errors import DataError, DegenerateDataWarning, InputError
+from ..instruments import Instrument
+from ..suppression import suppress
+
+#: Two-sided 95 % critical value of the reliable change index.
+RCI_CRITICAL = 1.959963984540054
+
+
+def _prepare(data: pd.DataFrame, inst: Instrument, scales: list[str]
+             ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Scale scores (scoring raw data when needed) and keyed items if item columns exist."""
+    from ..scoring import keyed_items, score
+
+    # Keying and scoring see the reader's index, so an error names the file row.
+    have_items = all(c in data.columns for c in inst.item_ids)
+    keyed = keyed_items(data, inst).reset_index(drop=True) if have_items else None
+    frame = data.reset_index(drop=True)
+    missing = [s for s in scales if s not in frame.columns]
+    if missing:
+        if not have_items:
+            raise InputError(
+                f"the data hold neither the scale columns ({', '.join(missing)}) nor the "
+                f"items of {inst.id}", hint="pass scored data or raw responses")
+        scored = score(data, inst).scores
+        frame = frame.copy()
+        for s in missing:
+            frame[s] = scored[s].to_numpy()
+    return frame, keyed
+
+
+def _describe(values: np.ndarray) -> dict[str, float]:
+    """n, mean, SD, SE, t-based 95 % CI of the mean, quartiles, IQR and Tukey whiskers."""
+    n = values.size
+    out = {"n": n}
+    if n == 0:
+        return out
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    iqr = q3 - q1
+    inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+    lo, hi = mean_ci(values)
+    sd = values.std(ddof=1) if n > 1 else np.nan
+    out.update(mean=values.mean(), sd=sd, se=sd / np.sqrt(n), ci_low=lo, ci_high=hi,
+               median=med, q1=q1, q3=q3, iqr=iqr, whisker_low=inside.min(),
+               whisker_high=inside.max())
+    return out
+
+
+def _compare(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Welch difference and d/g of ``x − y``."""
+    if x.size < 2 or y.size < 2:
+        return {}
+    w = welch_difference(x, y)
+    out = {"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1], "diff_p": w.p}
+    sx, sy = x.std(ddof=1), y.std(ddof=1)
+    if sx == 0 and sy == 0:
+        return out
+    es = cohens_d(x.mean(), sx, x.size, y.mean(), sy, y.size)
+    out.update(d=es.d, d_ci_low=es.d_ci[0], d_ci_high=es.d_ci[1], g=es.g,
+               g_ci_low=es.g_ci[0], g_ci_high=es.g_ci[1])
+    return out
+
+
+def _numeric_time(times: list[Any]) -> tuple[dict[Any, float], str]:
+    try:
+        return {t: float(t) for t in times}, "time values"
+    except (TypeError, ValueError):
+        return {t: float(i + 1) for i, t in enumerate(times)}, "time order 1..k"
+
+
+def _ols_slope(y: np.ndarray, x: np.ndarray) -> dict[str, Any] | None:
+    if np.unique(x).size < 2 or y.size < 3:
+        return None
+    res = stats.linregress(x, y)
+    df = y.size - 2
+    q = stats.t.ppf(0.975, df)
+    return {"estimate": float(res.slope), "se": float(res.stderr),
+            "ci": [float(res.slope - q * res.stderr), float(res.slope + q * res.stderr)],
+            "p": float(res.pvalue), "method": "OLS of score on time"}
+
+
+def _pattern(counts: pd.DataFrame, keys: list[str], margins: list[list[str]], min_cell: int,
+             force_hidden: np.ndarray | None = None) -> pd.DataFrame:
+    """One suppression pattern (``keys``, ``suppressed``, ``primary_suppressed``) for a table.
+
+    ``counts`` holds the ``keys`` and ``n`` (for several scales: the smallest n of any scale in
+    the cell). Cells in ``force_hidden`` (e.g. the cells of a hidden time) are treated as
+    primarily suppressed when choosing the complements.
+    """
+    t = counts[keys + ["n"]].reset_index(drop=True).copy()
+    primary = t["n"].to_numpy(dtype=float) < min_cell
+    if force_hidden is not None:
+        t.loc[np.asarray(force_hidden, dtype=bool), "n"] = 0
+    out = suppress(t, "n", min_cell, margins=margins, keys=keys, blank_count=False)
+    out["primary_suppressed"] = primary
+    return out[keys + ["suppressed", "primary_suppressed"]]
+
+
+def _apply_pattern(table: pd.DataFrame, pattern: pd.DataFrame, keys: list[str],
+                   count_col: str = "n") -> pd.DataFrame:
+    """Blank every non-key column (and the count) of the cells ``pattern`` hides."""
+    out = table.drop(columns=[c for c in ("suppressed", "primary_suppressed") if c in table])
+    out = out.merge(pattern, on=keys, how="left")
+    out["primary_suppressed"] = out["primary_suppressed"].fillna(True).astype(bool)
+    hide = out["suppressed"].fillna(True).astype(bool).to_numpy()
+    out["suppressed"] = hide
+    fixed = set(keys) | {"scale", "suppressed", "primary_suppressed"}
+    for col in out.columns:
+        if col in fixed:
+            continue
+        if out[col].dtype.kind in "iub" or col == count_col:
+            out[col] = out[col].astype(object)
+        out.loc[hide, col] = None if out[col].dtype == object else np.nan
+    return out
+
+
+def _match_reference(reference: Any, times: list[Any], time: str) -> Any:
+    if reference is None:
+        return times[0]
+    match = [t for t in times if str(t) == str(reference)]
+    if not match:
+        raise InputError(f"reference time {reference!r} is not a value of '{time}'",
+                         hint=f"values are {', '.join(map(str, times))}")
+    return match[0]
+
+
+def _check_min_cell(min_cell: Any) -> int:
+    if int(min_cell) < 1:
+        raise InputError(f"min_cell must be a positive integer, got {min_cell}")
+    return int(min_cell)
+
+
+@dataclass
+class TrendInput:
+    """The validated data of one :func:`~empathy_metrics.cohorts.trend` call.
+
+    ``frame`` holds the rows with a time (scale scores, time, id, cohort, group columns),
+    ``keyed`` the keyed items of the same rows (``None`` without item columns). ``times``
+    starts with the ``reference``; ``shown`` maps each time to whether it is shown (the one
+    time-suppression pattern ``pat_time``), ``kept`` lists the shown times. ``cell_patterns``
+    holds the cohort × time and group × time patterns. ``notes`` collects the plain-words
+    notes of every analysis, in order.
+    """
+
+    inst: Instrument
+    frame: pd.DataFrame
+    keyed: pd.DataFrame | None
+    time: str
+    id: str | None
+    cohort: str | None
+    group: str | None
+    scales: list[str]
+    times: list[Any]
+    reference: Any
+    min_cell: int
+    longitudinal: bool
+    tnum: dict[Any, float]
+    tnum_note: str
+    pat_time: pd.DataFrame
+    shown: dict[Any, bool]
+    kept: list[Any]
+    cell_patterns: dict[str, pd.DataFrame]
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self, scale: str) -> pd.DataFrame:
+        """Rows with a score on ``scale`` (all times)."""
+        return self.frame[self.frame[scale].notna()]
+
+    def shown_rows(self, scale: str) -> pd.DataFrame:
+        """Rows with a score on ``scale`` at a shown time: all that any test or model sees."""
+        sub = self.rows(scale)
+        return sub[sub[self.time].isin(self.kept)]
+
+    @cached_property
+    def values(self) -> dict[str, dict[Any, np.ndarray]]:
+        """Scale -> time -> the scores (available cases)."""
+        out = {}
+        for scale in self.scales:
+            sub = self.rows(scale)
+            out[scale] = {t: sub.loc[sub[self.time] == t, scale].to_numpy(dtype=float)
+                          for t in self.times}
+        return out
+
+
+def _validate_columns(data: pd.DataFrame, inst: Instrument, roles: dict[str, str | None],
+                      scales: Sequence[str] | None) -> list[str]:
+    for role, col in roles.items():
+        if col is not None and col not in data.columns:
+            raise InputError(f"{role} column '{col}' not found", column=col,
+                             hint=f"columns are {', '.join(map(str, data.columns[:12]))}")
+    all_scales = list(inst.scales)
+    scales = list(scales) if scales is not None else all_scales
+    unknown = [s for s in scales if s not in all_scales]
+    if unknown:
+        raise InputError(f"unknown scale(s) {', '.join(unknown)} for {inst.id}",
+                         hint=f"scales are {', '.join(all_scales)}")
+    return scales
+
+
+def _longitudinal_notes(frame: pd.DataFrame, id: str | None, time: str,  # noqa: A002
+                        notes: list[str]) -> bool:
+    """Whether ids repeat (longitudinal data); warns about duplicate id × time rows."""
+    longitudinal = id is not None and frame[id].duplicated().any()
+    if id is not None and not longitudinal:
+        notes.append("ids do not repeat: longitudinal analyses skipped")
+    if longitudinal:
+        dup = frame[[id, time]].dropna().duplicated()
+        if dup.any():
+            warnings.warn(f"{int(dup.sum())} row(s) repeat an '{id}' already seen at the same "
+                          f"'{time}'; paired change and reliable change use the first row of "
+                          "each (check the export for duplicates)", DegenerateDataWarning,
+                          stacklevel=4)
+            notes.append(f"{int(dup.sum())} duplicate id × time row(s): paired analyses use "
+                         "the first")
+    return bool(longitudinal)
+
+
+def _cell_patterns(frame: pd.DataFrame, nonmissing: pd.DataFrame, tv: np.ndarray,
+                   cols: Sequence[str | None], kept: list[Any], min_cell: int
+                   ) -> dict[str, pd.DataFrame]:
+    """Level × time suppression patterns (margins: the time and level totals)."""
+    cell_patterns: dict[str, pd.DataFrame] = {}
+    for col in cols:
+        if col is None or col in cell_patterns:
+            continue
+        has = frame[col].notna().to_numpy()
+        cnt = nonmissing[has].groupby([frame[col][has], tv[has]]).sum().min(axis=1)
+        cells = pd.DataFrame({col: cnt.index.get_level_values(0),
+                              "time": cnt.index.get_level_values(1), "n": cnt.to_numpy()})
+        if cells.empty:
+            continue
+        cell_patterns[col] = _pattern(cells, [col, "time"], [["time"], [col]], min_cell,
+                                      force_hidden=~cells["time"].isin(kept).to_numpy())
+    return cell_patterns
+
+
+def prepare_trend_input(data: pd.DataFrame, inst: Instrument, *, time: str,
+                        id: str | None, cohort: str | None,  # noqa: A002
+                        group: str | None, reference: Any, min_cell: Any,
+                        scales: Sequence[str] | None) -> TrendInput:
+    """Validate, score if needed, order the times and compute the shared suppression patterns.
+
+    One pattern per table is computed from the smallest count of any scale in each cell and
+    applied to every scale alike, so that no hidden cell of one scale can be recovered from the
+    shown cells of another.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("data must be a pandas DataFrame")
+    min_cell = _check_min_cell(min_cell)
+    scales = _validate_columns(data, inst, {"time": time, "id": id, "cohort": cohort,
+                                            "group": group}, scales)
+    frame, keyed = _prepare(data, inst, scales)
+    frame = frame[frame[time].notna()]
+    if keyed is not None:
+        keyed = keyed.loc[frame.index]
+    times = sorted(pd.unique(frame[time]).tolist())
+    if len(times) < 2:
+        raise DataError(f"need at least two distinct values of '{time}', found {len(times)}")
+    reference = _match_reference(reference, times, time)
+    times = [reference] + [t for t in times if t != reference]
+    notes: list[str] = []
+    longitudinal = _longitudinal_notes(frame, id, time, notes)
+    tnum, tnum_note = _numeric_time(sorted(times))  # natural order, not reference-first
+    tv = frame[time].to_numpy()
+    nonmissing = frame[scales].notna()
+    counts_t = pd.DataFrame({"time": times, "n": [int(nonmissing[tv == t].sum().min())
+                                                  for t in times]})
+    pat_time = _pattern(counts_t, ["time"], [[]], min_cell)
+    shown = dict(zip(pat_time["time"], ~pat_time["suppressed"].to_numpy(dtype=bool),
+                     strict=True))
+    kept = [t for t in times if shown[t]]
+    cell_patterns = _cell_patterns(frame, nonmissing, tv, (cohort, group), kept, min_cell)
+    return TrendInput(inst=inst, frame=frame, keyed=keyed, time=time, id=id, cohort=cohort,
+                      group=group, scales=scales, times=times, reference=reference,
+                      min_cell=min_cell, longitudinal=longitudinal, tnum=tnum,
+                      tnum_note=tnum_note, pat_time=pat_time, shown=shown, kept=kept,
+                      cell_patterns=cell_patterns, notes=notes)

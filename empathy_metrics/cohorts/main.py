@@ -1,0 +1,156 @@
+"""The entry point :func:`trend`: composes the analyses of the cohort package into one
+:class:`~empathy_metrics.cohorts.results.TrendResult`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..errors import DegenerateDataWarning
+from ..instruments import Instrument, load_instrument
+from ..suppression import DEFAULT_MIN_CELL
+from . import compare, describe, groups, longitudinal
+from ._base import TrendInput, prepare_trend_input
+from .distribution import _histogram_tables
+from .items import trend_items
+from .results import TrendResult
+
+
+def trend(
+    data: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    time: str,
+    id: str | None = None,  # noqa: A002 - public keyword named in the issue
+    cohort: str | None = None,
+    group: str | None = None,
+    reference: Any = None,
+    min_cell: int = DEFAULT_MIN_CELL,
+    scales: Sequence[str] | None = None,
+    alpha: Mapping[str, float] | None = None,
+    alpha_by_time: Mapping[Any, Mapping[str, float]] | None = None,
+    group_reference: Any = None,
+    cohort_reference: Any = None,
+    mixed: bool = True,
+    random_slope: bool = False,
+) -> TrendResult:
+    """Describe and test change of every scale across ``time``.
+
+    Parameters
+    ----------
+    data
+        Long format: one row per respondent and time, holding the scale score columns (named
+        by scale id, e.g. ``total``) or the raw item columns (then scored with
+        :func:`empathy_metrics.scoring.score`), and the ``time`` (and optional id, cohort,
+        group) columns.
+    instrument
+        Instrument or bundled id.
+    time
+        Column with the training year or wave (ordered by sorting its values).
+    id
+        Respondent id column; when ids repeat the longitudinal analyses run.
+    cohort, group
+        Entering-cohort and grouping (e.g. gender) columns.
+    reference
+        The time compared against (default: the first).
+    min_cell
+        Cells with fewer respondents are suppressed (with complementary suppression).
+    scales
+        Subset of scales (default: all of the instrument's).
+    alpha
+        Reliability per scale for the reliable change index; default: Cronbach's alpha of the
+        reference-time keyed items (needs item columns).
+    alpha_by_time
+        Optional time -> {scale: alpha} (kept for the report; the RCI uses the reference time's
+        entry when ``alpha`` is not given).
+    group_reference
+        Group level the others are compared with (default: the largest group, so that the
+        comparisons survive when a small group is suppressed; ties go to the first in sorted
+        order).
+    cohort_reference
+        Entering cohort the others are compared with within each time (default: the first,
+        i.e. the earliest, in sorted order).
+    mixed
+        Fit the mixed models when ids repeat (set ``False`` for speed).
+    random_slope
+        Add a random slope of (numeric) time per respondent to both mixed models,
+        ``(1 + time | id)``; its SD and correlation with the intercept are reported.
+
+    Returns
+    -------
+    TrendResult
+
+    Notes
+    -----
+    *Cross-sectional*: mean CI is ``x̄ ± t_{.975,n−1}·s/√n``; change vs the reference is Welch's
+    difference (R ``t.test``) and Cohen's d with pooled SD and noncentral-t CI, Hedges' g with
+    the exact ``J(df)`` correction (R ``effectsize::cohens_d``/``hedges_g``); Welch ANOVA (R
+    ``oneway.test``), Kruskal–Wallis with tie correction (R ``kruskal.test``), a linear trend
+    test as the OLS slope of score on time (R ``lm``), adjacent-time Welch tests with Holm
+    adjustment (R ``p.adjust``).
+    *Longitudinal*: ``score ~ factor(time) + (1|id)`` and ``score ~ time + (1|id)`` by REML (R
+    ``lme4::lmer``; with ``random_slope`` ``(1 + time|id)``), see
+    :func:`empathy_metrics.mixed.fit_mixed`; the linear slope is reported from the latter
+    (numeric time values, or their order 1..k when not numeric); paired adjacent change (R
+    ``t.test(paired = TRUE)``); reliable change ``RCI = (x₂ − x₁)/S_diff``,
+    ``S_diff = √2 · SD_ref · √(1 − α)`` with ``|RCI| > 1.96`` counted as reliable decline or
+    improvement (Jacobson & Truax 1991). Rows with a missing score on a scale are dropped for
+    that scale (available-case analysis).
+    *Norms*: for scales whose norm (group ``"all"``) the instrument's YAML carries, each shown
+    time's mean z ``(x̄ − μ)/σ``, the percentile rank of the mean and the median percentile rank
+    (:func:`empathy_metrics.norms.percentile_rank`).
+
+    *Privacy*: times with fewer than ``min_cell`` respondents (and their complements, see
+    :func:`empathy_metrics.suppression.suppress`) are shown as suppressed and are left out of
+    every test, model, paired comparison, norm and item table, so no shown number depends on
+    them; with a suppressed reference time no change from it is shown. Cohort and group cells
+    are suppressed the same way with the time and cohort/group totals as margins. Each
+    pattern is computed once from the smallest n of any scale in the cell and applied to every
+    scale.
+    """
+    inst = load_instrument(instrument)
+    inp = prepare_trend_input(data, inst, time=time, id=id, cohort=cohort, group=group,
+                              reference=reference, min_cell=min_cell, scales=scales)
+    by_time = describe.by_time_table(inp)
+    norms = describe.norm_table(inp)
+    tests = compare.time_tests(inp)
+    mixed_out, slope_out, paired, rc = longitudinal.longitudinal_tables(
+        inp, {s: tests[s]["linear_trend"] for s in inp.scales}, alpha=alpha,
+        alpha_by_time=alpha_by_time, mixed=mixed, random_slope=random_slope)
+    cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
+        inp, group_reference=group_reference, cohort_reference=cohort_reference)
+    histogram, distribution, _ = _histogram_tables(inst, inp.scales, _flat(inp.values),
+                                                   inp.times, inp.shown, inp.min_cell, None)
+    groups.small_group_note(inp)
+    items = trend_items(inp)
+    _closing_notes(inp, by_time)
+    return TrendResult(
+        instrument=inst, time=time, times=inp.times, reference=inp.reference,
+        scales=inp.scales, min_cell=inp.min_cell, by_time=by_time, tests=tests,
+        mixed_model=mixed_out, linear_slope=slope_out, paired=paired, reliable_change=rc,
+        cohort_trajectories=cohort_traj, group_stats=group_stats, group_differences=gdiff,
+        cohort_differences=cdiff, item_change=items.change if items is not None else None,
+        norms=norms, items=items, scores=describe.score_table(inp),
+        distribution=distribution, histogram=histogram, random_slope=bool(random_slope),
+        id=id, cohort=cohort, group=group, notes=inp.notes,
+    )
+
+
+def _flat(values: Mapping[str, Mapping[Any, Any]]) -> dict[tuple[str, Any], Any]:
+    return {(s, t): y for s, by_t in values.items() for t, y in by_t.items()}
+
+
+def _closing_notes(inp: TrendInput, by_time: pd.DataFrame) -> None:
+    no_norm = [s for s in inp.scales if not inp.inst.norms_for(s, "all")]
+    if no_norm:
+        inp.notes.append(f"no published norm in the {inp.inst.id} definition for: "
+                         f"{', '.join(no_norm)}")
+    if any(by_time["suppressed"]):
+        inp.notes.append(f"cells with fewer than {inp.min_cell} respondents are suppressed, "
+                         "with complementary suppression so that they cannot be recovered "
+                         "from totals")
+    if not inp.kept:
+        warnings.warn("every time point is suppressed", DegenerateDataWarning, stacklevel=3)

@@ -1,0 +1,116 @@
+"""Mixed models, paired and reliable change (cohorts.longitudinal) against lme4 and R."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from empathy_metrics.cohorts import cronbach_alpha, trend
+from empathy_metrics.errors import DegenerateDataWarning
+
+from .conftest import RTOL_EXACT, RTOL_LMER, SCALES
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_mixed_model_matches_lmer(result, ref, scale):
+    r = ref["scales"][scale]["mixed_model"]
+    m = result.mixed_model[scale]
+    assert m["n_obs"] == r["n_obs"] and m["n_groups"] == r["n_groups"]
+    assert set(m["terms"]) == set(r["terms"])
+    for term, want in r["terms"].items():
+        assert m["terms"][term]["estimate"] == pytest.approx(want["estimate"], rel=RTOL_LMER)
+        assert m["terms"][term]["se"] == pytest.approx(want["se"], rel=RTOL_LMER)
+        lo, hi = m["terms"][term]["ci"]
+        assert lo < m["terms"][term]["estimate"] < hi
+    assert m["sigma"] == pytest.approx(r["sigma"], rel=RTOL_LMER)
+    assert m["sd_intercept"] == pytest.approx(r["sd_intercept"], rel=RTOL_LMER)
+    lin = ref["scales"][scale]["mixed_linear"]
+    assert result.linear_slope[scale]["estimate"] == pytest.approx(lin["estimate"], rel=RTOL_LMER)
+    assert result.linear_slope[scale]["se"] == pytest.approx(lin["se"], rel=RTOL_LMER)
+
+
+def test_paired_change_matches_r(result, ref):
+    paired = result.paired[result.paired.scale == "total"].reset_index(drop=True)
+    for got, want in zip(paired.itertuples(), ref["scales"]["total"]["paired"], strict=True):
+        assert got.n == want["n"]
+        assert got.mean_change == pytest.approx(want["diff"], rel=RTOL_EXACT)
+        assert [got.ci_low, got.ci_high] == pytest.approx(want["ci"], rel=RTOL_EXACT)
+        assert got.p == pytest.approx(want["p"], rel=1e-7)
+
+
+def test_reliable_change_counts_and_suppression(raw, ref):
+    res = trend(raw, "jse-s", time="year", id="id", min_cell=1, scales=["total"], mixed=False)
+    rc = res.reliable_change
+    assert rc["alpha"].iloc[0] == pytest.approx(ref["scales"]["total"]["alpha_baseline"], rel=1e-9)
+    for want in ref["scales"]["total"]["reliable_change"]:
+        rows = rc[rc.to == want["to"]].set_index("category")
+        for cat in ("decline", "no_change", "improvement"):
+            if want[cat] == 0:  # zero cells are suppressed, with a complement
+                assert rows.loc[cat, "suppressed"]
+                assert rows["suppressed"].sum() >= 2
+            elif not rows.loc[cat, "suppressed"]:
+                assert rows.loc[cat, "count"] == want[cat]
+    # with the default threshold 10, year 1->2 has 9 improvements: hidden and complemented
+    default = trend(raw, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    r12 = default.reliable_change[default.reliable_change.to == 2].set_index("category")
+    # the complement is the least informative cell, "no change", so the decline count stays
+    assert r12.loc["improvement", "suppressed"] and r12.loc["no_change", "suppressed"]
+    assert not r12.loc["decline", "suppressed"]
+    want12 = next(w for w in ref["scales"]["total"]["reliable_change"] if w["to"] == 2)
+    assert r12.loc["decline", "count"] == want12["decline"]
+
+
+def test_alpha_mapping_overrides_fallback(raw):
+    res = trend(raw, "jse-s", time="year", id="id", scales=["total"], mixed=False,
+                alpha={"total": 0.5})
+    assert set(res.reliable_change["alpha"]) == {0.5}
+    assert res.reliable_change["alpha_source"].iloc[0] == "given"
+
+
+def test_cronbach_alpha_formula():
+    rng = np.random.default_rng(0)
+    items = rng.normal(size=(50, 4)) + rng.normal(size=(50, 1))
+    k = 4
+    want = k / (k - 1) * (1 - items.var(0, ddof=1).sum() / items.sum(1).var(ddof=1))
+    assert cronbach_alpha(items) == pytest.approx(want)
+    assert np.isnan(cronbach_alpha(np.ones((10, 3))))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_mixed_wald_ci_p_and_linear_variances_match_lmer(result, ref, scale):
+    r = ref["scales"][scale]
+    m = result.mixed_model[scale]
+    for term, want in r["mixed_model"]["terms"].items():
+        assert m["terms"][term]["ci"] == pytest.approx(want["ci"], rel=RTOL_LMER)
+        if want["p_wald"] > 1e-300:  # two-sided normal p from lme4's estimate and SE
+            assert np.log(m["terms"][term]["p"]) == pytest.approx(np.log(want["p_wald"]),
+                                                                  rel=RTOL_LMER)
+    lin = result.linear_slope[scale]
+    assert lin["ci"] == pytest.approx(r["mixed_linear"]["ci"], rel=RTOL_LMER)
+    assert lin["sigma"] == pytest.approx(r["mixed_linear"]["sigma"], rel=RTOL_LMER)
+    assert lin["sd_intercept"] == pytest.approx(r["mixed_linear"]["sd_intercept"], rel=RTOL_LMER)
+    assert m["converged"] and m["sd_slope"] is None
+
+
+def test_reliable_change_hides_n_of_few_pairs(raw):
+    # year 2 keeps all its rows, but only 6 of them belong to respondents seen in year 1
+    data = raw.copy()
+    y1 = set(data.loc[data.year == 1, "id"])
+    y2 = data.index[(data.year == 2) & data.id.isin(y1)]
+    data.loc[y2[6:], "id"] = "new" + data.loc[y2[6:], "id"]
+    res = trend(data, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    assert not res.by_time.set_index("time").loc[2, "suppressed"]
+    rc = res.reliable_change
+    to2 = rc[rc.to == 2]
+    assert to2["n"].isna().all() and to2["count"].isna().all() and to2["suppressed"].all()
+    assert rc[rc.to == 3]["n"].notna().all()
+    paired = res.paired.set_index(["from", "to"])
+    assert paired.loc[(1, 2), "suppressed"] and pd.isna(paired.loc[(1, 2), "mean_change"])
+
+
+def test_duplicate_id_time_rows_warn(raw):
+    dup = pd.concat([raw, raw[raw.year == 2].head(3)], ignore_index=True)
+    with pytest.warns(DegenerateDataWarning, match="3 row"):
+        res = trend(dup, "jse-s", time="year", id="id", scales=["total"], mixed=False)
+    assert any("duplicate id" in n for n in res.notes)
