@@ -36,12 +36,28 @@ OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 SUPPRESSED_COLOUR = "#999999"
 
 
-def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.4):
-    from matplotlib.figure import Figure
+def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.4,
+            panels: int | None = None):
+    """A figure of ``nrows`` x ``ncols`` panels (constrained layout; titles wrap to fit); with
+    ``panels`` the unused cells of the last row are removed."""
+    from ._figure import Figure
 
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, list(axes.ravel())
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    if panels is not None:
+        for ax in axes[panels:]:
+            ax.remove()
+        axes = axes[:panels]
+    return fig, axes
+
+
+def _ncols(ncols: int | None, panels: int) -> int:
+    """Panels per row: as asked, else all in one row up to 3 (4 panels as 2 x 2)."""
+    if ncols is None:
+        return 2 if panels == 4 else max(1, min(3, panels))
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise InputError(f"ncols must be a positive whole number, got {ncols!r}")
+    return int(min(ncols, panels))
 
 
 def _scale_label(result: Any, scale: str) -> str:
@@ -65,7 +81,7 @@ def _scales(result: Any, scales: Sequence[str] | None) -> list[str]:
     return scales
 
 
-def trend_plot(result: Any, scales: Sequence[str] | None = None):
+def trend_plot(result: Any, scales: Sequence[str] | None = None, *, ncols: int | None = None):
     """Mean by time with its 95 % CI band, one panel per scale, n under each point.
 
     Parameters
@@ -74,13 +90,19 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None):
         A :class:`~empathy_metrics.cohorts.TrendResult`.
     scales
         Scales to draw (default all).
+    ncols
+        Panels per row (default: up to 3, four panels as 2 x 2); more scales wrap onto
+        further rows.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Shows itself as the last expression of a notebook cell; save it with
+        ``fig.savefig("trend.png", dpi=300)``.
     """
     scales = _scales(result, scales)
-    fig, axes = _figure(ncols=len(scales))
+    ncols = _ncols(ncols, len(scales))
+    fig, axes = _figure(ncols=ncols, nrows=-(-len(scales) // ncols), panels=len(scales))
     times = list(result.times)
     order = sorted(times)
     xpos = {t: i for i, t in enumerate(order)}
