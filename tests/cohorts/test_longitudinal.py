@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from empathy_metrics.cohorts import cronbach_alpha, trend
 from empathy_metrics.errors import DegenerateDataWarning
 
-from .conftest import RTOL_EXACT, RTOL_LMER, SCALES
+from .conftest import REF, RTOL_EXACT, RTOL_LMER, SCALES
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -78,16 +80,20 @@ def test_cronbach_alpha_formula():
 
 
 @pytest.mark.parametrize("scale", SCALES)
-def test_mixed_wald_ci_p_and_linear_variances_match_lmer(result, ref, scale):
+def test_mixed_satterthwaite_ci_p_and_linear_variances_match_lmer(result, ref, scale):
+    # df, p and t-based CI as lmerTest (tests/reference/mixed.R, "trend")
+    satt = json.loads((REF / "mixed.json").read_text())["trend"][scale]
     r = ref["scales"][scale]
     m = result.mixed_model[scale]
-    for term, want in r["mixed_model"]["terms"].items():
+    for term, want in satt["categorical"].items():
+        assert m["terms"][term]["df"] == pytest.approx(want["df"], rel=RTOL_LMER)
         assert m["terms"][term]["ci"] == pytest.approx(want["ci"], rel=RTOL_LMER)
-        if want["p_wald"] > 1e-300:  # two-sided normal p from lme4's estimate and SE
-            assert np.log(m["terms"][term]["p"]) == pytest.approx(np.log(want["p_wald"]),
+        if want["p"] > 1e-300:
+            assert np.log(m["terms"][term]["p"]) == pytest.approx(np.log(want["p"]),
                                                                   rel=RTOL_LMER)
     lin = result.linear_slope[scale]
-    assert lin["ci"] == pytest.approx(r["mixed_linear"]["ci"], rel=RTOL_LMER)
+    assert lin["ci"] == pytest.approx(satt["linear"]["time"]["ci"], rel=RTOL_LMER)
+    assert lin["df"] == pytest.approx(satt["linear"]["time"]["df"], rel=RTOL_LMER)
     assert lin["sigma"] == pytest.approx(r["mixed_linear"]["sigma"], rel=RTOL_LMER)
     assert lin["sd_intercept"] == pytest.approx(r["mixed_linear"]["sd_intercept"], rel=RTOL_LMER)
     assert m["converged"] and m["sd_slope"] is None
