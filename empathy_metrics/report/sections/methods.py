@@ -23,12 +23,6 @@ def _versions() -> dict[str, str]:
     out = {"empathy-metrics": __version__, "Python": platform.python_version(),
            "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
            "matplotlib": matplotlib.__version__}
-    try:
-        import statsmodels
-
-        out["statsmodels"] = statsmodels.__version__
-    except ImportError:  # pragma: no cover - a dependency
-        pass
     return out
 
 
