@@ -100,6 +100,9 @@ def _protect_reliable_change(rc: pd.DataFrame, min_cell: int) -> pd.DataFrame:
                            "s_diff"], complement_first="_no_change")
         g["n"] = g["n"].astype(object)
         g.loc[g["n"].astype(float) < min_cell, "n"] = None  # too few pairs to show at all
+        # share of the pairs in each category, only from shown numbers
+        shown = g["n"].notna() & g["count"].notna()
+        g["share"] = np.where(shown, g["count"].astype(float) / g["n"].astype(float), np.nan)
         parts.append(g)
     return pd.concat(parts, ignore_index=True)
 

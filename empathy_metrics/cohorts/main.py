@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import DegenerateDataWarning
 from ..instruments import Instrument, load_instrument
 from ..suppression import DEFAULT_MIN_CELL
-from . import compare, describe, groups, longitudinal
+from . import change, compare, describe, groups, longitudinal
 from ._base import TrendInput, prepare_trend_input
 from .distribution import _histogram_tables
 from .items import trend_items
@@ -120,6 +120,7 @@ def trend(
     mixed_out, slope_out, paired, rc = longitudinal.longitudinal_tables(
         inp, {s: tests[s]["linear_trend"] for s in inp.scales}, alpha=alpha,
         alpha_by_time=alpha_by_time, mixed=mixed, random_slope=random_slope)
+    meaningful = change.change_table(inp, by_time, rc, alpha=alpha, alpha_by_time=alpha_by_time)
     cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
         inp, group_reference=group_reference, cohort_reference=cohort_reference)
     histogram, distribution, _ = _histogram_tables(inst, inp.scales, _flat(inp.values),
@@ -134,6 +135,7 @@ def trend(
         cohort_trajectories=cohort_traj, group_stats=group_stats, group_differences=gdiff,
         cohort_differences=cdiff, item_change=items.change if items is not None else None,
         norms=norms, items=items, scores=describe.score_table(inp),
+        meaningful_change=meaningful,
         distribution=distribution, histogram=histogram, random_slope=bool(random_slope),
         id=id, cohort=cohort, group=group, notes=inp.notes,
     )

@@ -17,6 +17,10 @@ from .._results import Result, jsonable
 from ..instruments import Instrument
 
 
+def _share(x: float | None) -> str:
+    return "suppressed" if x is None or x != x else f"{100 * x:.0f}%"
+
+
 @dataclass
 class TrendResult(Result):
     """Everything :func:`trend` computed; tables are long DataFrames with a ``scale`` column.
@@ -58,6 +62,12 @@ class TrendResult(Result):
         for the points of the distribution plot; never written to JSON.
     random_slope
         Whether the mixed models have a random slope of time.
+    meaningful_change
+        Per scale and time, whether the change matters (Colliver et al. 2010): SD, alpha and
+        the standard error of measurement ``SEM = SD·√(1 − α)``, the change from the reference
+        in scale points, in points per item and as d, the reliable-change threshold and the
+        shares of students (same students, from the reference) with a reliable decline or
+        improvement; see :func:`empathy_metrics.cohorts.change.change_table`.
     """
 
     instrument: Instrument
@@ -83,6 +93,7 @@ class TrendResult(Result):
     distribution: pd.DataFrame = field(default_factory=pd.DataFrame)
     histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
     random_slope: bool = False
+    meaningful_change: pd.DataFrame = field(default_factory=pd.DataFrame)
     id: str | None = None
     cohort: str | None = None
     group: str | None = None
@@ -139,6 +150,8 @@ class TrendResult(Result):
                     columns=["primary_suppressed"], errors="ignore")),
                 "histogram": rows_of(self.histogram.drop(
                     columns=["primary_suppressed"], errors="ignore")),
+                "meaningful_change": rows_of(self.meaningful_change.drop(
+                    columns=["primary_suppressed"], errors="ignore")),
             }
         out["random_slope"] = self.random_slope
         if self.items is not None:
@@ -194,6 +207,7 @@ class TrendResult(Result):
                                for r in nm.itertuples())
                 lines.append(f"  vs norm (mean {first.norm_mean:g}, SD {first.norm_sd:g}; "
                              f"{first.norm_group}): {zs}")
+            lines.extend(self._change_lines(scale))
             slope = self.linear_slope.get(scale)
             if slope:
                 lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "
@@ -201,6 +215,25 @@ class TrendResult(Result):
         if self.notes:
             lines.append("\nNotes: " + "; ".join(self.notes))
         return "\n".join(lines)
+
+    def _change_lines(self, scale: str) -> list[str]:
+        """Summary lines: change per item beside points and d, SEM, reliable change shares."""
+        mc = self.meaningful_change
+        if mc.empty:
+            return []
+        lines = []
+        for r in mc[(mc["scale"] == scale) & ~mc["suppressed"]].itertuples(index=False):
+            if r.time == self.reference or r.diff_vs_ref != r.diff_vs_ref:
+                continue
+            text = (f"  change that matters {self.reference}->{r.time}: "
+                    f"{r.diff_vs_ref:+.2f} points = {r.diff_per_item:+.2f} per item, "
+                    f"d {r.d_vs_ref:+.2f}; SEM {r.sem:.2f}")
+            if r.n_pairs is not None:
+                text += (f"; reliable decline {_share(r.reliable_decline_share)}, "
+                         f"improvement {_share(r.reliable_improvement_share)} "
+                         f"of {int(r.n_pairs)} students followed")
+            lines.append(text)
+        return lines
 
     def _repr_html_(self) -> str:
         frame = self.to_frame().astype(object)
