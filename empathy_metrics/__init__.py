@@ -35,11 +35,13 @@ _EXPORTS = {
     "reverse_key": "scoring",
     "keyed_items": "scoring",
     "reliability": "reliability",
+    "reliability_by": "cohorts",
     "reliability_by_time": "cohorts",
     "efa": "efa",
     "cfa": "cfa",
     "invariance": "cfa",
     "trend": "cohorts",
+    "compare_groups": "cohorts",
     "item_change": "cohorts",
     "simulate": "simulate",
     "EmpathyMetricsError": "errors",
@@ -60,11 +62,13 @@ __all__ = [
     "reverse_key",
     "keyed_items",
     "reliability",
+    "reliability_by",
     "reliability_by_time",
     "efa",
     "cfa",
     "invariance",
     "trend",
+    "compare_groups",
     "item_change",
     "simulate",
     "EmpathyMetricsError",
@@ -80,7 +84,9 @@ _SAME_NAME_MODULES = frozenset({"reliability", "efa", "cfa", "simulate"})
 if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     from .cfa import cfa, invariance
     from .cohorts import (
+        compare_groups,
         item_change,
+        reliability_by,
         reliability_by_time,
         trend,
     )

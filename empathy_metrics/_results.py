@@ -79,3 +79,28 @@ class Result:
         table = frame.to_html(float_format=lambda x: f"{x:.3f}", na_rep="—", border=0)
         title = html.escape(self.title)
         return f"<div class='empathy-metrics-result'><h4>{title}</h4>{table}</div>"
+
+
+def html_table(frame: pd.DataFrame, min_cell: int | None = None, *, index: bool = False,
+               digits: int = 2, keys: tuple[str, ...] = ("scale", "time", "group")) -> str:
+    """A table for notebooks: numbers rounded for display only, missing as ``—``, and in the
+    rows a ``suppressed`` column marks, every column but the ``keys`` written as
+    "suppressed, n < min_cell" (no number shown)."""
+    out = frame.copy()
+    if min_cell is not None and "suppressed" in out.columns:
+        hidden = out["suppressed"].fillna(False).to_numpy(dtype=bool)
+        out = out.drop(columns=[c for c in ("suppressed", "primary_suppressed") if c in out])
+        stats = [c for c in out.columns if c not in keys]
+        out = out.astype({c: object for c in stats})
+        out.loc[hidden, stats] = f"suppressed, n < {min_cell}"
+    return out.to_html(float_format=lambda x: f"{x:.{digits}f}", na_rep="—", border=0,
+                       index=index)
+
+
+def html_notes(notes: Any) -> str:
+    """The notes of a result as a list under its tables ('' when there are none)."""
+    notes = [str(n) for n in (notes or [])]
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f"<p>Notes:</p><ul class='empathy-metrics-notes'>{items}</ul>"

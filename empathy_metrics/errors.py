@@ -15,6 +15,9 @@ __all__ = [
     "DegenerateDataError",
     "DegenerateDataWarning",
     "DataQualityWarning",
+    "ResultKeyError",
+    "ScaleColumnWarning",
+    "DroppedCodesWarning",
 ]
 
 
@@ -28,6 +31,9 @@ class EmpathyMetricsError(Exception):
     file, row, column
         Where it is wrong, when known. ``row`` is the 1-based line number as a user sees it in
         a spreadsheet or text editor (the header is row 1), unless documented otherwise.
+    index
+        For data given in memory (a DataFrame not read from a file): the index label of the
+        offending row, as ``df.loc[label]`` finds it.
     hint
         What to do about it.
     """
@@ -40,8 +46,10 @@ class EmpathyMetricsError(Exception):
         row: int | None = None,
         column: str | None = None,
         hint: str | None = None,
+        index: object = None,
     ) -> None:
         self.message = message
+        self.index = index
         self.file = None if file is None else str(file)
         self.row = row
         self.column = column
@@ -49,12 +57,15 @@ class EmpathyMetricsError(Exception):
         super().__init__(self.__str__())
 
     def location(self) -> str:
-        """``file, row R, column 'C'`` for the parts that are known ('' when none are)."""
+        """``file, row R, index L, column 'C'`` for the parts that are known ('' when none
+        are)."""
         parts = []
         if self.file is not None:
             parts.append(self.file)
         if self.row is not None:
             parts.append(f"row {self.row}")
+        if self.index is not None:
+            parts.append(f"index {self.index!r}")
         if self.column is not None:
             parts.append(f"column '{self.column}'")
         return ", ".join(parts)
@@ -89,3 +100,20 @@ class DegenerateDataWarning(UserWarning):
 
 class DataQualityWarning(UserWarning):
     """Responses were flagged (out of range, straightlining, ...) but kept."""
+
+
+class ResultKeyError(EmpathyMetricsError, KeyError):
+    """A look-up in a result (``rel["Agreeableness"]``) with a key it does not have; the
+    message names the valid keys."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return EmpathyMetricsError.__str__(self)
+
+
+class ScaleColumnWarning(UserWarning):
+    """The data carry a column named like a scale; it is ignored and the scale is scored from
+    the items."""
+
+
+class DroppedCodesWarning(DataQualityWarning):
+    """Out-of-range codes were set to missing before a statistic was computed."""

@@ -19,6 +19,8 @@ Layout: one module per analysis, :func:`trend` (:mod:`.main`) only composes them
 - :mod:`.groups` — entering cohorts and groups by time and their differences;
 - :mod:`.distribution` — protected histograms and the distribution table;
 - :mod:`.items` — item-level change and alpha by time;
+- :mod:`.group_comparison` — groups compared on their own (:func:`compare_groups`) and
+  alpha per group (:func:`reliability_by`);
 - :mod:`.results` — the result classes.
 
 Small cells: every table goes through :func:`empathy_metrics.suppression.suppress` (small cells
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 from ._base import RCI_CRITICAL
 from .distribution import default_bin_width, score_histogram, score_resolution
+from .group_comparison import GroupComparisonResult, compare_groups, reliability_by
 from .items import item_change, reliability_by_time
 from .longitudinal import cronbach_alpha
 from .main import trend
@@ -44,6 +47,9 @@ from .results import HistogramResult, ItemChangeResult, ReliabilityByTimeResult,
 __all__ = [
     "trend",
     "TrendResult",
+    "compare_groups",
+    "GroupComparisonResult",
+    "reliability_by",
     "item_change",
     "ItemChangeResult",
     "reliability_by_time",

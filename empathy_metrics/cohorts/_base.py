@@ -30,23 +30,38 @@ RCI_CRITICAL = 1.959963984540054
 
 def _prepare(data: pd.DataFrame, inst: Instrument, scales: list[str]
              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Scale scores (scoring raw data when needed) and keyed items if item columns exist."""
+    """Scale scores and keyed items (``None`` without item columns).
+
+    With the item columns present every scale is scored from them: a data column named like a
+    scale (survey exports often carry a computed ``total``) is ignored with a
+    :class:`~empathy_metrics.errors.ScaleColumnWarning` naming it, never used in place of the
+    scoring. Without item columns the scale columns are taken as given (scored data).
+    """
+    from ..errors import ScaleColumnWarning
     from ..scoring import keyed_items, score
 
     # Keying and scoring see the reader's index, so an error names the file row.
     have_items = all(c in data.columns for c in inst.item_ids)
     keyed = keyed_items(data, inst).reset_index(drop=True) if have_items else None
     frame = data.reset_index(drop=True)
-    missing = [s for s in scales if s not in frame.columns]
-    if missing:
-        if not have_items:
-            raise InputError(
-                f"the data hold neither the scale columns ({', '.join(missing)}) nor the "
-                f"items of {inst.id}", hint="pass scored data or raw responses")
+    if have_items:
+        clash = [s for s in scales if s in frame.columns]
+        if clash:
+            warnings.warn(
+                f"the data column(s) {', '.join(map(repr, clash))} are named like scales of "
+                f"{inst.id} and are ignored: the scale scores are computed from the items "
+                "(rename or drop those columns to silence this warning)",
+                ScaleColumnWarning, stacklevel=4)
         scored = score(data, inst).scores
         frame = frame.copy()
-        for s in missing:
+        for s in scales:
             frame[s] = scored[s].to_numpy()
+        return frame, keyed
+    missing = [s for s in scales if s not in frame.columns]
+    if missing:
+        raise InputError(
+            f"the data hold neither the scale columns ({', '.join(missing)}) nor the "
+            f"items of {inst.id}", hint="pass scored data or raw responses")
     return frame, keyed
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument, load_instrument, resolve_instrument
 from ..suppression import DEFAULT_MIN_CELL, suppress
 from ._base import _describe, _pattern, _prepare
 from .results import HistogramResult, TrendResult
@@ -294,9 +294,12 @@ def score_histogram(
         shown = dict(zip(pat["time"], ~pat["suppressed"].to_numpy(dtype=bool), strict=True))
         times, time = list(data.times), data.time
     else:
+        from .._checks import check_frame
+
+        check_frame(data, "data", "score_histogram", also=("TrendResult",))
         if instrument is None or time is None:
             raise InputError("score_histogram of a DataFrame needs instrument= and time=")
-        inst = load_instrument(instrument)
+        inst = resolve_instrument(instrument, data)
         mc = int(min_cell) if min_cell is not None else DEFAULT_MIN_CELL
         if mc < 1:
             raise InputError(f"min_cell must be a positive integer, got {min_cell}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InputError
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument, resolve_instrument
 from ..suppression import DEFAULT_MIN_CELL
 from ._base import TrendInput, _apply_pattern, _match_reference, _pattern
 from .results import ItemChangeResult, ReliabilityByTimeResult
@@ -77,9 +77,11 @@ def item_change(
     (available cases per item), in item points — the unit Colliver et al. (2010) recommend for
     judging whether a decline matters. R equivalent: ``aggregate(keyed ~ time, FUN = mean)``.
     """
+    from .._checks import check_frame
     from ..scoring import keyed_items
 
-    inst = load_instrument(instrument)
+    check_frame(data, "data", "item_change")
+    inst = resolve_instrument(instrument, data)
     if time not in data.columns:
         raise InputError(f"time column '{time}' not found", column=time)
     if int(min_cell) < 1:
@@ -144,9 +146,11 @@ def reliability_by_time(
     psych). A stable alpha across times is a necessary (not sufficient) condition for comparing
     the times' means; see :func:`empathy_metrics.cfa.invariance` for the stronger check.
     """
+    from .._checks import check_frame
     from ..reliability import reliability
 
-    inst = load_instrument(instrument)
+    check_frame(data, "data", "reliability_by_time")
+    inst = resolve_instrument(instrument, data)
     if time not in data.columns:
         raise InputError(f"time column '{time}' not found", column=time)
     if int(min_cell) < 1:

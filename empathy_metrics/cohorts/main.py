@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from .._checks import check_frame
 from ..errors import DegenerateDataWarning
-from ..instruments import Instrument, load_instrument
+from ..instruments import Instrument, resolve_instrument
 from ..suppression import DEFAULT_MIN_CELL
 from . import change, compare, describe, groups, longitudinal
 from ._base import TrendInput, prepare_trend_input
@@ -42,12 +43,13 @@ def trend(
     Parameters
     ----------
     data
-        Long format: one row per respondent and time, holding the scale score columns (named
-        by scale id, e.g. ``total``) or the raw item columns (then scored with
-        :func:`empathy_metrics.scoring.score`), and the ``time`` (and optional id, cohort,
-        group) columns.
+        Long format: one row per respondent and time, holding the raw item columns (scored
+        with :func:`empathy_metrics.scoring.score`) or, without them, the scale score columns
+        (named by scale id, e.g. ``total``), and the ``time`` (and optional id, cohort, group)
+        columns. When the items are there a column named like a scale is ignored with a
+        :class:`~empathy_metrics.errors.ScaleColumnWarning`: scoring wins.
     instrument
-        Instrument or bundled id.
+        Instrument, bundled id, YAML path, dict, or a list of item columns (one scale).
     time
         Column with the training year or wave (ordered by sorting its values).
     id
@@ -111,7 +113,8 @@ def trend(
     pattern is computed once from the smallest n of any scale in the cell and applied to every
     scale.
     """
-    inst = load_instrument(instrument)
+    check_frame(data, "data", "trend")
+    inst = resolve_instrument(instrument, data)
     inp = prepare_trend_input(data, inst, time=time, id=id, cohort=cohort, group=group,
                               reference=reference, min_cell=min_cell, scales=scales)
     by_time = describe.by_time_table(inp)
