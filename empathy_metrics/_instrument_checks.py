@@ -52,6 +52,7 @@ def normalise(inst: Instrument) -> None:
     put("subscales", {str(k): tuple(str(x) for x in v) for k, v in dict(inst.subscales).items()})
     put("subscale_names", {str(k): str(v) for k, v in dict(inst.subscale_names).items()})
     put("missing_labels", tuple(inst.missing_labels))
+    put("label_aliases", {str(k): int(v) for k, v in dict(inst.label_aliases).items()})
     put("missing_codes", tuple(inst.missing_codes))
     put("norms", tuple(inst.norms))
     put("citation", inst.citation or "")
@@ -72,6 +73,14 @@ def _check_response_scale(inst: Instrument) -> None:
     folded = [normalise_label(t) for t in inst.labels.values()]
     if len(set(folded)) != len(folded):
         raise _fail(inst, "response_scale.labels", "two codes share the same label text")
+    own = {normalise_label(t): c for c, t in inst.labels.items()}
+    for text, code in inst.label_aliases.items():
+        if not lo <= code <= hi:
+            raise _fail(inst, f"response_scale.label_aliases.{text}",
+                        f"code {code} is outside the response scale {lo}..{hi}")
+        if own.get(normalise_label(text), code) != code:
+            raise _fail(inst, f"response_scale.label_aliases.{text}",
+                        f"'{text}' is already the label of code {own[normalise_label(text)]}")
 
 
 def _check_items(inst: Instrument) -> None:

@@ -135,6 +135,7 @@ class Instrument:
     respondent: str | None = None
     version: str | None = None
     missing_labels: tuple[str, ...] = ()
+    label_aliases: Mapping[str, int] = field(default_factory=dict)
     missing_codes: tuple[int | str, ...] = ()
     norms: tuple[Norm, ...] = ()
     source: str | None = None
@@ -233,8 +234,16 @@ class Instrument:
 
     @property
     def label_codes(self) -> dict[str, int]:
-        """Folded answer text -> code, for reading text exports."""
-        return {normalise_label(text): int(code) for code, text in self.labels.items()}
+        """Folded answer text -> code, for reading text exports: the labels, their standard
+        survey-tool equivalents (e.g. "Neither agree nor disagree" for "Neutral", see
+        :mod:`empathy_metrics._labels`) and the instrument's ``label_aliases``."""
+        from ._labels import label_variants
+
+        codes = label_variants({normalise_label(text): int(code)
+                                for code, text in self.labels.items()})
+        codes.update({normalise_label(text): int(code)
+                      for text, code in self.label_aliases.items()})
+        return codes
 
     def norms_for(self, scale: str, group: str | None = None) -> list[Norm]:
         """Published norms of ``scale`` (optionally only those of ``group``)."""
@@ -291,6 +300,8 @@ class Instrument:
             scale["labels"] = {int(k): v for k, v in self.labels.items()}
         if self.missing_labels:
             scale["missing_labels"] = list(self.missing_labels)
+        if self.label_aliases:
+            scale["label_aliases"] = dict(self.label_aliases)
         if self.missing_codes:
             scale["missing_codes"] = list(self.missing_codes)
         out["response_scale"] = scale
@@ -454,6 +465,7 @@ def instrument_from_dict(data: Mapping[str, Any], source: str | None = None) -> 
         respondent=data.get("respondent"),
         version=data.get("version"),
         missing_labels=tuple(rs.get("missing_labels") or ()),
+        label_aliases=rs.get("label_aliases") or {},
         missing_codes=tuple(rs.get("missing_codes") or ()),
         norms=tuple(norms),
         source=source,

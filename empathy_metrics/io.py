@@ -41,6 +41,19 @@ Also, when they apply: ``qualtrics_header`` (``"3-row"`` or ``"legacy"``),
 found), ``missing_codes`` (``{column: number of cells}`` set to missing by
 ``missing_codes=``), and for SPSS ``value_labels``, ``variable_labels`` and ``user_missing``
 (``{column: number of declared-missing codes set to NaN}``).
+``unfinished``
+    Qualtrics only, always: ``{"n", "rows", "excluded"}`` -- the unfinished responses
+    (``Finished`` 0, or ``Progress`` < 100), their file rows, and whether they were left out.
+``carried``
+    REDCap longitudinal exports: ``{column: cells filled}`` for values recorded on a record's
+    first event only (e.g. gender, entering class) and carried to its other events.
+``sheet`` / ``sheets``
+    Excel: the sheet read; with ``sheet="all"``, ``"all"`` and a list of
+    ``{"name", "start", "first_row"}`` (rows of each sheet are numbered within that sheet),
+    and ``sheets_skipped`` for sheets with other columns.
+
+Column names are trimmed of surrounding spaces on read; :func:`resolve_column` finds the
+column a user means ignoring case when that is unambiguous.
 """
 
 from __future__ import annotations
@@ -60,10 +73,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._exports import carry_within_records, resolve_column, unfinished_mask
 from .errors import InputError
 from .instruments import Instrument, normalise_label
 
-__all__ = ["read_responses", "read_column_map", "items_frame", "source_rows", "SUFFIXES"]
+__all__ = ["read_responses", "read_column_map", "items_frame", "source_rows", "resolve_column",
+           "SUFFIXES"]
 
 #: File suffix -> file type read by :func:`read_responses`.
 SUFFIXES = {
@@ -120,8 +135,26 @@ def source_rows(frame: pd.DataFrame) -> np.ndarray:
     idx = frame.index
     if (idx.nlevels == 1 and idx.name is None and len(idx) > 0
             and pd.api.types.is_integer_dtype(idx.dtype)):
-        return first + idx.to_numpy(dtype=np.int64)
-    return first + np.arange(len(frame), dtype=np.int64)
+        pos = idx.to_numpy(dtype=np.int64)
+    else:
+        pos = np.arange(len(frame), dtype=np.int64)
+    sheets = frame.attrs.get("sheets")
+    if sheets:  # stacked sheets: rows are numbered within each sheet
+        starts = np.array([sh["start"] for sh in sheets], dtype=np.int64)
+        firsts = np.array([sh["first_row"] for sh in sheets], dtype=np.int64)
+        k = np.clip(np.searchsorted(starts, pos, side="right") - 1, 0, len(sheets) - 1)
+        return firsts[k] + pos - starts[k]
+    return first + pos
+
+
+def _file_label(frame: pd.DataFrame, source: str | None, label: Any) -> str | None:
+    """``source``, with the sheet of row ``label`` when sheets were stacked."""
+    sheets = frame.attrs.get("sheets")
+    if not sheets or source is None:
+        return source
+    pos = int(label) if isinstance(label, (int, np.integer)) else 0
+    name = [sh["name"] for sh in sheets if sh["start"] <= pos][-1]
+    return f"{source} (sheet {name!r})"
 
 
 # ---------------------------------------------------------------------------- reading
@@ -135,6 +168,8 @@ def read_responses(
     encoding: str | None = None,
     keep_identifying: bool = False,
     missing_codes: Sequence[str | float] | None = None,
+    instrument: Instrument | str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Read a survey data file into a DataFrame, one row per response.
 
@@ -150,7 +185,11 @@ def read_responses(
         ``"parquet"``; or ``"qualtrics"`` / ``"redcap"`` to require that export (file type
         still from the suffix, text when the suffix is unknown).
     sheet
-        Excel only: sheet name or 0-based index; default the first sheet.
+        Excel only: a sheet name (matched exactly, else ignoring case and surrounding
+        spaces), else a 0-based number (also as text, ``"2"``); ``"all"`` stacks the sheets
+        that hold data with the same columns and adds a ``sheet`` column.
+        Default: the only sheet holding data; a workbook with data on several sheets is
+        refused, naming them.
     exclude_unfinished
         Qualtrics: drop responses with ``Finished`` 0/False (or, without a ``Finished``
         column, ``Progress`` below 100).
@@ -168,6 +207,12 @@ def read_responses(
         codes (``["UNK", "-999"]``): set to missing and counted per column in
         ``attrs["missing_codes"]``. Text is matched ignoring case and surrounding spaces,
         numbers by value.
+    instrument, columns
+        REDCap longitudinal exports: the instrument (and optional item id -> column map)
+        whose item columns are answered at every event. Values recorded on a record's first
+        event only in the *other* columns (gender, entering class) are then carried to the
+        record's other events and listed in ``attrs["carried"]``. Without an instrument
+        nothing is carried (an item skipped at every later event would look the same).
 
     Returns
     -------
@@ -209,17 +254,33 @@ def read_responses(
     if file_type in ("csv", "tsv", "txt"):
         frame, first_row, qualtrics = _read_text(p, source, file_type, encoding, attrs)
     elif file_type == "xlsx":
-        frame, first_row, qualtrics = _read_xlsx(p, source, sheet, attrs)
+        from ._excel import read_xlsx
+
+        frame, first_row, qualtrics = read_xlsx(p, source, sheet, attrs)
     elif file_type == "sav":
         frame, first_row, qualtrics = _read_sav(p, source, attrs)
     else:
         frame, first_row, qualtrics = _read_parquet(p, source, attrs)
     if qualtrics:
         attrs["qualtrics_header"] = qualtrics
-    return _finish(frame, source=source, file_type=file_type, kind=kind, first_row=first_row,
-                   qualtrics_header=qualtrics, attrs=attrs,
-                   exclude_unfinished=exclude_unfinished, exclude_previews=exclude_previews,
-                   keep_identifying=keep_identifying, missing_codes=missing_codes)
+    frame = _finish(frame, source=source, file_type=file_type, kind=kind, first_row=first_row,
+                    qualtrics_header=qualtrics, attrs=attrs,
+                    exclude_unfinished=exclude_unfinished, exclude_previews=exclude_previews,
+                    keep_identifying=keep_identifying, missing_codes=missing_codes)
+    redcap = frame.attrs.get("redcap")
+    if instrument is not None and redcap is not None and redcap["columns"]:
+        from .instruments import load_instrument
+
+        inst = load_instrument(instrument)
+        mapped = dict(columns or {})
+        answered = {mapped.get(i, i) for i in inst.item_ids}
+        saved = dict(frame.attrs)
+        frame, carried = carry_within_records(frame, redcap["id_column"],
+                                              skip=[*redcap["columns"], *answered])
+        frame.attrs.update(saved)
+        if carried:
+            frame.attrs["carried"] = carried
+    return frame
 
 
 def _file_type(p: Path, source: str, fmt: str | None) -> tuple[str, str | None]:
@@ -456,85 +517,6 @@ def _parser_error(exc: Exception, source: str, sep: str) -> InputError:
                       hint=f"check the file is {shown}-separated text")
 
 
-# ---------------------------------------------------------------------------- Excel
-def _read_xlsx(p: Path, source: str, sheet: str | int | None,
-               attrs: dict[str, Any]) -> tuple[pd.DataFrame, int, str | None]:
-    import openpyxl
-
-    with open(p, "rb") as fh:  # a file object: openpyxl then ignores the suffix (format=)
-        try:
-            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-        except Exception as exc:  # zip/xml/openpyxl errors of a corrupt or foreign file
-            raise InputError(f"cannot be read as an Excel .xlsx workbook "
-                             f"({type(exc).__name__})", file=source,
-                             hint="open it in Excel and save it again as .xlsx, or export "
-                                  "the data as .csv") from None
-        return _read_workbook(wb, source, sheet, attrs)
-
-
-def _read_workbook(wb: Any, source: str, sheet: str | int | None,
-                   attrs: dict[str, Any]) -> tuple[pd.DataFrame, int, str | None]:
-    try:
-        names = wb.sheetnames
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"there is no sheet number {sheet} (the workbook has "
-                                 f"{len(names)})", file=source,
-                                 hint=f"sheets are {', '.join(names)}; numbers start at 0")
-            ws = wb.worksheets[sheet]
-        elif sheet in names:
-            ws = wb[sheet]
-        else:
-            raise InputError(f"there is no sheet {sheet!r}", file=source,
-                             hint=f"sheets are {', '.join(names)}")
-        attrs["sheet"] = ws.title
-        try:
-            rows = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-        except Exception as exc:
-            raise InputError(f"cannot be read as an Excel .xlsx workbook "
-                             f"({type(exc).__name__})", file=source,
-                             hint="open it in Excel and save it again as .xlsx") from None
-    finally:
-        wb.close()
-    while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
-        rows.pop()
-    if not rows or all(v is None for v in rows[0]):
-        raise InputError(f"sheet {attrs['sheet']!r} is empty (no column names on row 1)",
-                         file=source, row=1,
-                         hint="the first row must hold the column names and the data rows "
-                              "follow")
-    width = max(len(r) for r in rows)
-    header = rows[0] + [None] * (width - len(rows[0]))
-    used = [j for j in range(width) if header[j] is not None
-            or any(j < len(r) and r[j] is not None for r in rows[1:])]
-    width = (used[-1] + 1) if used else 0
-    rows = [(r + [None] * (width - len(r)))[:width] for r in rows]
-    layout = _qualtrics_layout(rows[:3])
-    names = _legacy_names(rows[0], rows[1]) if layout == "legacy" else rows[0]
-    names = ["" if v is None else str(v) for v in names]
-    _check_duplicates(names, source, row=1, where="excel")
-    names = [n if n else f"Unnamed: {j}" for j, n in enumerate(names)]
-    skip = {"3-row": 3, "legacy": 2}.get(layout or "", 1)
-    frame = pd.DataFrame(rows[skip:], columns=names)
-    if len(frame):
-        frame = frame.infer_objects()
-        frame = frame.apply(_excel_column)
-    return frame, skip + 1, layout
-
-
-def _excel_column(col: pd.Series) -> pd.Series:
-    """An object column of cell values: blank text as missing, all-number columns as numbers."""
-    if col.dtype != object:
-        return col
-    col = col.where(~col.map(lambda v: isinstance(v, str) and not v.strip()), None)
-    present = col.dropna()
-    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in present):
-        return pd.to_numeric(col)
-    return col
-
-
 # ---------------------------------------------------------------------------- SPSS, Parquet
 def _read_sav(p: Path, source: str,
               attrs: dict[str, Any]) -> tuple[pd.DataFrame, int, str | None]:
@@ -663,7 +645,8 @@ def _finish(frame: pd.DataFrame, *, source: str, file_type: str, kind: str | Non
             exclude_unfinished: bool, exclude_previews: bool,
             keep_identifying: bool,
             missing_codes: Sequence[str | float] | None = None) -> pd.DataFrame:
-    frame.columns = [str(c) for c in frame.columns]
+    # names as users type them: surrounding spaces dropped (duplicates were checked trimmed)
+    frame.columns = [str(c).strip() or str(c) for c in frame.columns]
     # columns without a name and without any value (e.g. a trailing delimiter)
     empty_unnamed = [c for c in frame.columns
                      if c.startswith("Unnamed: ") and frame[c].isna().all()]
@@ -714,16 +697,15 @@ def _finish(frame: pd.DataFrame, *, source: str, file_type: str, kind: str | Non
                 mask |= (_folded(frame["DistributionChannel"]) == "preview").to_numpy(
                     dtype=bool, na_value=False)
             exclude("survey preview", mask)
+        unfinished = unfinished_mask(frame) & ~drop
+        # counted and named whatever the default, so that nobody is included without a word
+        attrs["unfinished"] = {
+            "n": int(unfinished.sum()),
+            "rows": (first_row + np.flatnonzero(unfinished)).tolist(),
+            "excluded": bool(exclude_unfinished),
+        }
         if exclude_unfinished:
-            if "Finished" in frame.columns:
-                fin = _folded(frame["Finished"])
-                mask = fin.isin(["0", "0.0", "false"]).to_numpy(dtype=bool, na_value=False)
-            elif "Progress" in frame.columns:
-                prog = pd.to_numeric(frame["Progress"], errors="coerce")
-                mask = (prog < 100).to_numpy(dtype=bool, na_value=False)
-            else:
-                mask = np.zeros(len(frame), dtype=bool)
-            exclude("unfinished", mask)
+            exclude("unfinished", unfinished)
         if not keep_identifying:
             dropped = [c for c in _QUALTRICS_IDENTIFYING if c in frame.columns]
             if dropped:
@@ -872,7 +854,8 @@ def _resolve_columns(frame: pd.DataFrame, inst: Instrument,
 
 
 def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
-                     source: str | None, rows: np.ndarray) -> np.ndarray:
+                     source: str | None, rows: np.ndarray,
+                     frame: pd.DataFrame | None = None) -> np.ndarray:
     labels = inst.label_codes
     missing_labels = {normalise_label(t) for t in inst.missing_labels}
     missing_codes = {normalise_label(str(c)) for c in inst.missing_codes}
@@ -897,10 +880,13 @@ def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
                 f"use a code {inst.response_min}..{inst.response_max}"
                 + (f" or one of the labels: {labels_text}" if inst.labels else "")
                 + "; mark missing answers as empty cells"
+                + ("; add your own wordings under response_scale.label_aliases in the "
+                   "instrument YAML" if inst.labels else "")
             )
             what = ("is neither a number nor one of the scale's labels" if inst.labels
                     else "is not a number")
-            raise InputError(f"the answer {raw!r} for item {iid} {what}", file=source,
+            where = source if frame is None else _file_label(frame, source, col.index[pos])
+            raise InputError(f"the answer {raw!r} for item {iid} {what}", file=where,
                              row=int(rows[pos]), column=colname, hint=hint)
     if inst.missing_codes:
         numeric_missing = [float(c) for c in inst.missing_codes if isinstance(c, (int, float))]
@@ -936,7 +922,7 @@ def items_frame(
         else:
             if rows is None:
                 rows = source_rows(frame)
-            values = _codes_from_text(col, iid, colname, instrument, source, rows)
+            values = _codes_from_text(col, iid, colname, instrument, source, rows, frame)
         data[iid] = values
     out = pd.DataFrame(data, index=frame.index, columns=instrument.item_ids)
     return out

@@ -316,26 +316,23 @@ class ScoreResult(Result):
         )
 
 
-def _check_id_col(responses: pd.DataFrame, inst: Instrument, id_col: str) -> None:
+def _check_id_col(responses: pd.DataFrame, inst: Instrument, id_col: str,
+                  role: str = "id") -> str:
+    """The id (or time) column meant by ``id_col`` (trimmed, else ignoring case)."""
     from .errors import InputError
+    from .io import resolve_column
 
     source = responses.attrs.get("source")
-    if id_col not in responses.columns:
-        raise InputError(
-            f"id column '{id_col}' not found",
-            file=source,
-            column=id_col,
-            hint=f"columns are {', '.join(map(str, responses.columns[:12]))}"
-            + (" ..." if responses.shape[1] > 12 else ""),
-        )
+    id_col = resolve_column(responses.columns, id_col, role=role, source=source)
     reserved = [*inst.scales, "n_missing", *FLAG_COLUMNS]
-    if id_col in reserved:
+    if role == "id" and id_col in reserved:
         raise InputError(
             f"the id column's name '{id_col}' clashes with a score column",
             file=source,
             column=id_col,
             hint=f"rename it; score columns are {', '.join(reserved)}",
         )
+    return id_col
 
 
 def score(
@@ -344,6 +341,7 @@ def score(
     *,
     columns: Mapping[str, str] | None = None,
     id_col: str | None = None,
+    time_col: str | None = None,
 ) -> ScoreResult:
     r"""Score every respondent on every scale of ``instrument``.
 
@@ -360,6 +358,10 @@ def score(
         Optional mapping item id -> data column.
     id_col
         Respondent id column; repeated ids are flagged ``duplicate_id`` (first and later rows).
+        Column names are matched after trimming, and ignoring case when unambiguous.
+    time_col
+        With ``id_col``: the time-point column of longitudinal data; an id is then a
+        duplicate only when it repeats within one time point.
 
     Returns
     -------
@@ -397,7 +399,9 @@ def score(
 
     inst = resolve_instrument(instrument, responses)
     if id_col is not None:
-        _check_id_col(responses, inst, id_col)
+        id_col = _check_id_col(responses, inst, id_col)
+    if time_col is not None:
+        time_col = _check_id_col(responses, inst, time_col, role="time")
     raw = _raw_codes(responses, inst, columns)
     raw_values = raw.to_numpy(dtype=float)
     oor = _out_of_range_mask(raw_values, inst)
@@ -422,7 +426,9 @@ def score(
     out["straightlining"] = same & (n_answered * 2 > kv.shape[1])
     if id_col is not None:
         ids = responses[id_col]
-        out["duplicate_id"] = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+        keys = [id_col] if time_col is None else [id_col, time_col]
+        out["duplicate_id"] = (responses.duplicated(keys, keep=False).to_numpy()
+                               & ids.notna().to_numpy())
     else:
         out["duplicate_id"] = False
     return ScoreResult(

@@ -140,8 +140,9 @@ def test_excel_sheet_by_name_and_index(tmp_path, inst):
     codes = items_frame(by_name, inst)
     np.testing.assert_array_equal(codes.to_numpy(),
                                   [[1, 2, 3, 4], [4, np.nan, 5, 1]])
-    assert list(read_responses(path).columns) == ["just", "notes"]  # first sheet by default
-    with pytest.raises(InputError, match="no sheet 'dat'.*notes, data"):
+    with pytest.raises(InputError, match="2 sheets with data \\('notes', 'data'\\).*--sheet"):
+        read_responses(path)  # never the first sheet silently
+    with pytest.raises(InputError, match="no sheet 'dat'.*0: 'notes', 1: 'data'"):
         read_responses(path, sheet="dat")
     with pytest.raises(InputError, match="no sheet number 2"):
         read_responses(path, sheet=2)

@@ -185,8 +185,10 @@ def reader_options(func: Callable) -> Callable:
         return func(*args, **kwargs)
 
     for decorator in reversed([
-        click.option("--sheet", default=None, metavar="NAME",
-                     help="Excel: the sheet to read (default: the first)."),
+        click.option("--sheet", default=None, metavar="NAME|N|all",
+                     help="Excel: the sheet to read, by name (else number, from 0); 'all' "
+                          "stacks sheets with the same columns and adds a 'sheet' column. "
+                          "Needed when several sheets hold data."),
         click.option("--encoding", default=None, metavar="ENC",
                      help="Text files: the encoding (default: UTF-8, else Latin-1)."),
         click.option("--exclude-unfinished", is_flag=True,
@@ -214,8 +216,17 @@ def load_inputs(data: str, instrument: str | None, map_file: str | None = None):
     columns = read_column_map(map_file) if map_file is not None else None
     ctx = click.get_current_context(silent=True)
     options = dict(ctx.meta.get(_READER_KEY, {})) if ctx is not None else {}
-    sheet = options.get("sheet")
-    if isinstance(sheet, str) and sheet.isdigit():
-        options["sheet"] = int(sheet)
-    frame = read_responses(data, **options)
+    # --sheet: a name first, then a number; REDCap values of the first event carried
+    frame = read_responses(data, instrument=inst, columns=columns, **options)
     return frame, inst, columns
+
+
+def resolve_names(frame: Any, **roles: str | None) -> list[str | None]:
+    """The columns of ``frame`` meant by each option value (``time="Year "`` -> ``"year"``):
+    trimmed, else ignoring case when unambiguous; ``None`` stays ``None``."""
+    from ..io import resolve_column
+
+    source = frame.attrs.get("source")
+    return [None if name is None else resolve_column(frame.columns, name, role=role,
+                                                     source=source)
+            for role, name in roles.items()]

@@ -17,6 +17,7 @@ from ._common import (
     load_inputs,
     map_option,
     reader_options,
+    resolve_names,
     wrap_errors,
 )
 
@@ -66,6 +67,8 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
 
     check_outputs(output, inputs=[data, instrument, map_file])  # the output rule, up front
     frame, inst, columns = load_inputs(data, instrument, map_file)
+    time_col, id_col, cohort_col, group_col = resolve_names(
+        frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
     options = {"reference": reference}
     if columns:
         options["columns"] = columns

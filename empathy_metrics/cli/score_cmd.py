@@ -34,14 +34,59 @@ def _id_col_option(func, help_="Respondent id column: kept in the output; repeat
 
 
 def _validate_id_col_option(func):
+    func = click.option("--time", "time_col", default=None, metavar="COL",
+                        help="With --id-col, longitudinal data: an id repeated within one "
+                             "time point is a duplicate; across time points it is not.")(func)
     return _id_col_option(func, "Respondent id column: repeated ids are flagged duplicate_id.")
 
 
-def _score_inputs(data: str, instrument: str, map_file: str | None, id_col: str | None):
+def _score_inputs(data: str, instrument: str, map_file: str | None, id_col: str | None,
+                  time_col: str | None = None):
     from ..scoring import score as run_score
 
     frame, inst, columns = load_inputs(data, instrument, map_file)
-    return frame, run_score(frame, inst, columns=columns, id_col=id_col)
+    return frame, run_score(frame, inst, columns=columns, id_col=id_col, time_col=time_col)
+
+
+def _export_notes(attrs: dict) -> dict:
+    """What the reader did to the export, for validate's summary: sheet, unfinished
+    responses, values carried within REDCap records."""
+    notes: dict = {}
+    if attrs.get("sheet") is not None:
+        notes["sheet"] = attrs["sheet"]
+        if attrs.get("sheets"):
+            notes["sheets"] = [sh["name"] for sh in attrs["sheets"]]
+            notes["sheets_skipped"] = list(attrs.get("sheets_skipped") or [])
+    if attrs.get("unfinished") is not None:
+        notes["unfinished"] = dict(attrs["unfinished"])
+    if attrs.get("carried"):
+        notes["carried"] = dict(attrs["carried"])
+    return notes
+
+
+def _notes_text(notes: dict) -> list[str]:
+    lines = []
+    if "sheets" in notes:
+        lines.append(f"Sheets read (stacked): {', '.join(notes['sheets'])}")
+        if notes.get("sheets_skipped"):
+            lines.append(f"Sheets left out (other columns): "
+                         f"{', '.join(notes['sheets_skipped'])}")
+    elif "sheet" in notes:
+        lines.append(f"Sheet read: {notes['sheet']}")
+    unf = notes.get("unfinished")
+    if unf is not None:
+        if unf["excluded"]:
+            lines.append(f"Unfinished Qualtrics responses: {unf['n']}, left out "
+                         "(--exclude-unfinished)")
+        elif unf["n"]:
+            lines.append(f"Unfinished Qualtrics responses: {unf['n']}, INCLUDED (rows "
+                         f"{_rows_text(unf['rows'])}); --exclude-unfinished leaves them out")
+        else:
+            lines.append("Unfinished Qualtrics responses: 0")
+    for col, n in (notes.get("carried") or {}).items():
+        lines.append(f"REDCap: '{col}' recorded on the first event only; carried to "
+                     f"{n} later row(s) of the same record")
+    return lines
 
 
 # ---------------------------------------------------------------------- validate
@@ -64,6 +109,7 @@ def _quality_text(q: dict, inst) -> str:
     lines.append(f"Scored per scale: {scored}")
     if q.get("rows_not_read"):
         lines.append(f"Rows of the file not read as respondents: {_not_read(q['rows_not_read'])}")
+    lines += _notes_text(q.get("export", {}))
     lines += ["", "Flags (respondents):"]
     width = max(len(f) for f in q["flags"])
     for flag, count in q["flags"].items():
@@ -100,13 +146,16 @@ def _quality_text(q: dict, inst) -> str:
 @format_option
 @wrap_errors
 def validate(data: str, instrument: str, map_file: str | None, id_col: str | None,
-             fmt: str) -> None:
+             time_col: str | None, fmt: str) -> None:
     """Check a data file against an instrument before scoring it.
 
     Prints the number of respondents, how many carry each flag (unscorable: more items
     missing than the instrument allows; out_of_range: a code outside the response scale;
     straightlining: every answered item given the same code; duplicate_id: an id seen twice,
-    with --id-col) with their rows, and the missing and out-of-range answers per item.
+    with --id-col, or twice at one time point with --time) with their rows, the missing and
+    out-of-range answers per item, and what the reader did to the export: the sheet read,
+    unfinished Qualtrics responses (counted and named, whether kept or not), REDCap values
+    carried from a record's first event.
 
     Exit code 0 when no respondent is flagged, 1 when some are (answers missing within the
     instrument's allowance are listed but are not a problem), 2 when the file or the
@@ -117,10 +166,16 @@ def validate(data: str, instrument: str, map_file: str | None, id_col: str | Non
       empathy validate survey.csv -i jse-s
       empathy validate export.xlsx -i jse-s --id-col student_id --map columns.yaml
       empathy validate survey.csv -i jse-s --format json
+      empathy validate waves.csv -i jse-s --id-col student_id --time year
     """
-    frame, result = _score_inputs(data, instrument, map_file, id_col)
+    if time_col is not None and id_col is None:
+        from ..errors import InputError
+
+        raise InputError("--time needs --id-col", hint="give the respondent id column too")
+    frame, result = _score_inputs(data, instrument, map_file, id_col, time_col)
     q = result.quality()
     q["rows_not_read"] = dict(frame.attrs.get("exclusions") or {})
+    q["export"] = _export_notes(frame.attrs)
     if fmt == "json":
         echo_json(q)
     else:

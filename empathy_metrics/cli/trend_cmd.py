@@ -13,6 +13,7 @@ from ._common import (
     load_inputs,
     map_option,
     reader_options,
+    resolve_names,
     wrap_errors,
 )
 
@@ -58,6 +59,8 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
         check_outputs(files=[plot_path], inputs=[data, instrument, map_file],
                       suffixes=_PLOT_SUFFIXES)
     frame, inst, columns = load_inputs(data, instrument, map_file)
+    time_col, id_col, cohort_col, group_col = resolve_names(
+        frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
     result = run_trend(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
