@@ -215,3 +215,24 @@ def test_validate_time_flags_duplicates_within_a_time_point_only(tmp_path):
                "--format", "json"])
     q = json.loads(res.stdout)
     assert q["flags"]["duplicate_id"] == 2 and q["flagged_rows"]["duplicate_id"] == [2, 12]
+
+
+def test_label_aliases_in_an_instrument_yaml(tmp_path):
+    from empathy_metrics.errors import InstrumentError
+    from empathy_metrics.instruments import load_instrument as load
+
+    text = ("id: mine\nname: Mine\nresponse_scale:\n  min: 1\n  max: 3\n"
+            "  labels: {1: Never, 2: Maybe, 3: Always}\n"
+            "  label_aliases: {'Fully agree': 3, 'Nah': 1}\n"
+            "items: [{id: A1}, {id: A2}]\nscoring: {method: sum}\n")
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    inst = load(path)
+    frame = pd.DataFrame({"A1": ["fully  AGREE", "nah"], "A2": ["Maybe", 2]})
+    np.testing.assert_array_equal(items_frame(frame, inst).to_numpy(), [[3, 2], [1, 2]])
+    path.write_text(text.replace("'Nah': 1", "'Maybe': 1"))
+    with pytest.raises(InstrumentError, match="label_aliases.Maybe.*already the label of code 2"):
+        load(path)
+    path.write_text(text.replace("'Nah': 1", "'Nah': 9"))
+    with pytest.raises(InstrumentError, match="outside the response scale 1..3"):
+        load(path)
