@@ -40,7 +40,7 @@ BLOCKS = (7, 7, 6)
 FACTOR_R = 0.4
 SEED = 20260601
 
-TASKS = ("alpha", "parallel", "efa", "cfa", "report")
+TASKS = ("alpha", "parallel", "efa", "cfa", "report", "mixed")
 
 
 # ------------------------------------------------------------------------------------------
@@ -406,6 +406,146 @@ def bench_report(workdir: Path, repeat: int) -> list[Row]:
 
 
 # ------------------------------------------------------------------------------------------
+# mixed models of trend() (issue 10): our engine beside lme4, lmerTest and statsmodels
+# ------------------------------------------------------------------------------------------
+
+#: Sizes (respondent-years) of the mixed-model benchmark, and the largest one statsmodels gets
+#: (its MixedLM took 48 s for the 8 models at 10^4 before the engine was replaced).
+MIXED_SIZES = (10_000, 100_000, 1_000_000)
+MIXED_STATSMODELS_MAX = 10_000
+MIXED_SCALES = ("s1", "s2", "s3", "s4")
+
+R_MIXED_SCRIPT = r"""
+suppressPackageStartupMessages({library(lme4); library(lmerTest); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1]); out <- list()
+scales <- c("s1", "s2", "s3", "s4")
+fits <- function(fit_fun) for (s in scales) {
+  dd <- data.frame(y = d[[s]], year = d$year, id = d$id)
+  fit_fun(y ~ factor(year) + (1 | id), dd); fit_fun(y ~ year + (1 | id), dd)
+}
+out$lme4 <- system.time(fits(function(f, dd) lme4::lmer(f, data = dd)))[["elapsed"]]
+out$lmerTest <- system.time(fits(function(f, dd) summary(lmerTest::lmer(f, data = dd))))[[
+  "elapsed"]]
+out$versions <- list(lme4 = as.character(packageVersion("lme4")),
+                     lmerTest = as.character(packageVersion("lmerTest")))
+cat(toJSON(out, auto_unbox = TRUE, digits = NA))
+"""
+
+
+def make_longitudinal(n_rows: int, seed: int = SEED) -> pd.DataFrame:
+    """``n_rows`` respondent-years: 4 training years, year 1 always answered, later years with
+    probability 0.8 (attrition), four scale scores from correlated respondent effects, a drop
+    in year 3 and residual noise (the shape of the demo data, at any size)."""
+    rng = np.random.default_rng(seed)
+    n_resp = int(np.ceil(n_rows / 3.3)) + 10
+    seen = np.column_stack([np.ones(n_resp, bool), rng.random((n_resp, 3)) < 0.8])
+    ids = np.repeat(np.arange(n_resp), seen.sum(axis=1))[:n_rows]
+    year = (np.nonzero(seen)[1] + 1)[:n_rows]
+    frame = pd.DataFrame({"id": ids, "year": year})
+    person = rng.standard_normal((n_resp, 1)) * 0.8 + rng.standard_normal((n_resp, 4)) * 0.6
+    effect = np.array([0.0, -0.05, -0.55, -0.45])[year - 1]
+    for j, name in enumerate(MIXED_SCALES):
+        frame[name] = np.round(100 + 10 * (person[ids, j] + effect)
+                               + rng.standard_normal(ids.size) * 6, 1)
+    return frame
+
+
+def _ours_trend_models(frame: pd.DataFrame) -> Callable[[], Any]:
+    """The two models trend() fits per scale (empathy_metrics.cohorts.longitudinal)."""
+    from empathy_metrics.mixed import fit_mixed
+
+    ids = frame["id"].to_numpy()
+    year = frame["year"].to_numpy()
+    t_num = year.astype(float)
+
+    def run() -> None:
+        for s in MIXED_SCALES:
+            y = frame[s].to_numpy(float)
+            fit_mixed(y, year, ids, categorical=True, levels=[1, 2, 3, 4])
+            fit_mixed(y, t_num, ids, categorical=False)
+
+    return run
+
+
+def _statsmodels_trend_models(frame: pd.DataFrame) -> Callable[[], Any]:
+    import statsmodels.api as sm
+
+    groups = frame["id"].to_numpy()
+    year = frame["year"].to_numpy()
+    cat = np.column_stack([np.ones(year.size)] + [(year == t).astype(float) for t in (2, 3, 4)])
+    lin = np.column_stack([np.ones(year.size), year.astype(float)])
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for s in MIXED_SCALES:
+                y = frame[s].to_numpy(float)
+                for exog in (cat, lin):
+                    sm.MixedLM(y, exog, groups=groups).fit(reml=True, method=["lbfgs"])
+
+    return run
+
+
+def _peak_memory(fn: Callable[[], Any]) -> float:
+    """Peak traced allocation (MB) while ``fn`` runs (numpy reports to tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _run_r_mixed(csv: Path) -> dict[str, Any]:
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return {"_error": "Rscript not found"}
+    script = csv.parent / "bench_mixed.R"
+    script.write_text(R_MIXED_SCRIPT)
+    proc = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True,
+                          timeout=7200)
+    if proc.returncode != 0:
+        return {"_error": (proc.stderr.strip().splitlines() or ["R failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_mixed(workdir: Path, repeat: int, sizes: tuple[int, ...], use_r: bool) -> list[Row]:
+    """The 8 mixed models of ``trend`` (4 scales x categorical/linear year, random intercept)
+    at each size: ours (with Satterthwaite df) beside lme4::lmer (no df), lmerTest::lmer +
+    summary() (with df) and, up to MIXED_STATSMODELS_MAX rows, statsmodels MixedLM."""
+    rows = []
+    for n in sizes:
+        print(f"  mixed models, {n:,} respondent-years ...", flush=True)
+        frame = make_longitudinal(n)
+        task = f"trend mixed models (8), {n:,} resp-years"
+        run = _ours_trend_models(frame)
+        reps = repeat if n < 1_000_000 else 1
+        ours = guarded(lambda run=run, reps=reps: best_of(run, reps))
+        if ours.seconds is not None and n >= 1_000_000:
+            ours.note = f"peak memory {_peak_memory(run):,.0f} MB (tracemalloc)"
+        if use_r:
+            csv = workdir / f"long_{n}.csv"
+            frame.to_csv(csv, index=False)
+            r = _run_r_mixed(csv)
+            csv.unlink()
+        else:
+            r = {"_error": "R skipped (--no-r)"}
+        if n >= 1_000_000:
+            target, check = "< 60 s", (lambda ours_s, ratio: ours_s < 60)
+        else:
+            target, check = "no slower (>= 1x)", _ratio_at_least(1)
+        rows.append(Row(task, ours, "R lme4::lmer (no df)", r_timing(r, "lme4"), target, check))
+        rows.append(Row(task, ours, "R lmerTest::lmer + summary (df)", r_timing(r, "lmerTest")))
+        if n <= MIXED_STATSMODELS_MAX:
+            sm_run = guarded(lambda frame=frame: best_of(_statsmodels_trend_models(frame), 1))
+            rows.append(Row(task, ours, "statsmodels MixedLM (REML, lbfgs)", sm_run))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------
 # output
 # ------------------------------------------------------------------------------------------
 
@@ -479,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per Python timing, best kept (default 3)")
     parser.add_argument("--r-repeat", type=int, default=1, help="runs per R timing (default 1)")
     parser.add_argument("--no-r", action="store_true", help="do not run R")
+    parser.add_argument("--mixed-sizes", default=",".join(str(n) for n in MIXED_SIZES),
+                        help="respondent-years of the mixed-model benchmark (default "
+                        "10000,100000,1000000)")
     parser.add_argument("--only", default=",".join(TASKS),
                         help=f"comma-separated subset of {','.join(TASKS)}")
     args = parser.parse_args(argv)
@@ -526,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
         if "report" in tasks:
             print("  CLI start-up and report ...", flush=True)
             rows += bench_report(workdir, args.repeat)
+        if "mixed" in tasks:
+            sizes = tuple(int(float(v)) for v in args.mixed_sizes.split(","))
+            rows += bench_mixed(workdir, args.repeat, sizes, not args.no_r)
     print()
     print_table(rows)
     return 0

@@ -171,22 +171,33 @@ def _bsolve(L: tuple[np.ndarray, ...], r: np.ndarray) -> np.ndarray:
     return np.stack([x0, x1], axis=1)
 
 
+def _bmm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Batched product of tiny matrices (inner size 1 or 2) by broadcasting.
+
+    ``np.matmul`` on stacks of 2×2 matrices costs a call per matrix; summing ``q`` broadcast
+    products is 3-20x faster for hundreds of thousands of respondents.
+    """
+    out = A[..., :, 0:1] * B[..., 0:1, :]
+    for j in range(1, A.shape[-1]):
+        out = out + A[..., :, j:j + 1] * B[..., j:j + 1, :]
+    return out
+
+
 def evaluate(theta: np.ndarray, st: BlockStats) -> PLSResult:
     """Solve the PLS problem at ``theta`` (see the module notes)."""
     q = st.q
     T = theta_to_T(theta, q)
-    GT = st.ztz @ T                                   # (m, q, q)
-    A = np.swapaxes(GT, 1, 2) @ T + np.eye(q)         # T'G_iT + I
+    A = _bmm(T.T, _bmm(st.ztz, T)) + np.eye(q)          # T'G_iT + I
     L = _chol(A)
     cu = _fsolve(L, st.zty @ T)                       # T' Z_i'y  (row vector times T)
-    rzx = _fsolve(L, T.T @ st.ztx)                     # (m, q, p)
+    rzx = _fsolve(L, _bmm(T.T, st.ztx))                # (m, q, p)
     M = st.xtx - np.tensordot(rzx, rzx, axes=([0, 1], [0, 1]))
     lx = np.linalg.cholesky(M)
     rhs = st.xty - np.tensordot(rzx, cu, axes=([0, 1], [0, 1]))
     # small p x p triangular systems: LAPACK gesv is faster here than scipy's trtrs wrapper
     cb = np.linalg.solve(lx, rhs)
     beta_c = np.linalg.solve(lx.T, cb)
-    u = _bsolve(L, cu - rzx @ beta_c)
+    u = _bsolve(L, cu - (rzx.reshape(-1, st.p) @ beta_c).reshape(cu.shape))
     pwrss = max(st.yty - float(np.sum(cu * cu)) - float(cb @ cb), 1e-300 * max(st.yty, 1.0))
     ldL2 = 2.0 * float(sum(np.sum(np.log(L[k])) for k in ((0,) if q == 1 else (0, 2))))
     ldRX2 = 2.0 * float(np.sum(np.log(np.diag(lx))))
@@ -224,13 +235,17 @@ def gradient(res: PLSResult, st: BlockStats, reml: bool) -> np.ndarray:
     T, q, n, p = res.T, st.q, st.n, st.p
     Ainv = _inv_from_chol(res.L)
     Tt = T.T
-    AiTtG = Ainv @ (Tt @ st.ztz)                                    # (m, q, q)
-    w = st.zty - st.ztx @ res.beta_c - np.einsum("mab,mb->ma", st.ztz @ T, res.u)
+    TtG = _bmm(Tt, st.ztz)
+    AiTtG = _bmm(Ainv, TtG)                                          # (m, q, q)
+    ztx2 = st.ztx.reshape(-1, p)
+    w = (st.zty - (ztx2 @ res.beta_c).reshape(st.zty.shape)
+         - (_bmm(st.ztz, T) * res.u[:, None, :]).sum(axis=2))
     # S_i = Z_i'X M⁻¹ X'Z_i
-    S = (st.ztx @ res.unscaled_vcov()) @ np.swapaxes(st.ztx, 1, 2)   # (m, q, q)
-    AiTtS = Ainv @ (Tt @ S)
-    K = AiTtS @ T @ Ainv
-    KTtG = K @ (Tt @ st.ztz)
+    zm = (ztx2 @ res.unscaled_vcov()).reshape(st.ztx.shape)
+    S = (zm[:, :, None, :] * st.ztx[:, None, :, :]).sum(axis=3)       # (m, q, q)
+    AiTtS = _bmm(Ainv, _bmm(Tt, S))
+    K = _bmm(_bmm(AiTtS, T), Ainv)
+    KTtG = _bmm(K, TtG)
     g = np.empty(len(_theta_positions(q)))
     for k, (a, b) in enumerate(_theta_positions(q)):
         d_ldL = 2.0 * AiTtG[:, b, a].sum()
