@@ -80,7 +80,7 @@ def fit_lmm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, n_groups: int,
     if q not in (1, 2):
         raise DataError("only a random intercept, or a random intercept and one slope, "
                         "are supported")
-    if np.linalg.matrix_rank(X) < p:
+    if np.linalg.matrix_rank(X.T @ X) < p:  # p x p: no SVD of the n x p design
         raise DataError("the fixed effects cannot all be estimated: some columns of the model "
                         "are constant or duplicate others (for example a time or group level "
                         "that coincides with another); drop or merge them")

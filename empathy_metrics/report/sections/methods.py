@@ -59,11 +59,12 @@ def _methods(ctx: Context, section: Section) -> dict[str, str]:
         "person-mean replacement of a few unanswered items). Cross-sectional change: Welch "
         "t intervals, Cohen's d and Hedges' g with noncentral-t intervals; Welch ANOVA, "
         "Kruskal–Wallis, Holm-adjusted adjacent comparisons. Longitudinal change: linear "
-        "mixed model with a random intercept per student (REML), paired change and the "
+        "mixed model with a random intercept per student (REML; t tests and intervals with "
+        "Satterthwaite degrees of freedom), paired change and the "
         "Jacobson–Truax reliable change index. Reliability: Cronbach's alpha (Feldt interval). "
         "Factor structure: minres EFA with oblimin rotation and Horn's "
         "parallel analysis; ML CFA and multi-group invariance. Results agree with R (psych, "
-        "lavaan, lme4) as tested in the package's reference tests.")
+        "lavaan, lme4, lmerTest) as tested in the package's reference tests.")
     section.para(
         f"Privacy: every cell (time × cohort × group) with fewer than {ctx.min_cell} "
         "respondents is suppressed, together with enough neighbouring cells that it cannot be "
