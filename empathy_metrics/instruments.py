@@ -71,6 +71,10 @@ class Norm:
     population: str | None = None
     n: int | None = None
     percentiles: Mapping[float, float] | None = None
+    #: year of training of the norm sample (1 = first year) when the source restricts it
+    training_year: int | None = None
+    #: published low-scorer cut-off (a score at or below it is flagged)
+    cutoff_low: float | None = None
 
 
 def normalise_label(text: str) -> str:
@@ -338,6 +342,10 @@ class Instrument:
                     d["n"] = n.n
                 d["mean"] = n.mean
                 d["sd"] = n.sd
+                if n.training_year is not None:
+                    d["training_year"] = n.training_year
+                if n.cutoff_low is not None:
+                    d["cutoff_low"] = n.cutoff_low
                 if n.percentiles:
                     d["percentiles"] = {str(k): v for k, v in n.percentiles.items()}
                 norms.append(d)
@@ -443,7 +451,9 @@ def instrument_from_dict(data: Mapping[str, Any], source: str | None = None) -> 
             Norm(scale=n["scale"], mean=float(n["mean"]), sd=float(n["sd"]),
                  citation=n["citation"], group=n.get("group", "all"),
                  population=n.get("population"), n=n.get("n"),
-                 percentiles=None if pct is None else {float(k): float(v) for k, v in pct.items()})
+                 percentiles=None if pct is None else {float(k): float(v) for k, v in pct.items()},
+                 training_year=n.get("training_year"),
+                 cutoff_low=None if n.get("cutoff_low") is None else float(n["cutoff_low"]))
         )
     scoring = data["scoring"]
     return Instrument(

@@ -165,3 +165,44 @@ def test_random_slope_flag_reaches_the_library(monkeypatch):
     assert res.exit_code == 0, res.output
     assert seen["random_slope"] is True and seen["id"] == "id"
     assert json.loads(res.output)["random_slope"] is True
+
+
+ATTRITION = Path(__file__).parent / "reference" / "data" / "attrition_sim.csv"
+ENROLLED = Path(__file__).parent / "reference" / "data" / "attrition_enrolled.csv"
+
+
+def test_enrolled_adds_response_rates_beside_the_change():
+    res = CliRunner().invoke(cli, ["trend", str(ATTRITION), "-i", "jse-s", "--time", "year",
+                                   "--id", "id", "--cohort", "cohort", "--enrolled",
+                                   str(ENROLLED), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    total = json.loads(res.output)["scales"]["total"]
+    rates = {(r["cohort"], r["time"]): r for r in total["response_rates"]}
+    first = rates[(2019, 2)]
+    assert first["enrolled"] == 73 and first["n"] == 59
+    assert first["response_rate"] == pytest.approx(59 / 73, rel=RTOL_EXACT)
+    assert {"rate_change", "mean_change", "design"} <= set(first)
+    assert total["attrition"] and total["sensitivity"]
+    table = CliRunner().invoke(cli, ["trend", str(ATTRITION), "-i", "jse-s", "--time", "year",
+                                     "--id", "id", "--cohort", "cohort", "--enrolled",
+                                     str(ENROLLED)])
+    assert table.exit_code == 0 and "response rate cohort 2019 year 2: 81%" in table.output
+
+
+def test_bad_enrolment_file_names_file_row_and_column(tmp_path):
+    bad = tmp_path / "enrolled.csv"
+    bad.write_text("cohort,year,enrolled\n2019,1,74\n2019,2,40\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "empathy_metrics", "trend", str(ATTRITION), "-i", "jse-s",
+         "--time", "year", "--id", "id", "--cohort", "cohort", "--enrolled", str(bad),
+         "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "enrolled.csv, row 3, column 'enrolled'" in proc.stderr
+    assert "59 respondents but only 40 enrolled" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    bad.write_text("cohort,year\n2019,1\n")
+    res = CliRunner().invoke(cli, ["trend", str(ATTRITION), "-i", "jse-s", "--time", "year",
+                                   "--id", "id", "--cohort", "cohort", "--enrolled", str(bad)])
+    assert res.exit_code == 2 and "lack the column(s) enrolled" in res.output

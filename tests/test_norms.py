@@ -60,3 +60,50 @@ def test_norm_result_interface():
     d = res.to_dict()
     assert d["norm"]["n"] == 6009 and "Hojat" in d["norm"]["citation"]
     assert d["sample"]["median_percentile"] == pytest.approx(50.0)
+
+
+# ---------------------------------------------------------------- per respondent (score --norms)
+def test_respondent_norms_match_r():
+    import json
+    from pathlib import Path
+
+    from empathy_metrics.norms import respondent_norms
+
+    ref = json.loads((Path(__file__).parent / "reference" / "norms.json").read_text())
+    scores = pd.DataFrame({"total": [c["score"] for c in ref]})
+    # the inputs of tests/reference/norms.R
+    gender = ["women", "women", "men", "other", "women", "men", "other"]
+    year = [1, 3, 2, 1, 2, 4, 3]
+    res = respondent_norms(scores, "jse-s", gender=gender, year=year)
+    t = res.table
+    labels = {"women": "women:", "men": "men:", "all_year1": "all, year 1:"}
+    for i, want in enumerate(ref):
+        if want["norm"] is None:
+            assert pd.isna(t.loc[i, "total_norm"])
+            assert np.isnan(t.loc[i, "total_norm_percentile"])
+            continue
+        assert t.loc[i, "total_norm"].startswith(labels[want["norm"]])
+        assert t.loc[i, "total_norm_z"] == pytest.approx(want["z"], rel=1e-12)
+        assert t.loc[i, "total_norm_percentile"] == pytest.approx(want["percentile"], rel=1e-10)
+        assert t.loc[i, "total_low_scorer"] == want.get("low_scorer")
+        assert "Hojat" in t.loc[i, "total_norm_citation"]
+    assert any("no published norm for their gender and year" in n for n in res.notes)
+    assert "Med Princ Pract 2015;24:344-350" in res.summary()
+    assert {n["group"] for n in res.to_dict()["norms"]} == {"women", "men", "all"}
+
+
+def test_select_norm_rules():
+    from empathy_metrics.norms import gender_group, select_norm
+
+    norms = load_instrument("jse-s").norms_for("total")
+    assert [gender_group(v) for v in ("F", " Female ", "male", "nonbinary", None, np.nan)] == [
+        "women", "women", "men", None, None, None]
+    assert select_norm(norms, "women", 3).group == "women"       # gender norm, any year
+    assert select_norm(norms, None, 1).training_year == 1        # first-year national norm
+    assert select_norm(norms, None, None).group == "all"         # year unknown: allowed
+    assert select_norm(norms, None, 2) is None                   # nothing published fits
+    with pytest.raises(InputError, match="no published norm"):
+        from empathy_metrics.norms import respondent_norms
+
+        respondent_norms(pd.DataFrame({"perspective_taking": [50.0]}), "jse-s",
+                         scales=["perspective_taking"])

@@ -20,8 +20,8 @@ from empathy_metrics.report import render as render_mod
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 TITLE = "<script>alert(1)</script>"
 LABEL = 'w&<>"omen'  # a group label with every HTML metacharacter
-SECTIONS = ["summary", "quality", "scores", "change", "reliability", "structure", "items",
-            "norms", "methods"]
+SECTIONS = ["summary", "quality", "scores", "change", "attrition", "reliability", "structure",
+            "items", "norms", "methods"]
 #: (cohort, year) cell cut down to SMALL_N rows, below the threshold MIN_CELL
 SMALL_CELL, SMALL_N, MIN_CELL = (2022, 4), 5, 10
 

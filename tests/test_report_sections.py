@@ -12,8 +12,8 @@ from empathy_metrics.report import build_report, builder, sections
 from empathy_metrics.report.sections import SectionSpec, build_order, section_specs
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
-ORDER = ["summary", "quality", "scores", "change", "reliability", "structure", "items", "norms",
-         "methods"]
+ORDER = ["summary", "quality", "scores", "change", "attrition", "reliability", "structure",
+         "items", "norms", "methods"]
 
 
 def test_every_section_module_is_found_in_report_order():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from ._common import (
     EXIT_OK,
@@ -204,16 +205,33 @@ def _check_output(output: Path, *inputs: str | None) -> Path:
     return output
 
 
-def _scores_table(result):
-    """The scores as written to a file: the id column first, else the row in the data file."""
+def _scores_table(result, norms=None):
+    """The scores as written to a file: the id column first, else the row in the data file;
+    with ``norms`` (:class:`empathy_metrics.norms.RespondentNorms`) its columns at the end."""
     table = result.scores.reset_index(drop=True)
     if result.id_col is None:
         ids = result.respondent_ids()
         table.insert(0, str(ids.name), ids.to_numpy())
+    if norms is not None:
+        table = pd.concat([table, norms.table.reset_index(drop=True)], axis=1)
     return table
 
 
-def _write_scores(result, target: Path) -> None:
+def _norms_for(frame, result, gender_col: str | None, year_col: str | None):
+    """Each respondent against the instrument's published norms (``score --norms``)."""
+    from ..errors import InputError
+    from ..norms import respondent_norms
+
+    for col in (gender_col, year_col):
+        if col is not None and col not in frame.columns:
+            raise InputError(f"column '{col}' not found", column=col,
+                             hint=f"columns are {', '.join(map(str, frame.columns[:12]))}")
+    return respondent_norms(result.scores, result.instrument,
+                            gender=None if gender_col is None else frame[gender_col].to_numpy(),
+                            year=None if year_col is None else frame[year_col].to_numpy())
+
+
+def _write_scores(result, target: Path, norms=None) -> None:
     from .._files import atomic_path
     from .._results import jsonable
     from ..outputs import write_csv, write_xlsx
@@ -223,16 +241,28 @@ def _write_scores(result, target: Path) -> None:
         if suffix == ".json":
             import json
 
-            tmp.write_text(json.dumps(jsonable(result.to_dict()), indent=1, ensure_ascii=False)
-                           + "\n", encoding="utf-8")
+            tmp.write_text(json.dumps(jsonable(_scores_dict(result, norms)), indent=1,
+                                      ensure_ascii=False) + "\n", encoding="utf-8")
             return
-        table = _scores_table(result)
+        table = _scores_table(result, norms)
         if suffix == ".csv":
             write_csv(table, tmp)  # formula-like text neutralised
         elif suffix == ".xlsx":
             write_xlsx({"scores": table}, tmp)
         else:
             table.to_parquet(tmp, index=False)
+
+
+def _scores_dict(result, norms=None) -> dict:
+    """``result.to_dict()``, with ``norms`` each respondent's norm columns and the norms used."""
+    out = result.to_dict()
+    if norms is not None:
+        from .._results import jsonable
+
+        for row, extra in zip(out["scores"], jsonable(norms.table), strict=True):
+            row.update(extra)
+        out["norms"] = norms.to_dict()
+    return out
 
 
 @click.command("score")
@@ -242,11 +272,19 @@ def _write_scores(result, target: Path) -> None:
               metavar="OUT.csv|.xlsx|.json|.parquet",
               help="Write one row per respondent: id, scale scores, n_missing, flags.")
 @_id_col_option
+@click.option("--norms", "use_norms", is_flag=True, default=False,
+              help="Add each respondent's percentile against the instrument's published norm "
+                   "for their gender and year of training (with the norm's citation).")
+@click.option("--gender-col", "gender_col", default=None, metavar="COL",
+              help="With --norms: gender column (women/men; others use the whole norm sample).")
+@click.option("--year-col", "year_col", default=None, metavar="COL",
+              help="With --norms: year of training column (1 = first year).")
 @map_option
 @reader_options
 @format_option
 @wrap_errors
 def score(data: str, instrument: str, output: Path | None, id_col: str | None,
+          use_norms: bool, gender_col: str | None, year_col: str | None,
           map_file: str | None, fmt: str) -> None:
     """Score every respondent and write the scores file.
 
@@ -260,6 +298,10 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
     `--format json` every respondent: {"instrument", "n", "scores": [{"id", <scale>...,
     "n_missing", "flags"}]} (id = the --id-col value, else the respondent's row in DATA,
     header = row 1; the scores file has the same first column).
+    With --norms each respondent also gets <scale>_norm_percentile, <scale>_norm_z,
+    <scale>_norm (which published norm: gender, year, population), <scale>_norm_citation and,
+    where the norm publishes a cut-off, <scale>_low_scorer; JSON adds "norms" (the norms
+    used, with their citations).
     The output file (.csv, .xlsx, .json or .parquet) is written atomically and only after
     scoring succeeded; the input file is never modified.
 
@@ -268,6 +310,7 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
       empathy score survey.csv -i jse-s -o scores.csv --id-col student_id
       empathy score export.xlsx -i my-scale.yaml --map columns.yaml -o scores.xlsx
       empathy score survey.csv -i teq --format json > scores.json
+      empathy score survey.csv -i jse-s --norms --gender-col gender --year-col year
     """
     target = None
     if output is not None:
@@ -283,16 +326,19 @@ def score(data: str, instrument: str, output: Path | None, id_col: str | None,
     from ..scoring import score as run_score
 
     result = run_score(frame, inst, columns=columns, id_col=id_col)
+    norms = _norms_for(frame, result, gender_col, year_col) if use_norms else None
     if target is not None:
-        _write_scores(result, target)
+        _write_scores(result, target, norms)
     if frame.attrs.get("exclusions"):
         click.echo(f"Note: rows of {data} not read as respondents: "
                    f"{_not_read(frame.attrs['exclusions'])}", err=True)
     if fmt == "json":
-        echo_json(result.to_dict())
+        echo_json(_scores_dict(result, norms))
         if target is not None:
             click.echo(f"Scores written to {target}", err=True)
     else:
         click.echo(result.summary())
+        if norms is not None:
+            click.echo(norms.summary())
         if target is not None:
             click.echo(f"Scores written to {target}")

@@ -28,6 +28,10 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @cohort_options
 @click.option("--random-slope", "random_slope", is_flag=True, default=False,
               help="Add a random slope of time per respondent to the mixed models.")
+@click.option("--enrolled", "enrolled_file", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False),
+              help="Enrolment counts (columns cohort, year, enrolled): adds response rates "
+                   "per cohort and year beside the change in score.")
 @map_option
 @reader_options
 @click.option("--plot", "plot_path", default=None, metavar="OUT.png|.svg|.pdf",
@@ -37,18 +41,22 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @wrap_errors
 def trend(data: str, instrument: str, time_col: str, id_col: str | None,
           cohort_col: str | None, group_col: str | None, reference: str | None,
-          min_cell: int, random_slope: bool, map_file: str | None, plot_path: str | None,
-          fmt: str) -> None:
+          min_cell: int, random_slope: bool, enrolled_file: str | None, map_file: str | None,
+          plot_path: str | None, fmt: str) -> None:
     """Change of every scale across training years, with small cells suppressed.
 
     JSON (--format json): {"instrument", "time", "scales": {scale: {"by_time": [...],
-    "tests", "mixed_model", "linear_slope", "reliable_change", ...}}}; mixed-model terms are
-    "Intercept" and "time[t]" for each time t against the reference.
+    "tests", "mixed_model", "linear_slope", "reliable_change", ..., "meaningful_change",
+    "attrition", "sensitivity", "response_rates"}}}; mixed-model terms are "Intercept" and
+    "time[t]" for each time t against the reference. "attrition": baseline scores of the
+    students seen later vs never seen again per cohort; "sensitivity": each year's change from
+    all available respondents (different students), the mixed model and the completers only
+    (same students); "response_rates": with --enrolled.
 
     \b
     Example:
       empathy trend survey.csv -i jse-s --time year --id student --cohort entry \\
-          --group gender --plot trend.png --format json
+          --group gender --enrolled enrolment.csv --plot trend.png --format json
     """
     from pathlib import Path
 
@@ -56,16 +64,23 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
     from ..outputs import check_outputs
 
     if plot_path is not None:  # the output rule, before any work
-        check_outputs(files=[plot_path], inputs=[data, instrument, map_file],
+        check_outputs(files=[plot_path], inputs=[data, instrument, map_file, enrolled_file],
                       suffixes=_PLOT_SUFFIXES)
     frame, inst, columns = load_inputs(data, instrument, map_file)
     time_col, id_col, cohort_col, group_col = resolve_names(
         frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
+    enrolled = None
+    if enrolled_file is not None:
+        from ..io import read_responses, source_rows
+
+        enrolled = read_responses(enrolled_file)
+        enrolled.index = source_rows(enrolled)
+        enrolled.attrs.update(source=str(enrolled_file), line_numbers=True)
     result = run_trend(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
                        group=group_col, reference=reference, min_cell=min_cell,
-                       random_slope=random_slope)
+                       random_slope=random_slope, enrolled=enrolled)
     if plot_path is not None:
         from .._files import atomic_path
         from ..plots import trend_plot

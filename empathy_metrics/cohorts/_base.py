@@ -27,6 +27,11 @@ from ..suppression import suppress
 #: Two-sided 95 % critical value of the reliable change index.
 RCI_CRITICAL = 1.959963984540054
 
+#: The ``design`` of a comparison: the same students followed over time (within-person) ...
+SAME_STUDENTS = "same students"
+#: ... or different students (cross-sectional: the respondents of each time, cohort or group).
+DIFFERENT_STUDENTS = "different students"
+
 
 def _prepare(data: pd.DataFrame, inst: Instrument, scales: list[str]
              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:

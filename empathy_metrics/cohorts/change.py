@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._base import RCI_CRITICAL, TrendInput
+from ._base import DIFFERENT_STUDENTS, RCI_CRITICAL, TrendInput
 from .longitudinal import cronbach_alpha
 
 _COLUMNS = ["scale", "time", "n", "sd", "alpha", "alpha_source", "sem", "sem_per_item",
@@ -125,7 +125,7 @@ def change_table(inp: TrendInput, by_time: pd.DataFrame, reliable_change: pd.Dat
             row.update(diff_vs_ref=r.diff_vs_ref, diff_per_item=r.diff_vs_ref / k,
                        diff_per_item_ci_low=r.diff_ci_low / k,
                        diff_per_item_ci_high=r.diff_ci_high / k, d_vs_ref=r.d_vs_ref,
-                       design="different students")
+                       design=DIFFERENT_STUDENTS)
             if r.time in rc and not r.suppressed:
                 row.update(rc[r.time])
                 row["rc_threshold_per_item"] = row["rc_threshold"] / k

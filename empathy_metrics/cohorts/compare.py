@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 
 from ..effect_sizes import holm, welch_anova, welch_difference
-from ._base import TrendInput, _ols_slope
+from ._base import DIFFERENT_STUDENTS, TrendInput, _ols_slope
 
 
 def _scale_tests(inp: TrendInput, scale: str) -> dict[str, Any]:
@@ -27,11 +27,14 @@ def _scale_tests(inp: TrendInput, scale: str) -> dict[str, Any]:
     xs = np.concatenate([np.full(y_by_t[t].size, inp.tnum[t]) for t in kept] + [[]])
     ys = np.concatenate([y_by_t[t] for t in kept] + [[]])
     tst["linear_trend"] = _ols_slope(ys, xs)
+    if tst["linear_trend"] is not None:
+        tst["linear_trend"]["design"] = DIFFERENT_STUDENTS
     adj = []
     for a, b in zip(ordered[:-1], ordered[1:], strict=True):
         w = welch_difference(y_by_t[b], y_by_t[a])
         adj.append({"from": a, "to": b, "diff": w.estimate, "ci": list(w.ci), "t": w.t,
-                    "df": w.df, "p": w.p, "suppressed": False})
+                    "df": w.df, "p": w.p, "suppressed": False,
+                    "design": DIFFERENT_STUDENTS})
     for item, p_adj in zip(adj, holm([a["p"] for a in adj]), strict=True):
         item["p_holm"] = float(p_adj)
     tst["adjacent"] = adj

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
-from ._base import TrendInput, _apply_pattern, _compare, _describe
+from ._base import DIFFERENT_STUDENTS, TrendInput, _apply_pattern, _compare, _describe
 
 
 def _cells(inp: TrendInput, scale: str, col: str) -> pd.DataFrame:
@@ -61,8 +61,12 @@ def level_tables(inp: TrendInput, *, group_reference: Any = None,
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    return (cat(cohort_rows), cat(group_rows), pd.DataFrame(gdiff_rows),
-            pd.DataFrame(cdiff_rows))
+    gdiff = pd.DataFrame(gdiff_rows)
+    cdiff = pd.DataFrame(cdiff_rows)
+    for table in (gdiff, cdiff):
+        if not table.empty:
+            table["design"] = DIFFERENT_STUDENTS
+    return cat(cohort_rows), cat(group_rows), gdiff, cdiff
 
 
 def small_group_note(inp: TrendInput) -> None:

@@ -13,7 +13,14 @@ from scipy import stats
 from ..effect_sizes import mean_ci
 from ..errors import DataError
 from ..suppression import suppress
-from ._base import RCI_CRITICAL, TrendInput, _apply_pattern, _pattern
+from ._base import (
+    DIFFERENT_STUDENTS,
+    RCI_CRITICAL,
+    SAME_STUDENTS,
+    TrendInput,
+    _apply_pattern,
+    _pattern,
+)
 
 
 def cronbach_alpha(items: np.ndarray) -> float:
@@ -155,6 +162,15 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
             rc_rows.extend(_rci_rows(inp, scale, wide, rel, rel_src))
     rc = _protect_reliable_change(pd.DataFrame(rc_rows), inp.min_cell)
     paired = _protect_paired(pd.DataFrame(paired_rows), inp.min_cell)
+    for table in (rc, paired):
+        if not table.empty:
+            table["design"] = SAME_STUDENTS
+    for scale in inp.scales:
+        if mixed_out[scale] is not None:
+            mixed_out[scale]["design"] = SAME_STUDENTS
+        if slope_out[scale] is not None:
+            slope_out[scale] = {**slope_out[scale], "design": SAME_STUDENTS
+                                if mixed_out[scale] is not None else DIFFERENT_STUDENTS}
     return mixed_out, slope_out, paired, rc
 
 

@@ -13,7 +13,7 @@ from .._checks import check_frame
 from ..errors import DegenerateDataWarning
 from ..instruments import Instrument, resolve_instrument
 from ..suppression import DEFAULT_MIN_CELL
-from . import change, compare, describe, groups, longitudinal
+from . import attrition, change, cohort_sequential, compare, describe, groups, longitudinal
 from ._base import TrendInput, prepare_trend_input
 from .distribution import _histogram_tables
 from .items import trend_items
@@ -37,6 +37,7 @@ def trend(
     cohort_reference: Any = None,
     mixed: bool = True,
     random_slope: bool = False,
+    enrolled: pd.DataFrame | None = None,
 ) -> TrendResult:
     """Describe and test change of every scale across ``time``.
 
@@ -80,6 +81,10 @@ def trend(
     random_slope
         Add a random slope of (numeric) time per respondent to both mixed models,
         ``(1 + time | id)``; its SD and correlation with the intercept are reported.
+    enrolled
+        Optional enrolment counts, columns ``cohort``, ``year`` (or the time column's name) and
+        ``enrolled`` (``cohort`` may be left out to give counts per time only); adds the
+        response rates (:func:`empathy_metrics.cohorts.attrition.response_rate_table`).
 
     Returns
     -------
@@ -104,6 +109,20 @@ def trend(
     *Norms*: for scales whose norm (group ``"all"``) the instrument's YAML carries, each shown
     time's mean z ``(x̄ − μ)/σ``, the percentile rank of the mean and the median percentile rank
     (:func:`empathy_metrics.norms.percentile_rank`).
+    *Change that matters*: SEM, change per item and reliable-change shares
+    (:func:`empathy_metrics.cohorts.change.change_table`).
+    *Attrition*: baseline scores of the students seen later vs never seen again, the
+    completers-only vs all-available change side by side, and response rates with
+    ``enrolled`` (:mod:`empathy_metrics.cohorts.attrition`).
+    *Cohort-sequential*: with ids and cohorts, ``score ~ factor(time) + factor(cohort) +
+    (1 | id)`` (REML; year effects compare the same students, cohort effects different
+    students) and the likelihood-ratio test of the cohort × year interaction (ML fits; R
+    ``anova()`` of two ``lmer(REML = FALSE)`` fits), see
+    :mod:`empathy_metrics.cohorts.cohort_sequential`.
+    *Design*: every comparison carries ``design`` — ``"same students"`` (within-person: paired
+    change, reliable change, mixed-model time effects, completers) or ``"different students"``
+    (cross-sectional: change of the respondents' means, adjacent-time tests, cohort and group
+    differences, attrition).
 
     *Privacy*: times with fewer than ``min_cell`` respondents (and their complements, see
     :func:`empathy_metrics.suppression.suppress`) are shown as suppressed and are left out of
@@ -126,6 +145,11 @@ def trend(
     meaningful = change.change_table(inp, by_time, rc, alpha=alpha, alpha_by_time=alpha_by_time)
     cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
         inp, group_reference=group_reference, cohort_reference=cohort_reference)
+    who_left = attrition.attrition_table(inp)
+    sensitivity = attrition.sensitivity_table(inp, by_time, mixed_out)
+    rates = _response_rates(inp, enrolled, cohort_traj, by_time)
+    sequential = (cohort_sequential.cohort_sequential_models(inp) if mixed
+                  else dict.fromkeys(inp.scales))
     histogram, distribution, _ = _histogram_tables(inst, inp.scales, _flat(inp.values),
                                                    inp.times, inp.shown, inp.min_cell, None)
     groups.small_group_note(inp)
@@ -138,10 +162,22 @@ def trend(
         cohort_trajectories=cohort_traj, group_stats=group_stats, group_differences=gdiff,
         cohort_differences=cdiff, item_change=items.change if items is not None else None,
         norms=norms, items=items, scores=describe.score_table(inp),
-        meaningful_change=meaningful,
+        meaningful_change=meaningful, attrition=who_left, sensitivity=sensitivity,
+        response_rates=rates, cohort_sequential=sequential,
         distribution=distribution, histogram=histogram, random_slope=bool(random_slope),
         id=id, cohort=cohort, group=group, notes=inp.notes,
     )
+
+
+def _response_rates(inp: TrendInput, enrolled: pd.DataFrame | None, cohort_cells: pd.DataFrame,
+                    by_time: pd.DataFrame) -> pd.DataFrame:
+    if enrolled is None:
+        return pd.DataFrame()
+    source = enrolled.attrs.get("source", "enrolled")
+    checked = attrition.check_enrolled(enrolled, time=inp.time, cohort=inp.cohort,
+                                       source=source,
+                                       line_numbers=bool(enrolled.attrs.get("line_numbers")))
+    return attrition.response_rate_table(inp, checked, cohort_cells, by_time, source=source)
 
 
 def _flat(values: Mapping[str, Mapping[Any, Any]]) -> dict[tuple[str, Any], Any]:

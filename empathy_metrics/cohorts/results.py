@@ -68,6 +68,21 @@ class TrendResult(Result):
         in scale points, in points per item and as d, the reliable-change threshold and the
         shares of students (same students, from the reference) with a reliable decline or
         improvement; see :func:`empathy_metrics.cohorts.change.change_table`.
+    attrition
+        Per scale and entering cohort (and ``"all"``): reference-time scores of the students
+        seen again later vs those never seen again, with the difference (not seen − seen), d
+        and g with CIs (:func:`empathy_metrics.cohorts.attrition.attrition_table`).
+    sensitivity
+        Per scale and time, the change from the reference estimated from all available
+        respondents, by the mixed model and from the completers only, side by side, each with
+        its ``design`` (:func:`empathy_metrics.cohorts.attrition.sensitivity_table`).
+    cohort_sequential
+        Per scale, the cohort-sequential model (year effects "same students", cohort effects
+        "different students") and the cohort × year likelihood-ratio test, or ``None``
+        (:func:`empathy_metrics.cohorts.cohort_sequential.cohort_sequential`).
+    response_rates
+        With enrolment counts: response rate per cohort and time beside the change in the mean
+        (:func:`empathy_metrics.cohorts.attrition.response_rate_table`); else empty.
     """
 
     instrument: Instrument
@@ -94,6 +109,10 @@ class TrendResult(Result):
     histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
     random_slope: bool = False
     meaningful_change: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attrition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    response_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cohort_sequential: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     id: str | None = None
     cohort: str | None = None
     group: str | None = None
@@ -126,6 +145,7 @@ class TrendResult(Result):
                     "d_vs_ref": r.d_vs_ref, "d_ci": [r.d_ci_low, r.d_ci_high],
                     "g_vs_ref": r.g_vs_ref, "g_ci": [r.g_ci_low, r.g_ci_high],
                     "diff_p": r.diff_p, "suppressed": bool(r.suppressed),
+                    "design": "different students",
                 })
 
             def rows_of(frame: pd.DataFrame, scale: str = scale) -> list[dict[str, Any]]:
@@ -152,6 +172,10 @@ class TrendResult(Result):
                     columns=["primary_suppressed"], errors="ignore")),
                 "meaningful_change": rows_of(self.meaningful_change.drop(
                     columns=["primary_suppressed"], errors="ignore")),
+                "attrition": rows_of(self.attrition),
+                "sensitivity": rows_of(self.sensitivity),
+                "response_rates": rows_of(self.response_rates),
+                "cohort_sequential": self.cohort_sequential.get(scale),
             }
         out["random_slope"] = self.random_slope
         if self.items is not None:
@@ -208,6 +232,8 @@ class TrendResult(Result):
                 lines.append(f"  vs norm (mean {first.norm_mean:g}, SD {first.norm_sd:g}; "
                              f"{first.norm_group}): {zs}")
             lines.extend(self._change_lines(scale))
+            lines.extend(self._attrition_lines(scale))
+            lines.extend(self._sequential_lines(scale))
             slope = self.linear_slope.get(scale)
             if slope:
                 lines.append(f"  linear slope {slope['estimate']:+.3f} per time unit "
@@ -233,6 +259,53 @@ class TrendResult(Result):
                          f"improvement {_share(r.reliable_improvement_share)} "
                          f"of {int(r.n_pairs)} students followed")
             lines.append(text)
+        return lines
+
+    def _sequential_lines(self, scale: str) -> list[str]:
+        """Summary lines of the cohort-sequential model."""
+        cs = self.cohort_sequential.get(scale)
+        if not cs:
+            return []
+        lines = [f"  cohort-sequential model ({cs['formula']}), reference year "
+                 f"{cs['time_reference']}, cohort {cs['cohort_reference']}:"]
+        for name, term in cs["terms"].items():
+            if term.get("design") is None:
+                continue
+            lines.append(f"    {name} {term['estimate']:+.2f} [{term['ci'][0]:.2f}, "
+                         f"{term['ci'][1]:.2f}], p = {term['p']:.3g} ({term['design']})")
+        lrt = cs.get("interaction")
+        if lrt:
+            lines.append(f"    cohort × year interaction: chi2({lrt['df']}) = {lrt['chisq']:.2f}, "
+                         f"p = {lrt['p']:.3g} (likelihood-ratio test, ML fits)")
+        return lines
+
+    def _attrition_lines(self, scale: str) -> list[str]:
+        """Summary lines: who left, completers vs all available, response rates."""
+        lines = []
+        at = self.attrition
+        for r in (at[at["scale"] == scale].itertuples(index=False) if not at.empty else ()):
+            if r.suppressed:
+                lines.append(f"  not seen again after {self.reference}, cohort {r.cohort}: "
+                             f"suppressed (a group under {self.min_cell})")
+            elif r.diff == r.diff:
+                lines.append(f"  not seen again after {self.reference}, cohort {r.cohort}: "
+                             f"{int(r.n_not_seen)} of {int(r.n_baseline)}, baseline "
+                             f"{r.diff:+.2f} points vs seen later (d {r.d:+.2f} "
+                             f"[{r.d_ci_low:.2f}, {r.d_ci_high:.2f}])")
+        se = self.sensitivity
+        for t, g in (se[se["scale"] == scale].groupby("time", sort=False)
+                     if not se.empty else ()):
+            parts = [f"{e.estimate} {'suppressed' if e.suppressed else f'{e.diff:+.2f}'} "
+                     f"({e.design})" for e in g.itertuples(index=False)]
+            lines.append(f"  change {self.reference}->{t}: " + "; ".join(parts))
+        rr = self.response_rates
+        for r in (rr[rr["scale"] == scale].itertuples(index=False) if not rr.empty else ()):
+            if r.time == self.reference or r.rate_change != r.rate_change \
+                    or r.rate_change is None:
+                continue
+            lines.append(f"  response rate cohort {r.cohort} year {r.time}: "
+                         f"{100 * r.response_rate:.0f}% ({100 * r.rate_change:+.0f} points) "
+                         f"beside a mean change of {r.mean_change:+.2f}")
         return lines
 
     def _repr_html_(self) -> str:
