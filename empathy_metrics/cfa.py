@@ -31,18 +31,18 @@ from __future__ import annotations
 import html
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _cfa_input as _input
 from . import _sem
 from ._results import Result, jsonable
 from ._sem import ModelSpec, parse_model
-from .errors import DataError, DegenerateDataWarning, InputError
+from .errors import DegenerateDataWarning
 
 __all__ = [
     "CFAResult",
@@ -54,80 +54,8 @@ __all__ = [
     "FIT_KEYS",
 ]
 
-#: Keys of every ``fit`` dictionary, in order.
-FIT_KEYS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic")
-#: Cut-off on the drop in CFI between nested invariance models (Cheung & Rensvold 2002).
-DELTA_CFI = 0.01
-#: Cut-off on the rise in RMSEA suggested by Chen (2007); used only when asked for.
-DELTA_RMSEA = 0.015
-
-
-# ============================================================================================
-# input preparation
-# ============================================================================================
-
-
-def _model_spec(model: str | ModelSpec | None, instrument: Any) -> ModelSpec:
-    if isinstance(model, ModelSpec):
-        model.check()
-        return model
-    if model is not None:
-        return parse_model(model)
-    from .instruments import TOTAL
-
-    scales = {k: list(v) for k, v in instrument.scales.items() if k != TOTAL}
-    if not scales:
-        scales = {TOTAL: list(instrument.item_ids)}
-    try:
-        return ModelSpec.from_scales(scales)
-    except InputError as exc:
-        raise InputError(
-            f"instrument '{instrument.id}': {exc.message}",
-            hint="give the measurement model explicitly with model='F =~ item1 + item2 + ...'",
-        ) from None
-
-
-def _prepare(responses: pd.DataFrame, instrument: Any, model: Any,
-             columns: Mapping[str, str] | None) -> tuple[pd.DataFrame, ModelSpec, str | None]:
-    """The numeric matrix of the model's observed variables (rows kept), the model, source."""
-    if not isinstance(responses, pd.DataFrame):
-        raise InputError("responses must be a pandas DataFrame (one row per respondent)")
-    source = responses.attrs.get("source")
-    if instrument is None and model is None:
-        raise InputError("give an instrument (its subscales are the model) or a model string",
-                         hint="e.g. cfa(data, 'jse-s') or cfa(data, model='F =~ x1 + x2 + x3')")
-    if instrument is not None:
-        from .instruments import resolve_instrument
-        from .scoring import keyed_items
-
-        inst = resolve_instrument(instrument, responses)
-        spec = _model_spec(model, inst)
-        frame = keyed_items(responses, inst, columns=columns)
-        missing = [v for v in spec.observed if v not in frame.columns]
-        if missing:
-            raise InputError(
-                f"model variable '{missing[0]}' is not an item of instrument '{inst.id}'",
-                file=source, hint=f"items are {', '.join(inst.item_ids)}",
-            )
-        return frame[spec.observed], spec, source
-    spec = _model_spec(model, None)
-    out = {}
-    for v in spec.observed:
-        if v not in responses.columns:
-            raise InputError(f"model variable '{v}' is not a column of the data", file=source,
-                             column=v, hint="model names must match the data's column names")
-        col = responses[v]
-        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-            conv = pd.to_numeric(col, errors="coerce")
-            bad = col.notna() & conv.isna()
-            if bad.any():
-                pos = int(np.flatnonzero(bad.to_numpy())[0])
-                row = int(responses.attrs.get("first_row", 2)) + pos
-                raise InputError(f"value {col.iloc[pos]!r} is not a number", file=source,
-                                 row=row, column=v, hint="a CFA needs numeric item scores")
-            col = conv
-        out[v] = col.to_numpy(dtype=float, na_value=np.nan)
-    return pd.DataFrame(out, index=responses.index), spec, source
+#: Keys of every ``fit`` dictionary, in order (under MLR followed by ``_sem.SCALED_KEYS``).
+FIT_KEYS = _sem.FIT_KEYS
 
 
 # ============================================================================================
@@ -147,9 +75,7 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
         sigma, _ = s.implied(est.theta, g)
         sd_ov = np.sqrt(np.diag(sigma))
         sd_lv = np.sqrt(np.maximum(np.diag(phi), 0.0))
-        free: dict[tuple[str, int, int], int] = {
-            (p.kind, p.row, p.col): p.free for k in s.by_group[g] for p in [s.params[k]]
-        }
+        free = s.free_of(g)
 
         def se(kind: str, r: int, c: int, free=free) -> float:
             idx = free.get((kind, r, c))
@@ -205,6 +131,30 @@ def _fmt(x: Any, digits: int = 3) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     return f"{x:.{digits}f}"
+
+
+def _design_line(res: Any) -> str:
+    """n, missing-data treatment and estimator in words."""
+    if res.missing == "fiml":
+        dropped = f"; {res.n_dropped} with no answer dropped" if res.n_dropped else ""
+        who = f"n = {res.n} respondents (full-information ML: every answer used{dropped})"
+    else:
+        dropped = (f" ({res.n_dropped} with a missing answer dropped)" if res.n_dropped
+                   else "")
+        who = f"n = {res.n} complete respondents{dropped}"
+    how = ("robust maximum likelihood (MLR: Huber-White SEs, Yuan-Bentler scaled chi-square)"
+           if res.estimator == "mlr" else "maximum likelihood (lavaan defaults)")
+    return f"{who}; {how}, {res.npar} free parameters"
+
+
+def _scaled_line(fit: Mapping[str, Any]) -> str:
+    p = fit["pvalue_scaled"]
+    ptxt = "—" if not math.isfinite(p) else ("< .001" if p < 0.001 else f"= {p:.3f}")
+    lo, hi = fit["rmsea_ci_scaled"]
+    return (f"scaled: chi-square = {_fmt(fit['chisq_scaled'], 2)} (scaling factor "
+            f"{_fmt(fit['scaling_factor'])}), p {ptxt}; CFI = {_fmt(fit['cfi_scaled'])}, "
+            f"TLI = {_fmt(fit['tli_scaled'])}, RMSEA = {_fmt(fit['rmsea_scaled'])} "
+            f"[90% CI {_fmt(lo)}, {_fmt(hi)}]")
 
 
 def _fit_line(fit: Mapping[str, Any]) -> str:
@@ -266,6 +216,8 @@ class CFAResult(Result):
     groups: list[Any] | None = None
     loglik: float = math.nan
     npar: int = 0
+    estimator: str = "ml"
+    missing: str = "listwise"
     title: str = field(default="Confirmatory factor analysis", repr=False)
     _estimate: Any = field(default=None, repr=False)
 
@@ -305,16 +257,17 @@ class CFAResult(Result):
         return self.loadings
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"n", "fit": {...}, "loadings": [{"factor", "item", "estimate", "se", "std"}]}``."""
-        return {"n": int(self.n), "fit": jsonable(self.fit), "loadings": jsonable(self.loadings)}
+        """``{"n", "estimator", "missing", "fit": {...}, "loadings": [{"factor", "item",
+        "estimate", "se", "std"}]}`` (under MLR ``fit`` also has the ``*_scaled`` keys)."""
+        return {"n": int(self.n), "estimator": self.estimator, "missing": self.missing,
+                "fit": jsonable(self.fit), "loadings": jsonable(self.loadings)}
 
     def summary(self) -> str:
         lines = [self.title, "=" * len(self.title)]
-        dropped = (f" ({self.n_dropped} with a missing answer dropped)" if self.n_dropped
-                   else "")
-        lines.append(f"n = {self.n} complete respondents{dropped}; maximum likelihood "
-                     f"(lavaan defaults), {self.npar} free parameters")
+        lines.append(_design_line(self))
         lines.append(_fit_line(self.fit))
+        if "chisq_scaled" in self.fit:
+            lines.append(_scaled_line(self.fit))
         if self.fit["df"] == 0:
             lines.append("df = 0: the model is saturated (just identified), so its fit cannot "
                          "be tested")
@@ -340,13 +293,15 @@ class CFAResult(Result):
                 f"<p>n = {self.n}; {fit}</p>{table}{warn}</div>")
 
 
-def _result_from(est: _sem.Estimate, spec: ModelSpec, n_dropped: int,
-                 groups: list[Any] | None, title: str) -> CFAResult:
+def result_from(est: _sem.Estimate, spec: ModelSpec, n_dropped: int,
+                groups: list[Any] | None, title: str, missing: str = "listwise") -> CFAResult:
     params = _parameter_table(est)
     return CFAResult(
         model=spec, n=est.n, n_dropped=n_dropped, fit=_sem.fit_measures(est), parameters=params,
         loadings=_loadings(params), iterations=est.iterations, warnings=list(est.warnings),
-        groups=groups, loglik=est.loglik, npar=est.structure.q, title=title, _estimate=est,
+        groups=groups, loglik=est.loglik, npar=est.structure.q,
+        estimator=est.estimator, missing=missing, title=title,
+        _estimate=est,
     )
 
 
@@ -356,6 +311,12 @@ def cfa(
     model: str | ModelSpec | None = None,
     *,
     columns: Mapping[str, str] | None = None,
+    estimator: str = "ml",
+    missing: str = "listwise",
+    std_lv: bool = False,
+    group: str | None = None,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
 ) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood, as ``lavaan::cfa(model, data)``.
 
@@ -370,11 +331,28 @@ def cfa(
         is not given, each subscale is one factor measured by its items (the total is not a
         factor; an instrument with no subscales gives a single factor of all items).
     model
-        lavaan-style syntax: ``F1 =~ x1 + x2 + x3`` lines, optional residual covariances
-        ``x1 ~~ x2``, ``#`` comments (see :func:`~empathy_metrics._sem.parse_model`). With an
+        lavaan syntax (see :func:`~empathy_metrics._sem.parse_model`): ``F1 =~ x1 + x2 + x3``,
+        residual covariances ``x1 ~~ x2``, fixed values ``1*x1``, a free marker ``NA*x1``,
+        equality labels ``a*x2 + a*x3``, fixed factor (co)variances ``F1 ~~ 0*F2``. With an
         instrument, variables are item ids.
     columns
         Optional mapping item id -> data column name (with an instrument).
+    estimator
+        ``"ml"`` (normal-theory ML, lavaan's default) or ``"mlr"`` (ML estimates with
+        Huber-White robust standard errors and the Yuan-Bentler scaled chi-square, lavaan
+        ``estimator = "MLR"``; ``fit`` then also holds ``chisq_scaled``, ``cfi_scaled``,
+        ``tli_scaled``, ``rmsea_scaled``, ...).
+    missing
+        ``"listwise"`` (drop respondents with any missing model item) or ``"fiml"``
+        (full-information ML using every answer, lavaan ``missing = "ml"``).
+    std_lv
+        Identify each factor by fixing its variance to 1 and freeing all loadings (lavaan
+        ``std.lv = TRUE``) instead of fixing the first loading to 1.
+    group, group_equal, group_partial
+        A multi-group model: the grouping column, the parameter kinds held equal across groups
+        (``"loadings"``, ``"intercepts"``, ``"residuals"``, ``"lv.variances"``,
+        ``"lv.covariances"``), and entries exempt from them (``"F=~x2"``, ``"x3~1"``), as
+        lavaan's ``group``, ``group.equal`` and ``group.partial``.
 
     Returns
     -------
@@ -385,9 +363,9 @@ def cfa(
     Notes
     -----
     *Model*: :math:`\\Sigma = \\Lambda\\Phi\\Lambda' + \\Theta` with the first loading of every
-    factor fixed to 1 (marker-variable identification), all factor variances and covariances
-    free, :math:`\\Theta` diagonal apart from requested residual covariances, no mean
-    structure.
+    factor fixed to 1 (marker-variable identification; or unit factor variances with
+    ``std_lv``), all factor variances and covariances free, :math:`\\Theta` diagonal apart from
+    requested residual covariances; a mean structure (free intercepts) with FIML or groups.
 
     *Estimation* (Jöreskog 1969; Bollen 1989, ch. 4): minimises
     :math:`F_{ML} = \\log|\\Sigma| + \\mathrm{tr}(S\\Sigma^{-1}) - \\log|S| - p` with :math:`S`
@@ -397,317 +375,52 @@ def cfa(
     default ``se = "standard"``, ``information = "expected"``). Standardised loadings are
     lavaan's ``std.all``: :math:`\\lambda_{ij}\\sqrt{\\phi_{jj}}/\\sqrt{\\sigma_{ii}}`.
 
+    *FIML* (Arbuckle 1996; lavaan ``missing = "ml"``): the casewise normal likelihood of each
+    respondent's observed answers; :math:`\\chi^2 = 2(\\ell_{H1}-\\ell_{H0})` against the
+    saturated model estimated by EM; standard errors from the observed information (lavaan's
+    default under FIML); ``n`` counts every respondent with at least one answer.
+
+    *MLR* (lavaan ``estimator = "MLR"``): the same estimates; standard errors from the
+    sandwich :math:`A^{-1}BA^{-1}` with :math:`A` the observed information and :math:`B` the
+    outer product of casewise scores (Huber 1967; White 1982); the chi-square divided by the
+    Yuan-Bentler scaling factor :math:`c = [\\mathrm{tr}(A_1^{-1}B_1) -
+    \\mathrm{tr}(A_0^{-1}B_0)]/df` (Yuan & Bentler 2000; Mplus variant, lavaan's
+    ``"yuan.bentler.mplus"``), also with FIML.
+
     *Fit*: :math:`\\chi^2 = N F_{ML}`; CFI, TLI against the independence model; RMSEA with a
     90 % CI from the noncentral :math:`\\chi^2`; Bentler's SRMR; AIC and BIC from the
-    log-likelihood, all as lavaan's ``fitMeasures`` (see :func:`_sem.fit_measures`).
+    log-likelihood, all as lavaan's ``fitMeasures`` (see :mod:`empathy_metrics._sem.fit`).
 
-    *Assumptions*: complete cases (respondents with any missing model item are dropped,
-    listwise, and counted in ``n_dropped``); item scores treated as continuous and
-    multivariate normal (for 1-7 Likert items the estimates are usually fine but the
-    chi-square is inflated for strongly skewed items); independent respondents.
+    *Assumptions*: complete cases unless ``missing = "fiml"`` (which assumes answers are
+    missing at random); item scores treated as continuous (multivariate normal for ``"ml"``;
+    ``"mlr"`` corrects SEs and the test for non-normality, e.g. skewed Likert items);
+    independent respondents.
 
     Raises
     ------
     InputError
         A model line that cannot be read (message names the line), a variable not in the data,
-        a model with more parameters than moments.
+        a model with more parameters than moments, an unknown estimator or missing option.
     DataError, DegenerateDataError
-        Fewer complete respondents than items, a constant item, perfectly collinear items,
+        Fewer respondents than items, a constant item, perfectly collinear items,
         non-convergence, an unidentified model. Improper solutions (negative variances, factor
         correlations beyond 1) give a :class:`~empathy_metrics.errors.DegenerateDataWarning`.
     """
-    frame, spec, _ = _prepare(responses, instrument, model, columns)
-    values = frame.to_numpy(dtype=float)
-    complete = ~np.isnan(values).any(axis=1)
-    values = values[complete]
-    _sem.check_sample(values, spec.observed)
-    est = _sem.fit_model(spec, [_sem.group_stats(values)], meanstructure=False)
+    est_name, miss = _input.check_options(estimator, missing)
+    frame, spec, source = _input.prepare(responses, instrument, model, columns)
+    spec = _input.with_std_lv(spec, std_lv)
+    if group is None:
+        stats_g, n_dropped = _input.single_data(frame, spec, miss)
+        labels = None
+    else:
+        stats_g, labels, n_dropped = _input.group_data(responses, frame, spec, group, miss,
+                                                       source)
+    partial = _input.parse_partial(spec, group_partial)
+    est = _sem.fit_model(spec, stats_g, meanstructure=group is not None or miss == "fiml",
+                         equal=tuple(group_equal), partial=partial, estimator=est_name)
     for message in est.warnings:
         warnings.warn(message, DegenerateDataWarning, stacklevel=2)
-    return _result_from(est, spec, int((~complete).sum()), None,
-                        "Confirmatory factor analysis")
+    return result_from(est, spec, n_dropped, labels, "Confirmatory factor analysis", miss)
 
 
-# ============================================================================================
-# measurement invariance
-# ============================================================================================
-
-
-@dataclass
-class InvarianceResult(Result):
-    """Configural, metric and scalar invariance of a measurement model across groups.
-
-    Attributes
-    ----------
-    group
-        The grouping column.
-    groups
-        Group labels (sorted; the first is the reference group whose latent means are fixed at
-        0 in the scalar model).
-    group_sizes
-        Complete respondents per group.
-    models
-        ``{"configural", "metric", "scalar"}`` -> multi-group :class:`CFAResult`.
-    comparisons
-        One row per nested comparison (``metric vs configural``, ``scalar vs metric``):
-        ``chisq_diff``, ``df_diff``, ``pvalue`` (lavaan's ``lavTestLRT``), ``delta_cfi``
-        (restricted minus free), ``delta_rmsea``, ``holds``.
-    verdict
-        The result in plain words.
-    sound
-        True when both metric and scalar invariance hold by the cut-offs, i.e. differences in
-        mean scores between the groups can be read as differences in the construct.
-    """
-
-    group: str
-    groups: list[Any]
-    group_sizes: dict[Any, int]
-    models: dict[str, CFAResult]
-    comparisons: pd.DataFrame
-    verdict: str
-    sound: bool
-    n_dropped: int = 0
-    cfi_cutoff: float = DELTA_CFI
-    rmsea_cutoff: float | None = None
-    title: str = field(default="Measurement invariance", repr=False)
-
-    @property
-    def configural(self) -> dict[str, Any]:
-        """Fit of the configural model (same structure, all parameters free per group)."""
-        return self.models["configural"].fit
-
-    @property
-    def metric(self) -> dict[str, Any]:
-        """Fit of the metric model (loadings equal across groups)."""
-        return self.models["metric"].fit
-
-    @property
-    def scalar(self) -> dict[str, Any]:
-        """Fit of the scalar model (loadings and intercepts equal across groups)."""
-        return self.models["scalar"].fit
-
-    def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for name, res in self.models.items():
-            fit = res.fit
-            rows.append({"model": name, "chisq": fit["chisq"], "df": fit["df"],
-                         "pvalue": fit["pvalue"], "cfi": fit["cfi"], "tli": fit["tli"],
-                         "rmsea": fit["rmsea"], "rmsea_lo": fit["rmsea_ci"][0],
-                         "rmsea_hi": fit["rmsea_ci"][1], "srmr": fit["srmr"], "aic": fit["aic"],
-                         "bic": fit["bic"]})
-        return pd.DataFrame(rows).set_index("model")
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"groups", "configural", "metric", "scalar", "comparisons", "verdict"}``."""
-        return {
-            "groups": jsonable(list(self.groups)),
-            "configural": jsonable(self.configural),
-            "metric": jsonable(self.metric),
-            "scalar": jsonable(self.scalar),
-            "comparisons": jsonable(self.comparisons),
-            "verdict": self.verdict,
-        }
-
-    def summary(self) -> str:
-        lines = [self.title, "=" * len(self.title)]
-        sizes = ", ".join(f"{g} (n = {self.group_sizes[g]})" for g in self.groups)
-        dropped = f"; {self.n_dropped} with missing answers dropped" if self.n_dropped else ""
-        lines.append(f"Groups by '{self.group}': {sizes}{dropped}")
-        lines.append("")
-        with pd.option_context("display.width", 140):
-            lines.append(self.to_frame().to_string(float_format=lambda x: f"{x:.3f}"))
-            lines.append("")
-            lines.append(self.comparisons.to_string(index=False,
-                                                    float_format=lambda x: f"{x:.3f}"))
-        lines.append("")
-        lines.append(self.verdict)
-        for res in self.models.values():
-            for w in res.warnings:
-                lines.append(f"Warning ({res.title}): {w}")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        fits = self.to_frame().to_html(float_format=lambda x: f"{x:.3f}", border=0)
-        comp = self.comparisons.to_html(float_format=lambda x: f"{x:.3f}", border=0,
-                                        index=False)
-        return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>"
-                f"{fits}{comp}<p>{html.escape(self.verdict)}</p></div>")
-
-
-def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: float,
-             rmsea_cutoff: float | None) -> dict[str, Any]:
-    """lavaan ``lavTestLRT`` (standard): difference of chi-squares on the difference of dfs."""
-    dx2 = restricted.fit["chisq"] - free.fit["chisq"]
-    ddf = restricted.fit["df"] - free.fit["df"]
-    p = float(stats.chi2.sf(max(dx2, 0.0), ddf)) if ddf > 0 else math.nan
-    dcfi = restricted.fit["cfi"] - free.fit["cfi"]
-    drmsea = restricted.fit["rmsea"] - free.fit["rmsea"]
-    holds = dcfi >= -cfi_cutoff - 1e-12
-    if rmsea_cutoff is not None:
-        holds = holds and drmsea <= rmsea_cutoff + 1e-12
-    return {"comparison": name, "chisq_diff": dx2, "df_diff": int(ddf), "pvalue": p,
-            "delta_cfi": dcfi, "delta_rmsea": drmsea, "holds": bool(holds)}
-
-
-def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
-             cfi_cutoff: float, rmsea_cutoff: float | None) -> tuple[str, bool]:
-    metric, scalar = comp.iloc[0], comp.iloc[1]
-    rule = f"ΔCFI no worse than -{cfi_cutoff:g}"
-    if rmsea_cutoff is not None:
-        rule += f" and ΔRMSEA no larger than {rmsea_cutoff:g}"
-    m_txt = f"ΔCFI = {metric.delta_cfi:.3f}, ΔRMSEA = {metric.delta_rmsea:.3f}"
-    s_txt = f"ΔCFI = {scalar.delta_cfi:.3f}, ΔRMSEA = {scalar.delta_rmsea:.3f}"
-    if metric.holds and scalar.holds:
-        text = (f"Scalar invariance holds across '{group}' (metric: {m_txt}; scalar: {s_txt}; "
-                f"criterion {rule}): the items measure the factors in the same way and with "
-                "the same intercepts in every group, so differences in mean scores between the "
-                "groups can be read as differences in the construct.")
-        sound = True
-    elif metric.holds:
-        text = (f"Metric invariance holds across '{group}' ({m_txt}) but scalar invariance "
-                f"does not ({s_txt}; criterion {rule}): the items relate to the factors in the "
-                "same way, but some item intercepts differ between groups, so differences in "
-                "mean scores may reflect how the groups answer particular items rather than a "
-                "difference in the construct. Compare relations (correlations, regressions) "
-                "rather than means, or find the non-invariant items (partial invariance).")
-        sound = False
-    else:
-        text = (f"Metric invariance does not hold across '{group}' ({m_txt}; criterion "
-                f"{rule}): the items relate to the factors differently in different groups, so "
-                "neither mean scores nor their relations can be compared directly between the "
-                "groups.")
-        sound = False
-    if configural["cfi"] < 0.90 or configural["rmsea"] > 0.10:
-        text += (f" Note: the configural model itself fits poorly (CFI = "
-                 f"{configural['cfi']:.3f}, RMSEA = {configural['rmsea']:.3f}), so the factor "
-                 "structure is questionable in these groups.")
-    return text, sound
-
-
-def invariance(
-    responses: pd.DataFrame,
-    instrument: Any,
-    group: str,
-    *,
-    columns: Mapping[str, str] | None = None,
-    model: str | ModelSpec | None = None,
-    cfi_cutoff: float = DELTA_CFI,
-    rmsea_cutoff: float | None = None,
-) -> InvarianceResult:
-    """Configural, metric and scalar measurement invariance across the levels of ``group``.
-
-    Parameters
-    ----------
-    responses
-        One row per respondent, with the items (or the model's variables) and ``group``.
-    instrument
-        As in :func:`cfa` (``None`` with a ``model`` over numeric columns).
-    group
-        Column whose values define the groups (e.g. training year, gender, site).
-    columns, model
-        As in :func:`cfa`.
-    cfi_cutoff
-        Largest acceptable drop in CFI from the less to the more constrained model (.01,
-        Cheung & Rensvold 2002).
-    rmsea_cutoff
-        Also require the RMSEA to rise by at most this much (Chen 2007 suggests .015); not
-        used by default.
-
-    Returns
-    -------
-    InvarianceResult
-        Fits of the three models, the comparisons, ``verdict`` and ``sound``.
-
-    Notes
-    -----
-    Three multi-group models with a mean structure, as ``lavaan::cfa(model, data,
-    group = group, group.equal = ...)`` (Meredith 1993):
-
-    * *configural*: the same factors and indicators in every group, all parameters free per
-      group (latent means fixed at 0, intercepts free);
-    * *metric* (weak): loadings equal across groups (``group.equal = "loadings"``);
-    * *scalar* (strong): loadings and intercepts equal (``c("loadings", "intercepts")``),
-      latent means fixed at 0 in the first group and free in the others.
-
-    The likelihood is the sum over groups of the normal likelihood with each group's
-    covariance divided by :math:`N_g`; :math:`\\chi^2 = \\sum_g N_g F_g`; RMSEA is multiplied
-    by :math:`\\sqrt{G}` and CFI/TLI use the independence model with free means and variances
-    per group, as lavaan. Nested models are compared by the chi-square difference (lavaan's
-    ``lavTestLRT``, standard test) and by ΔCFI (restricted minus free; invariance is retained
-    when ΔCFI ≥ -.01, Cheung & Rensvold 2002; optionally ΔRMSEA ≤ .015, Chen 2007). With
-    large samples the chi-square difference rejects trivial differences, which is why the
-    verdict rests on ΔCFI.
-
-    Assumptions as :func:`cfa`, within each group; respondents with a missing item or a
-    missing group value are dropped (listwise).
-
-    Raises
-    ------
-    InputError
-        ``group`` is not a column.
-    DataError
-        Fewer than two groups, or a group with no more respondents than items (name the
-        group); constant items within a group.
-    """
-    frame, spec, source = _prepare(responses, instrument, model, columns)
-    if group not in responses.columns:
-        raise InputError(f"group column '{group}' not found", file=source, column=group,
-                         hint=f"columns are {', '.join(map(str, responses.columns[:30]))}")
-    labels = responses[group]
-    values = frame.to_numpy(dtype=float)
-    ok = ~np.isnan(values).any(axis=1) & labels.notna().to_numpy()
-    n_dropped = int((~ok).sum())
-    values, labels = values[ok], labels[ok]
-    uniq = list(pd.unique(labels))
-    try:
-        uniq = sorted(uniq)
-    except TypeError:
-        uniq = sorted(uniq, key=str)
-    uniq = [u.item() if isinstance(u, np.generic) else u for u in uniq]
-    if all(isinstance(u, float) and u.is_integer() for u in uniq):
-        # e.g. a year column read as float because some rows lack it: label 2 rather than 2.0
-        labels = labels.astype(int)
-        uniq = [int(u) for u in uniq]
-    if len(uniq) < 2:
-        raise DataError(f"group column '{group}' has {len(uniq)} group(s) with complete "
-                        "answers; invariance needs at least two", file=source, column=group)
-    p = len(spec.observed)
-    small = [(u, int((labels == u).sum())) for u in uniq if (labels == u).sum() <= p]
-    if small:
-        desc = ", ".join(f"'{u}' (n = {n})" for u, n in small)
-        raise DataError(
-            f"group(s) {desc} of '{group}' have no more complete respondents than the {p} "
-            "items; each group needs more respondents than items (ideally several hundred)",
-            file=source, column=group, hint="merge small groups or drop them first",
-        )
-    stats_g = []
-    lab = labels.to_numpy()
-    for u in uniq:
-        block = values[lab == u]
-        _sem.check_sample(block, spec.observed, label=u)
-        stats_g.append(_sem.group_stats(block, label=u))
-    models = {}
-    for name, equal in (("configural", ()), ("metric", ("loadings",)),
-                        ("scalar", ("loadings", "intercepts"))):
-        est = _sem.fit_model(spec, stats_g, meanstructure=True, equal=equal)
-        models[name] = _result_from(est, spec, n_dropped, uniq, f"{name.capitalize()} model")
-    seen: dict[str, list[str]] = {}
-    for name, res in models.items():
-        for message in res.warnings:
-            seen.setdefault(message, []).append(name)
-    for message, names in seen.items():
-        warnings.warn(f"{', '.join(names)} model{'s' if len(names) > 1 else ''}: {message}",
-                      DegenerateDataWarning, stacklevel=2)
-    comp = pd.DataFrame([
-        _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
-                 rmsea_cutoff),
-        _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
-                 rmsea_cutoff),
-    ])
-    verdict, sound = _verdict(comp, models["configural"].fit, group, cfi_cutoff, rmsea_cutoff)
-    return InvarianceResult(
-        group=group, groups=uniq,
-        group_sizes={u: st.n for u, st in zip(uniq, stats_g, strict=True)},
-        models=models, comparisons=comp, verdict=verdict, sound=sound, n_dropped=n_dropped,
-        cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
-    )
+from .invariance import DELTA_CFI, DELTA_RMSEA, InvarianceResult, invariance  # noqa: E402,F401

@@ -438,10 +438,10 @@ def test_parse_model_features():
     [
         ("F1 =~ x1 + x2 + x3\nF2 ~ x4", r"model line 2: operator '~' is not supported"),
         ("F1 =~ x1 + x2 + x3\n\n# c\nF2 =~ x4 + + x5", r"model line 4: empty term"),
-        ("F1 =~ 0.5*x1 + x2 + x3", r"model line 1: modifier in '0.5\*x1'"),
+        ("F1 =~ start(0.5)*x1 + x2 + x3", r"model line 1: modifier .start\(0.5\). in"),
         ("F1 =~ x1 + x2 + x3\nhello", r"model line 2: cannot read 'hello'"),
         ("F1 =~ x1 + x2 + x3\nx1 ~~ F1", r"model line 2: 'x1 ~~ F1' mixes a factor"),
-        ("F1 =~ x1 + x2 + x3\nx1 ~~ z9", r"model line 2: 'z9' .* is not an indicator"),
+        ("F1 =~ x1 + x2 + x3\nx1 ~~ z9", r"model line 2: 'z9' .* is neither a factor"),
         ("F1 =~ x1 + x2 + x3\nF1 := a*b", r"model line 2: operator ':='"),
         ("1F =~ x1 + x2 + x3", r"model line 1: '1F' is not a valid factor name"),
         ("F1 =~ x1 + x1 + x2", r"model line 1: indicator 'x1' is listed twice"),

@@ -54,7 +54,8 @@ def test_cfa_json_matches_lavaan(files):
     res = CliRunner().invoke(cli, ["cfa", str(files["jse"]), "-i", "jse-s", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert set(out) == {"n", "fit", "loadings"} and out["n"] == 500
+    assert set(out) == {"n", "estimator", "missing", "fit", "loadings"} and out["n"] == 500
+    assert (out["estimator"], out["missing"]) == ("ml", "listwise")
     _assert_fit(out["fit"], REF["jse"]["fit"])
     ref = pd.DataFrame(REF["jse"]["params"]).query("op == '=~'")
     got = pd.DataFrame(out["loadings"])
@@ -91,6 +92,42 @@ def test_cfa_bad_model_and_bad_usage_exit_2(files):
     res = runner.invoke(cli, ["cfa", str(files["jse"]), "-i", "jse-s", "--model",
                               str(files["hs_model"])])
     assert res.exit_code == 2 and "'x1' is not an item of instrument 'jse-s'" in res.output
+
+
+def test_cfa_mlr_fiml_json_matches_lavaan(files):
+    """--estimator mlr --missing fiml: lavaan cfa(missing = "ml", estimator = "MLR")."""
+    ref = json.loads((REF_DIR / "cfa_missing.json").read_text())["hs_fiml_mlr"]
+    res = CliRunner().invoke(cli, ["cfa", str(REF_DIR / "data" / "hs_missing.csv"), "--model",
+                                   str(files["hs_model"]), "--estimator", "MLR", "--missing",
+                                   "fiml", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert (out["n"], out["estimator"], out["missing"]) == (300, "mlr", "fiml")
+    _assert_fit(out["fit"], ref["fit"])
+    for key in ("chisq_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled"):
+        assert out["fit"][key] == pytest.approx(ref["fit"][key], abs=ITERATIVE_TOL), key
+    assert out["fit"]["df_scaled"] == ref["fit"]["df_scaled"]
+    assert out["fit"]["rmsea_ci_scaled"] == pytest.approx(
+        [ref["fit"]["rmsea_ci_lower_scaled"], ref["fit"]["rmsea_ci_upper_scaled"]],
+        abs=ITERATIVE_TOL)
+    table = CliRunner().invoke(cli, ["cfa", str(REF_DIR / "data" / "hs_missing.csv"), "--model",
+                                     str(files["hs_model"]), "--estimator", "mlr", "--missing",
+                                     "fiml"])
+    assert table.exit_code == 0, table.output
+    assert "full-information ML: every answer used; 1 with no answer dropped" in table.output
+    assert "scaled: chi-square = 98.28" in table.output
+
+
+def test_cfa_std_lv_and_bad_estimator(files):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cfa", str(HS), "--model", str(files["hs_model"]), "--std-lv",
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    loads = pd.DataFrame(json.loads(res.output)["loadings"])
+    assert loads["se"].notna().all()  # no marker: every loading estimated
+    res = runner.invoke(cli, ["cfa", str(HS), "--model", str(files["hs_model"]),
+                              "--estimator", "wlsmv"])
+    assert res.exit_code == 2 and "wlsmv" in res.output
 
 
 def test_invariance_json_matches_lavaan(files):

@@ -33,6 +33,22 @@ def _model_option(func):
     )(func)
 
 
+def _estimation_options(func):
+    func = click.option(
+        "--missing", "missing", type=click.Choice(["listwise", "fiml"], case_sensitive=False),
+        default="listwise", show_default=True,
+        help="Missing answers: drop incomplete respondents (listwise) or use every answer by "
+             "full-information maximum likelihood (fiml; as lavaan missing='ml').",
+    )(func)
+    return click.option(
+        "--estimator", "estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False),
+        default="ml", show_default=True,
+        help="ml: normal-theory maximum likelihood; mlr: the same estimates with robust "
+             "(Huber-White) standard errors and the Yuan-Bentler scaled chi-square and fit "
+             "indices (as lavaan estimator='MLR'), for skewed Likert items.",
+    )(func)
+
+
 def _load(data: str, instrument: str | None, map_file: str | None, model_file: str | None):
     """(frame, instrument or None, columns, model text or None)."""
     from pathlib import Path
@@ -74,7 +90,8 @@ def _parse(model: str | None, model_file: str | None):
         "\b\nExamples:\n"
         "  empathy cfa survey.csv -i jse-s\n"
         "  empathy cfa survey.csv -i jse-s --model two_factors.lav --format json > cfa.json\n"
-        "  empathy cfa scores.csv --model model.lav      # model over the file's columns"
+        "  empathy cfa scores.csv --model model.lav      # model over the file's columns\n"
+        "  empathy cfa survey.csv -i jse-s --estimator mlr --missing fiml"
     ),
 )
 @data_argument
@@ -82,22 +99,28 @@ def _parse(model: str | None, model_file: str | None):
 @_model_option
 @map_option
 @reader_options
+@_estimation_options
+@click.option("--std-lv", "std_lv", is_flag=True, default=False,
+              help="Identify factors by unit variances (all loadings free) instead of fixing "
+                   "the first loading to 1 (lavaan std.lv=TRUE).")
 @format_option
 @wrap_errors
 def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str | None,
-        fmt: str) -> None:
+        estimator: str, missing: str, std_lv: bool, fmt: str) -> None:
     """Confirmatory factor analysis by maximum likelihood (agrees with R lavaan::cfa).
 
-    Reverse-keys the items, drops respondents with any missing model item, fits the
-    instrument's subscales as correlated factors (or the --model), and reports chi-square, CFI,
-    TLI, RMSEA with its 90% CI, SRMR, AIC, BIC and the loadings with standard errors and
-    standardised values (--format json gives every number at full precision).
+    Reverse-keys the items, drops respondents with any missing model item (or, with
+    --missing fiml, uses every answer), fits the instrument's subscales as correlated factors
+    (or the --model), and reports chi-square, CFI, TLI, RMSEA with its 90% CI, SRMR, AIC, BIC
+    (with --estimator mlr also their scaled versions) and the loadings with standard errors
+    and standardised values (--format json gives every number at full precision).
     """
     from ..cfa import cfa as run_cfa
 
     frame, inst, columns, model = _load(data, instrument, map_file, model_file)
     spec = _parse(model, model_file)
-    result = run_cfa(frame, inst, spec, columns=columns)
+    result = run_cfa(frame, inst, spec, columns=columns, estimator=estimator, missing=missing,
+                     std_lv=std_lv)
     echo_result(result, fmt)
 
 
@@ -107,7 +130,8 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
         "\b\nExamples:\n"
         "  empathy invariance survey.csv -i jse-s --group year\n"
         "  empathy invariance survey.csv -i jse-s --group gender --format json > mi.json\n"
-        "  empathy invariance survey.csv -i jse-s --group site --rmsea-cutoff 0.015"
+        "  empathy invariance survey.csv -i jse-s --group site --rmsea-cutoff 0.015\n"
+        "  empathy invariance survey.csv -i jse-s --group year --estimator mlr --missing fiml"
     ),
 )
 @data_argument
@@ -121,11 +145,12 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
               show_default=True, help="Largest acceptable drop in CFI between nested models.")
 @click.option("--rmsea-cutoff", "rmsea_cutoff", type=click.FloatRange(min=0), default=None,
               help="Also require RMSEA to rise by at most this much (Chen 2007: 0.015).")
+@_estimation_options
 @format_option
 @wrap_errors
 def invariance(data: str, instrument: str | None, group: str, model_file: str | None,
                map_file: str | None, cfi_cutoff: float, rmsea_cutoff: float | None,
-               fmt: str) -> None:
+               estimator: str, missing: str, fmt: str) -> None:
     """Measurement invariance across groups: configural, metric and scalar models.
 
     Fits the model in every group with a mean structure (as lavaan's cfa(group=,
@@ -139,5 +164,6 @@ def invariance(data: str, instrument: str | None, group: str, model_file: str | 
     frame, inst, columns, model = _load(data, instrument, map_file, model_file)
     spec = _parse(model, model_file)
     result = run_invariance(frame, inst, group, columns=columns, model=spec,
-                            cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff)
+                            cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
+                            estimator=estimator, missing=missing)
     echo_result(result, fmt)
