@@ -274,6 +274,7 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
     const = _constant(groups, structure.meanstructure)
     theta = _start(structure, groups, const) if start is None else start.copy()
     f, grad, info = discrepancy(structure, groups, theta, const, derivatives=2)
+    _check_identified(info)
     converged = False
     it = 0
     for step_no in range(1, max_iter + 1):
@@ -312,6 +313,7 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
             converged = True
             break
     if not converged:
+        _check_identified(info)
         raise DegenerateDataError(
             f"the maximum-likelihood estimation did not converge after {it} iterations",
             hint="the model may not fit these data at all (check the items and factors), or "
@@ -325,6 +327,20 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
     est.info = info / 2.0
     est.robust["const"] = const
     return est
+
+
+def _check_identified(info: np.ndarray | None) -> None:
+    """An unidentified model has a singular information matrix at every parameter value."""
+    if info is None:
+        return
+    eig = np.linalg.eigvalsh(info)
+    if np.isfinite(eig).all() and eig[0] <= max(eig[-1], 1.0) * 1e-11:
+        raise DegenerateDataError(
+            "the model is not identified (its information matrix is singular)",
+            hint="check that every factor has at least two indicators of its own, that each "
+                 "factor has a fixed loading or variance, and that no two items are perfectly "
+                 "collinear",
+        )
 
 
 def _standard_errors(est: Estimate) -> None:
