@@ -185,7 +185,7 @@ def test_model_string_over_instrument_items(jse_raw):
 def test_to_dict_shape_and_json(hs):
     res = cfa(hs, model=HS_MODEL)
     out = json.loads(res.to_json())
-    assert set(out) == {"n", "fit", "loadings"}
+    assert set(out) == {"n", "estimator", "missing", "fit", "loadings"}
     assert out["n"] == 301
     assert list(out["fit"]) == list(FIT_KEYS)
     assert isinstance(out["fit"]["df"], int) and len(out["fit"]["rmsea_ci"]) == 2

@@ -313,7 +313,6 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
             converged = True
             break
     if not converged:
-        _check_identified(info)
         raise DegenerateDataError(
             f"the maximum-likelihood estimation did not converge after {it} iterations",
             hint="the model may not fit these data at all (check the items and factors), or "
