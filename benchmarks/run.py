@@ -40,7 +40,7 @@ BLOCKS = (7, 7, 6)
 FACTOR_R = 0.4
 SEED = 20260601
 
-TASKS = ("alpha", "parallel", "efa", "cfa", "report", "mixed")
+TASKS = ("alpha", "parallel", "efa", "cfa", "sem", "report", "mixed")
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,6 +351,111 @@ def bench_cfa(frame: pd.DataFrame, repeat: int, r: dict) -> list[Row]:
             guarded(semopy), "no slower (>= 1x)", _ratio_at_least(1)),
         Row("CFA 3 factors ML, fit + loadings", mine, "R lavaan::cfa", r_timing(r, "cfa")),
     ]
+
+
+# ------------------------------------------------------------------------------------------
+# SEM (issue 13): lavaan's estimators and invariance designs on the public reference data
+# ------------------------------------------------------------------------------------------
+
+SEM_DATA = Path(__file__).resolve().parents[1] / "tests" / "reference" / "data"
+SEM_BFI = "\n".join(f"{f} =~ " + " + ".join(f"{f}{i}" for i in range(1, 6)) for f in "ACENO")
+SEM_HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+SEM_LONG = "E =~ x1 + x2 + x3\nC =~ x4 + x5 + x6"
+
+SEM_R_SCRIPT = r"""
+suppressPackageStartupMessages({library(lavaan); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+dir <- args[1]; reps <- as.integer(args[2])
+bfi <- read.csv(file.path(dir, "bfi.csv"))
+hs <- read.csv(file.path(dir, "HolzingerSwineford1939.csv"))
+long <- read.csv(file.path(dir, "longitudinal_sim.csv"))
+m5 <- paste(sprintf("%s =~ %s", c("A","C","E","N","O"),
+            sapply(c("A","C","E","N","O"), function(f) paste0(f, 1:5, collapse = " + "))),
+            collapse = "
+")
+hm <- "visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9"
+wide <- reshape(long, idvar = "student", timevar = "year", direction = "wide", sep = "_")
+lm <- function(level) {
+  it <- list(E = c("x1", "x2", "x3"), C = c("x4", "x5", "x6")); l <- c()
+  for (f in names(it)) for (t in 1:3) l <- c(l, sprintf("%s_%d =~ %s", f, t, paste(
+    sapply(seq_along(it[[f]]), function(k) paste0(if (level != "c" && k > 1)
+      paste0("L", it[[f]][k], "*") else "", it[[f]][k], "_", t)), collapse = " + ")))
+  for (v in unlist(it)) {
+    for (t in 1:3)
+      l <- c(l, sprintf("%s_%d ~ %s1", v, t, if (level == "s") paste0("I", v, "*") else ""))
+    l <- c(l, sprintf("%s_1 ~~ %s_2 + %s_3
+%s_2 ~~ %s_3", v, v, v, v, v))
+  }
+  for (f in names(it)) for (t in 1:3)
+    l <- c(l, sprintf("%s_%d ~ %s1", f, t, if (level == "s" && t > 1) "NA*" else "0*"))
+  paste(l, collapse = "
+")
+}
+best <- function(f) min(replicate(reps, system.time(f())[["elapsed"]]))
+full <- function(fit) { fitMeasures(fit); standardizedSolution(fit) }
+out <- list(
+  ml = best(function() full(cfa(m5, data = bfi))),
+  fiml = best(function() full(cfa(m5, data = bfi, missing = "ml"))),
+  mlr = best(function() full(cfa(m5, data = bfi, estimator = "MLR"))),
+  fiml_mlr = best(function() full(cfa(m5, data = bfi, missing = "ml", estimator = "MLR"))),
+  invariance = best(function() {
+    full(cfa(hm, data = hs, group = "school"))
+    for (eq in list("loadings", c("loadings", "intercepts")))
+      full(cfa(hm, data = hs, group = "school", group.equal = eq))
+  }),
+  longitudinal = best(function() for (lv in c("c", "m", "s"))
+    full(cfa(lm(lv), data = wide, missing = "ml")))
+)
+cat(toJSON(out, auto_unbox = TRUE, digits = NA))
+"""
+
+
+def bench_sem(repeat: int, r_repeat: int, use_r: bool) -> list[Row]:
+    """ML, FIML, MLR and FIML+MLR on bfi (2,800 x 25), multi-group invariance on
+    HolzingerSwineford1939, longitudinal invariance (FIML) on the simulated 3-year panel; each
+    against the same lavaan call (fit + fitMeasures + standardizedSolution)."""
+    from empathy_metrics.cfa import cfa, invariance
+
+    bfi = pd.read_csv(SEM_DATA / "bfi.csv")
+    hs = pd.read_csv(SEM_DATA / "HolzingerSwineford1939.csv")
+    long = pd.read_csv(SEM_DATA / "longitudinal_sim.csv")
+    r: dict[str, Any] = {"_error": "R skipped (--no-r)"}
+    rscript = shutil.which("Rscript")
+    if use_r and rscript:
+        with tempfile.TemporaryDirectory(prefix="empathy-sem-") as tmp:
+            script = Path(tmp) / "sem.R"
+            script.write_text(SEM_R_SCRIPT)
+            proc = subprocess.run([rscript, str(script), str(SEM_DATA), str(r_repeat)],
+                                  capture_output=True, text=True, timeout=3600)
+            r = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                 else {"_error": (proc.stderr.strip().splitlines() or ["R failed"])[-1]})
+    elif use_r:
+        r = {"_error": "Rscript not found"}
+    cases = [
+        ("SEM bfi 5 factors, ML (listwise)", "ml",
+         lambda: cfa(bfi, model=SEM_BFI)),
+        ("SEM bfi 5 factors, FIML", "fiml", lambda: cfa(bfi, model=SEM_BFI, missing="fiml")),
+        ("SEM bfi 5 factors, MLR", "mlr", lambda: cfa(bfi, model=SEM_BFI, estimator="mlr")),
+        ("SEM bfi 5 factors, FIML + MLR", "fiml_mlr",
+         lambda: cfa(bfi, model=SEM_BFI, missing="fiml", estimator="mlr")),
+        ("Invariance HS by school (3 models)", "invariance",
+         lambda: invariance(hs, None, "school", model=SEM_HS, partial=False)),
+        ("Longitudinal invariance, FIML (3 models)", "longitudinal",
+         lambda: invariance(long, None, "year", model=SEM_LONG, id="student",
+                            missing="fiml")),
+    ]
+    rows = []
+    for label, key, fn in cases:
+        def run(fn=fn) -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn()
+
+        rows.append(Row(label, guarded(lambda run=run: best_of(run, repeat)), "R lavaan",
+                        r_timing(r, key), "no slower (>= 1x)", _ratio_at_least(1)))
+    return rows
 
 
 def bench_report(workdir: Path, repeat: int) -> list[Row]:
@@ -666,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
         if "cfa" in tasks:
             print("  CFA ...", flush=True)
             rows += bench_cfa(frame, args.repeat, r)
+        if "sem" in tasks:
+            print("  SEM (FIML, MLR, invariance; lavaan on the same data) ...", flush=True)
+            rows += bench_sem(args.repeat, args.r_repeat, not args.no_r)
         if "report" in tasks:
             print("  CLI start-up and report ...", flush=True)
             rows += bench_report(workdir, args.repeat)

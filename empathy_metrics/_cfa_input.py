@@ -1,4 +1,4 @@
-"""Input preparation for :mod:`empathy_metrics.cfa` and :mod:`empathy_metrics.invariance`:
+"""Input preparation for :mod:`empathy_metrics.cfa` and :func:`empathy_metrics.cfa.invariance`:
 the model, the numeric item matrix, groups, missing-data handling and option checks.
 
 Validation lives here, at the edge; the engine (:mod:`empathy_metrics._sem`) assumes clean

@@ -1,7 +1,7 @@
 """Partial measurement invariance: a stepwise release of non-invariant loadings or intercepts.
 
 Procedure (Byrne, Shavelson & Muthén 1989; score tests as Yoon & Millsap 2007 use
-modification indices), run by :func:`empathy_metrics.invariance.invariance` when metric or
+modification indices), run by :func:`empathy_metrics.cfa.invariance` when metric or
 scalar invariance fails:
 
 1. Fit the constrained model (equal loadings, or equal loadings and intercepts) with the

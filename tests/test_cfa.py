@@ -286,7 +286,9 @@ def test_invariance_by_gender_with_missing_answers_matches_lavaan(bfi):
 
 def test_invariance_to_dict_shape(hs_invariance):
     out = json.loads(hs_invariance.to_json())
-    assert list(out) == ["groups", "configural", "metric", "scalar", "comparisons", "verdict"]
+    assert list(out) == ["groups", "configural", "metric", "scalar", "comparisons", "partial",
+                         "design", "estimator", "missing", "verdict"]
+    assert (out["design"], out["estimator"], out["missing"]) == ("multigroup", "ml", "listwise")
     assert out["groups"] == ["Grant-White", "Pasteur"]
     for name in ("configural", "metric", "scalar"):
         assert list(out[name]) == list(FIT_KEYS)

@@ -135,7 +135,9 @@ def test_invariance_json_matches_lavaan(files):
                                    "year", "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert list(out) == ["groups", "configural", "metric", "scalar", "comparisons", "verdict"]
+    assert list(out) == ["groups", "configural", "metric", "scalar", "comparisons", "partial",
+                         "design", "estimator", "missing", "verdict"]
+    assert out["design"] == "multigroup" and out["partial"] == {}
     assert out["groups"] == [1, 2, 3]
     ref = REF["jse_invariance"]
     for name in ("configural", "metric", "scalar"):
@@ -143,6 +145,32 @@ def test_invariance_json_matches_lavaan(files):
     diffs = [c["chisq_diff"] for c in out["comparisons"]]
     assert diffs == pytest.approx(ref["lrt"]["chisq_diff"], abs=ITERATIVE_TOL)
     assert out["verdict"].startswith("Scalar invariance holds across 'year'")
+
+
+def test_invariance_longitudinal_with_id(files, tmp_path):
+    """--id with repeated ids: one longitudinal model (lavaan reference in
+    cfa_longitudinal.json), JSON design 'longitudinal'."""
+    ref = json.loads((REF_DIR / "cfa_longitudinal.json").read_text())["fiml"]
+    model = tmp_path / "ec.lav"
+    model.write_text("E =~ x1 + x2 + x3\nC =~ x4 + x5 + x6\n")
+    res = CliRunner().invoke(cli, ["invariance", str(REF_DIR / "data" / "longitudinal_sim.csv"),
+                                   "--model", str(model), "--group", "year", "--id", "student",
+                                   "--missing", "fiml", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["design"] == "longitudinal" and out["missing"] == "fiml"
+    for name in ("configural", "metric", "scalar"):
+        _assert_fit(out[name], ref["fits"][name])
+    assert "one longitudinal model of the 500 respondents" in out["verdict"]
+
+
+def test_invariance_partial_search_in_json(files):
+    res = CliRunner().invoke(cli, ["invariance", str(HS), "--model", str(files["hs_model"]),
+                                   "--group", "school", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["partial"]["scalar"]["freed"] == ["x3~1", "x7~1"]
+    assert "x3, x7 are not comparable across 'school'" in out["verdict"]
 
 
 def test_invariance_table_and_errors(files):

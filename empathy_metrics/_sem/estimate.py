@@ -38,7 +38,8 @@ from .samples import GroupStats
 from .structure import Structure
 from .syntax import ModelSpec
 
-__all__ = ["Estimate", "fit_model", "discrepancy", "hessian", "chol_logdet_inv"]
+__all__ = ["Estimate", "fit_model", "discrepancy", "hessian", "observed_information",
+           "chol_logdet_inv"]
 
 _potrf = lapack.dpotrf
 _potri = lapack.dpotri
@@ -196,6 +197,18 @@ def hessian(structure: Structure, groups: list[GroupStats], theta: np.ndarray,
     return (hess + hess.T) / 2.0
 
 
+def observed_information(structure: Structure, groups: list[GroupStats], theta: np.ndarray,
+                         const: float, grad: np.ndarray | None = None,
+                         central: bool = True) -> np.ndarray:
+    """Hessian of F: analytic (:mod:`.hessian`) up to ``MAX_P`` variables, otherwise finite
+    differences of the analytic gradient."""
+    from .hessian import MAX_P, observed_hessian
+
+    if structure.p <= MAX_P:
+        return observed_hessian(structure, groups, theta)
+    return hessian(structure, groups, theta, const, central=central, grad=grad)
+
+
 def _blas_single_thread():
     """Limit BLAS to one thread while fitting: the matrices are small (p <= ~100), and a
     multi-threaded BLAS on a busy machine is many times slower for them. A no-op when
@@ -281,7 +294,8 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
         it = step_no
         step = None
         if step_no > NEWTON_AFTER:
-            hess = hessian(structure, groups, theta, const, grad=grad)
+            hess = observed_information(structure, groups, theta, const, grad=grad,
+                                        central=False)
             try:
                 np.linalg.cholesky(hess)
                 step = np.linalg.solve(hess, grad)
@@ -346,7 +360,7 @@ def _standard_errors(est: Estimate) -> None:
     """Inverse information: expected (complete data) or observed (FIML; MLR)."""
     structure, groups = est.structure, est.groups
     if est.missing:
-        hess = hessian(structure, groups, est.theta, est.robust["const"], central=True)
+        hess = observed_information(structure, groups, est.theta, est.robust["const"])
         est.info = hess / 2.0
         est.information = "observed"
     full_info = est.n * est.info

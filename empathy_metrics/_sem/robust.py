@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from .estimate import Estimate, hessian
+from .estimate import Estimate, observed_information
 from .samples import GroupStats
 
 __all__ = ["robust_fit", "baseline_scaled"]
@@ -112,8 +112,7 @@ def robust_fit(est: Estimate) -> None:
         if st.blocks[0].data is None:  # pragma: no cover - group_stats keeps the data
             raise ValueError("MLR needs the raw data")
     if est.information != "observed":
-        est.info = hessian(s, est.groups, est.theta, est.robust["const"],
-                           central=True) / 2.0
+        est.info = observed_information(s, est.groups, est.theta, est.robust["const"]) / 2.0
         est.information = "observed"
     n = est.n
     meat = np.zeros((s.q, s.q))

@@ -119,16 +119,16 @@ def check_sample(values: np.ndarray, names: list[str], label: Any = None) -> Non
             f"item(s) {', '.join(const)} have no variance{where} (every answer the same)",
             column=const[0], hint="drop constant items from the model",
         )
-    if observed.all():
-        corr = np.corrcoef(values, rowvar=False)
-    else:
-        import pandas as pd
-
-        corr = pd.DataFrame(values).corr().to_numpy()
-        if np.isnan(corr).any():
-            i, k = np.argwhere(np.isnan(corr))[0]
-            raise DataError(f"items {names[i]} and {names[k]} are never answered together"
-                            f"{where}", hint="their covariance cannot be estimated")
+    if not observed.all():
+        # FIML: every pair must be observed together somewhere; a pairwise correlation matrix
+        # need not be positive definite, the EM estimate is checked instead
+        together = observed.T.astype(float) @ observed.astype(float)
+        if (together < 2).any():
+            i, k = np.argwhere(together < 2)[0]
+            raise DataError(f"items {names[i]} and {names[k]} are (almost) never answered "
+                            f"together{where}", hint="their covariance cannot be estimated")
+        return
+    corr = np.corrcoef(values, rowvar=False)
     eig = np.linalg.eigvalsh(corr)
     if eig[0] < 1e-10:
         hi = np.argwhere(np.triu(np.abs(corr) > 1 - 1e-10, 1))

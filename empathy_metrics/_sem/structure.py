@@ -163,11 +163,11 @@ class Structure:
                 key = (a, "~~", b) if fpos[a] < fpos[b] else (b, "~~", a)
                 self._entry("phi", g, j, k, key, None)
         if self.meanstructure:
-            for i in range(self.p):
-                self._entry("nu", g, i, 0, None, None)
-            if "intercepts" in self.equal and g > 0:
-                for j in range(self.m):
-                    self._add("alpha", g, j, 0, None)
+            for i, v in enumerate(spec.observed):
+                self._entry("nu", g, i, 0, (v, "~1", ""), None)
+            free_means = "intercepts" in self.equal and g > 0
+            for j, f in enumerate(spec.factors):
+                self._entry("alpha", g, j, 0, (f, "~1", ""), None if free_means else 0.0)
 
     def _build_index(self) -> None:
         """Per group and kind: (rows, cols, free indices) for vectorised scatter."""

@@ -131,7 +131,8 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
         "  empathy invariance survey.csv -i jse-s --group year\n"
         "  empathy invariance survey.csv -i jse-s --group gender --format json > mi.json\n"
         "  empathy invariance survey.csv -i jse-s --group site --rmsea-cutoff 0.015\n"
-        "  empathy invariance survey.csv -i jse-s --group year --estimator mlr --missing fiml"
+        "  empathy invariance survey.csv -i jse-s --group year --estimator mlr --missing fiml\n"
+        "  empathy invariance survey.csv -i jse-s --group year --id student_id --missing fiml"
     ),
 )
 @data_argument
@@ -146,18 +147,29 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
 @click.option("--rmsea-cutoff", "rmsea_cutoff", type=click.FloatRange(min=0), default=None,
               help="Also require RMSEA to rise by at most this much (Chen 2007: 0.015).")
 @_estimation_options
+@click.option("--id", "id_col", default=None, metavar="COL",
+              help="Respondent id column. When ids repeat across the --group occasions (the "
+                   "same students every year), one longitudinal model is fitted instead of "
+                   "independent groups (use with --missing fiml).")
+@click.option("--no-partial", "no_partial", is_flag=True, default=False,
+              help="Do not search for partial invariance when metric or scalar invariance "
+                   "fails.")
 @format_option
 @wrap_errors
 def invariance(data: str, instrument: str | None, group: str, model_file: str | None,
                map_file: str | None, cfi_cutoff: float, rmsea_cutoff: float | None,
-               estimator: str, missing: str, fmt: str) -> None:
+               estimator: str, missing: str, id_col: str | None, no_partial: bool,
+               fmt: str) -> None:
     """Measurement invariance across groups: configural, metric and scalar models.
 
     Fits the model in every group with a mean structure (as lavaan's cfa(group=,
     group.equal=)), then with equal loadings, then with equal loadings and intercepts, and
     compares them by the chi-square difference test and the change in CFI (invariance holds
     when CFI drops by no more than .01). Scalar invariance is what allows mean scores to be
-    compared between the groups (e.g. across training years).
+    compared between the groups (e.g. across training years). When it fails, the
+    non-invariant loadings or intercepts are freed one at a time (largest score test first)
+    and the items that are not comparable are named. With --id and repeated ids the years
+    are occasions of one longitudinal model.
     """
     from ..cfa import invariance as run_invariance
 
@@ -165,5 +177,6 @@ def invariance(data: str, instrument: str | None, group: str, model_file: str | 
     spec = _parse(model, model_file)
     result = run_invariance(frame, inst, group, columns=columns, model=spec,
                             cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
-                            estimator=estimator, missing=missing)
+                            estimator=estimator, missing=missing, id=id_col,
+                            partial=not no_partial)
     echo_result(result, fmt)

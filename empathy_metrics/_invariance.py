@@ -12,17 +12,21 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from scipy import stats
 
 from . import _cfa_input as _input
+from . import _longitudinal as _long
 from . import _sem
+from ._partial import PartialSearch, stepwise_release
 from ._results import Result, jsonable
 from ._sem import ModelSpec
-from .cfa import CFAResult, result_from
 from .errors import DegenerateDataWarning
+
+if TYPE_CHECKING:  # cfa imports this module at its end (re-export); no cycle at run time
+    from .cfa import CFAResult
 
 __all__ = ["InvarianceResult", "invariance", "DELTA_CFI", "DELTA_RMSEA"]
 
@@ -57,6 +61,13 @@ class InvarianceResult(Result):
     sound
         True when both metric and scalar invariance hold by the cut-offs, i.e. differences in
         mean scores between the groups can be read as differences in the construct.
+    partial
+        ``{"metric"|"scalar": PartialSearch}`` when full invariance failed and the stepwise
+        release was run (see :mod:`empathy_metrics._partial`): parameters freed, steps with
+        their score tests, the final partial model and whether it holds.
+    estimator, missing, design
+        As fitted; ``design`` is ``"multigroup"`` (independent groups) or ``"longitudinal"``
+        (the same respondents at every occasion, one model).
     """
 
     group: str
@@ -69,7 +80,21 @@ class InvarianceResult(Result):
     n_dropped: int = 0
     cfi_cutoff: float = DELTA_CFI
     rmsea_cutoff: float | None = None
+    partial: dict[str, PartialSearch] = field(default_factory=dict)
+    estimator: str = "ml"
+    missing: str = "listwise"
+    design: str = "multigroup"
+    n_ids: int | None = None
     title: str = field(default="Measurement invariance", repr=False)
+
+    @property
+    def non_invariant_items(self) -> list[str]:
+        """Items whose loading or intercept the partial-invariance search freed (their scores
+        are not comparable across the groups)."""
+        out: list[str] = []
+        for search in self.partial.values():
+            out += [i for i in search.items if i not in out]
+        return out
 
     @property
     def configural(self) -> dict[str, Any]:
@@ -98,13 +123,18 @@ class InvarianceResult(Result):
         return pd.DataFrame(rows).set_index("model")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"groups", "configural", "metric", "scalar", "comparisons", "verdict"}``."""
+        """``{"groups", "configural", "metric", "scalar", "comparisons", "partial", "design",
+        "estimator", "missing", "verdict"}``."""
         return {
             "groups": jsonable(list(self.groups)),
             "configural": jsonable(self.configural),
             "metric": jsonable(self.metric),
             "scalar": jsonable(self.scalar),
             "comparisons": jsonable(self.comparisons),
+            "partial": {k: v.to_dict() for k, v in self.partial.items()},
+            "design": self.design,
+            "estimator": self.estimator,
+            "missing": self.missing,
             "verdict": self.verdict,
         }
 
@@ -112,13 +142,27 @@ class InvarianceResult(Result):
         lines = [self.title, "=" * len(self.title)]
         sizes = ", ".join(f"{g} (n = {self.group_sizes[g]})" for g in self.groups)
         dropped = f"; {self.n_dropped} with missing answers dropped" if self.n_dropped else ""
-        lines.append(f"Groups by '{self.group}': {sizes}{dropped}")
+        if self.design == "longitudinal":
+            dropped = (f"; {self.n_dropped} rows without id or occasion dropped"
+                       if self.n_dropped else "")
+            lines.append(f"Longitudinal: {self.n_ids} respondents followed across "
+                         f"'{self.group}' ({sizes} answered){dropped}")
+        else:
+            lines.append(f"Groups by '{self.group}': {sizes}{dropped}")
         lines.append("")
         with pd.option_context("display.width", 140):
             lines.append(self.to_frame().to_string(float_format=lambda x: f"{x:.3f}"))
             lines.append("")
             lines.append(self.comparisons.to_string(index=False,
                                                     float_format=lambda x: f"{x:.3f}"))
+        for level, search in self.partial.items():
+            lines.append("")
+            lines.append(f"Partial {level} invariance search (stopped: {search.stop}); freed: "
+                         f"{', '.join(search.freed) or 'nothing'}")
+            if len(search.steps):
+                with pd.option_context("display.width", 140):
+                    lines.append(search.steps.to_string(index=False,
+                                                        float_format=lambda x: f"{x:.3f}"))
         lines.append("")
         lines.append(self.verdict)
         for res in self.models.values():
@@ -160,7 +204,8 @@ def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: floa
 
 
 def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
-             cfi_cutoff: float, rmsea_cutoff: float | None) -> tuple[str, bool]:
+             cfi_cutoff: float, rmsea_cutoff: float | None, *,
+             searched: bool = False, unit: str = "group") -> tuple[str, bool]:
     metric, scalar = comp.iloc[0], comp.iloc[1]
     rule = f"ΔCFI no worse than -{cfi_cutoff:g}"
     if rmsea_cutoff is not None:
@@ -170,27 +215,29 @@ def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
     if metric.holds and scalar.holds:
         text = (f"Scalar invariance holds across '{group}' (metric: {m_txt}; scalar: {s_txt}; "
                 f"criterion {rule}): the items measure the factors in the same way and with "
-                "the same intercepts in every group, so differences in mean scores between the "
-                "groups can be read as differences in the construct.")
+                f"the same intercepts in every {unit}, so differences in mean scores between the "
+                f"{unit}s can be read as differences in the construct.")
         sound = True
     elif metric.holds:
         text = (f"Metric invariance holds across '{group}' ({m_txt}) but scalar invariance "
                 f"does not ({s_txt}; criterion {rule}): the items relate to the factors in the "
-                "same way, but some item intercepts differ between groups, so differences in "
-                "mean scores may reflect how the groups answer particular items rather than a "
+                f"same way, but some item intercepts differ between {unit}s, so differences in "
+                f"mean scores may reflect how the {unit}s answer particular items rather than a "
                 "difference in the construct. Compare relations (correlations, regressions) "
-                "rather than means, or find the non-invariant items (partial invariance).")
+                "rather than means" + ("." if searched else
+                                       ", or find the non-invariant items (partial "
+                                       "invariance)."))
         sound = False
     else:
         text = (f"Metric invariance does not hold across '{group}' ({m_txt}; criterion "
-                f"{rule}): the items relate to the factors differently in different groups, so "
+                f"{rule}): the items relate to the factors differently in different {unit}s, so "
                 "neither mean scores nor their relations can be compared directly between the "
-                "groups.")
+                f"{unit}s.")
         sound = False
     if configural["cfi"] < 0.90 or configural["rmsea"] > 0.10:
         text += (f" Note: the configural model itself fits poorly (CFI = "
                  f"{configural['cfi']:.3f}, RMSEA = {configural['rmsea']:.3f}), so the factor "
-                 "structure is questionable in these groups.")
+                 f"structure is questionable in these {unit}s.")
     return text, sound
 
 
@@ -205,6 +252,8 @@ def invariance(
     rmsea_cutoff: float | None = None,
     estimator: str = "ml",
     missing: str = "listwise",
+    partial: bool = True,
+    id: str | None = None,  # noqa: A002 - the CLI's --id
 ) -> InvarianceResult:
     """Configural, metric and scalar measurement invariance across the levels of ``group``.
 
@@ -228,6 +277,20 @@ def invariance(
         As in :func:`~empathy_metrics.cfa.cfa`: ``"mlr"`` gives robust SEs, scaled fit
         indices (the ΔCFI/ΔRMSEA criteria then use ``cfi_scaled``/``rmsea_scaled``) and the
         Satorra-Bentler scaled difference test; ``missing = "fiml"`` uses every answer.
+    id
+        Respondent id column. When ids repeat across the levels of ``group`` (the same
+        students answering in several years), ``group`` is taken as the occasion and the
+        invariance models are longitudinal: one model with every occasion, each item's
+        residuals correlated across occasions, constraints across time (see
+        :mod:`empathy_metrics._longitudinal`); ``design`` is then ``"longitudinal"``.
+        ``missing = "fiml"`` is recommended there, as respondents missing at an occasion
+        are otherwise dropped.
+    partial
+        When metric or scalar invariance fails, search for partial invariance: free the
+        non-invariant loadings or intercepts one at a time by the largest score test until the
+        criterion is met (see :mod:`empathy_metrics._partial` for the procedure and its
+        stopping rule); the result lists the freed parameters and the verdict names the items
+        that are not comparable. Needs complete data (``missing = "listwise"``).
 
     Returns
     -------
@@ -267,31 +330,143 @@ def invariance(
     """
     est_name, miss = _input.check_options(estimator, missing)
     frame, spec, source = _input.prepare(responses, instrument, model, columns)
+    note = ""
+    if id is not None:
+        if _long.repeated_ids(responses, id, group, source):
+            return _longitudinal(responses, frame, spec, group, id, source, est_name, miss,
+                                 cfi_cutoff, rmsea_cutoff)
+        note = (f" (No id in '{id}' occurs at more than one '{group}', so the groups are "
+                "independent and a multi-group model is used.)")
     stats_g, uniq, n_dropped = _input.group_data(responses, frame, spec, group, miss, source)
-    models = {}
-    for name, equal in (("configural", ()), ("metric", ("loadings",)),
-                        ("scalar", ("loadings", "intercepts"))):
-        est = _sem.fit_model(spec, stats_g, meanstructure=True, equal=equal,
+
+    from .cfa import result_from
+
+    def fit(equal: tuple[str, ...], partial: frozenset, title: str) -> CFAResult:
+        est = _sem.fit_model(spec, stats_g, meanstructure=True, equal=equal, partial=partial,
                              estimator=est_name)
-        models[name] = result_from(est, spec, n_dropped, uniq, f"{name.capitalize()} model",
-                                   miss)
-    seen: dict[str, list[str]] = {}
-    for name, res in models.items():
-        for message in res.warnings:
-            seen.setdefault(message, []).append(name)
-    for message, names in seen.items():
-        warnings.warn(f"{', '.join(names)} model{'s' if len(names) > 1 else ''}: {message}",
-                      DegenerateDataWarning, stacklevel=2)
+        return result_from(est, spec, n_dropped, uniq, title, miss)
+
+    models = {name: fit(equal, frozenset(), f"{name.capitalize()} model")
+              for name, equal in (("configural", ()), ("metric", ("loadings",)),
+                                  ("scalar", ("loadings", "intercepts")))}
+    _warn_improper(models)
     comp = pd.DataFrame([
         _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
                  rmsea_cutoff),
         _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
                  rmsea_cutoff),
     ])
-    verdict, sound = _verdict(comp, models["configural"].fit, group, cfi_cutoff, rmsea_cutoff)
+    searches: dict[str, PartialSearch] = {}
+    if partial and miss == "listwise":
+        searches = _partial_searches(spec, stats_g, models, comp, fit,
+                                     lambda a, b: _compare(a, b, "partial", cfi_cutoff,
+                                                           rmsea_cutoff))
+    verdict, sound = _verdict(comp, models["configural"].fit, group, cfi_cutoff, rmsea_cutoff,
+                              searched=bool(searches))
+    verdict += _partial_verdict(searches, group) + note
+    if partial and miss != "listwise" and not (comp["holds"].all()):
+        verdict += (" (The partial-invariance search needs complete data: rerun with "
+                    "missing='listwise' to locate the non-invariant items.)")
     return InvarianceResult(
         group=group, groups=uniq,
         group_sizes={u: st.n for u, st in zip(uniq, stats_g, strict=True)},
         models=models, comparisons=comp, verdict=verdict, sound=sound, n_dropped=n_dropped,
-        cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
+        cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff, partial=searches,
+        estimator=est_name, missing=miss,
+    )
+
+
+def _warn_improper(models: dict[str, CFAResult]) -> None:
+    seen: dict[str, list[str]] = {}
+    for name, res in models.items():
+        for message in res.warnings:
+            seen.setdefault(message, []).append(name)
+    for message, names in seen.items():
+        warnings.warn(f"{', '.join(names)} model{'s' if len(names) > 1 else ''}: {message}",
+                      DegenerateDataWarning, stacklevel=3)
+
+
+def _partial_searches(spec: ModelSpec, stats_g: list, models: dict[str, CFAResult],
+                      comp: pd.DataFrame, fit, compare) -> dict[str, PartialSearch]:
+    """Stepwise release of loadings when metric invariance fails, then of intercepts when
+    (partial) metric invariance holds but scalar does not."""
+    out: dict[str, PartialSearch] = {}
+    metric_ok = bool(comp.iloc[0]["holds"])
+    base, fixed = models["metric"], frozenset()
+    if not metric_ok:
+        search = stepwise_release(spec, stats_g, level="metric", equal=("loadings",),
+                                  base=models["configural"], fixed_partial=frozenset(),
+                                  fit=fit, compare=compare)
+        out["metric"] = search
+        metric_ok = search.holds
+        base, fixed = search.model, search.entries
+    if metric_ok and ("metric" in out or not bool(comp.iloc[1]["holds"])):
+        out["scalar"] = stepwise_release(spec, stats_g, level="scalar",
+                                         equal=("loadings", "intercepts"), base=base,
+                                         fixed_partial=fixed, fit=fit, compare=compare)
+    return out
+
+
+def _partial_verdict(searches: dict[str, PartialSearch], group: str) -> str:
+    """The partial-invariance result in words: which items are not comparable."""
+    text = ""
+    for level, search in searches.items():
+        what = "loadings" if level == "metric" else "intercepts"
+        items = ", ".join(search.items)
+        c = search.comparison
+        crit = f"ΔCFI = {c['delta_cfi']:.3f}, ΔRMSEA = {c['delta_rmsea']:.3f}"
+        if search.holds and search.items:
+            text += (f" Partial {level} invariance holds with the {what} of {items} free "
+                     f"across '{group}' ({crit}, released one at a time by the largest score "
+                     f"test): {items} {'is' if len(search.items) == 1 else 'are'} not "
+                     f"comparable across '{group}'; the other items are, and latent means from "
+                     "the partial model can be compared, but sum scores including "
+                     f"{items} cannot.")
+        elif search.holds:
+            text += f" Partial {level} invariance holds without freeing any {what} ({crit})."
+        else:
+            why = {"no significant test": "no single parameter has a significant score test",
+                   "too few invariant items": "a factor would keep fewer than two invariant "
+                                              "items"}.get(search.stop, search.stop)
+            freed = f" after freeing the {what} of {items}" if search.items else ""
+            text += (f" Partial {level} invariance was not reached{freed} ({why}; {crit}), "
+                     f"so {'means' if level == 'scalar' else 'scores'} cannot be compared "
+                     f"across '{group}' even item by item.")
+    return text
+
+
+def _longitudinal(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec, time: str,
+                  id_col: str, source: str | None, estimator: str, missing: str,
+                  cfi_cutoff: float, rmsea_cutoff: float | None) -> InvarianceResult:
+    """Longitudinal configural / metric / scalar models (one wide model per level)."""
+    from .cfa import result_from
+
+    wide, times, answered, n_dropped = _long.wide_frame(responses, frame, spec, time, id_col,
+                                                        source)
+    ests, specs, n_ids = _long.fit_levels(wide, spec, times, missing, estimator)
+    models = {level: result_from(est, specs[level], n_dropped, None,
+                                 f"{level.capitalize()} model (longitudinal)", missing)
+              for level, est in ests.items()}
+    _warn_improper(models)
+    comp = pd.DataFrame([
+        _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
+                 rmsea_cutoff),
+        _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
+                 rmsea_cutoff),
+    ])
+    verdict, sound = _verdict(comp, models["configural"].fit, time, cfi_cutoff, rmsea_cutoff,
+                              searched=True, unit="occasion")
+    who = ("every respondent with an answer, by full-information ML" if missing == "fiml"
+           else "only respondents with every answer at every occasion")
+    verdict += (f" These tests use one longitudinal model of the {n_ids} respondents "
+                f"followed across '{time}' ({who}), each item's residuals correlated across "
+                "occasions, rather than treating the occasions as independent groups.")
+    if not comp["holds"].all():
+        verdict += (" (The stepwise partial-invariance search is available for independent "
+                    "groups only.)")
+    return InvarianceResult(
+        group=time, groups=list(times), group_sizes=answered, models=models,
+        comparisons=comp, verdict=verdict, sound=sound, n_dropped=n_dropped,
+        cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff, estimator=estimator,
+        missing=missing, design="longitudinal", n_ids=n_ids,
     )

@@ -1,0 +1,119 @@
+"""Analytic observed information (Hessian of the ML discrepancy), complete data or FIML.
+
+With :math:`m = (\\mu, \\mathrm{vec}\\,\\Sigma)` the model-implied moments and
+:math:`J = \\partial m/\\partial\\theta`,
+
+.. math:: -\\frac{\\partial^2\\ell}{\\partial\\theta\\,\\partial\\theta'}
+          = J'\\Big(-\\frac{\\partial^2\\ell}{\\partial m\\,\\partial m'}\\Big)J
+          - \\sum_k \\frac{\\partial\\ell}{\\partial m_k}
+            \\frac{\\partial^2 m_k}{\\partial\\theta\\,\\partial\\theta'} .
+
+Per block of rows with observed variables :math:`o`, :math:`n` rows, residual mean
+:math:`d`, :math:`W = S + dd'` and :math:`C = \\Sigma^{-1}W\\Sigma^{-1}`:
+:math:`\\partial\\ell/\\partial\\Sigma = -\\tfrac n2(\\Sigma^{-1} - C)`,
+:math:`\\partial\\ell/\\partial\\mu = n\\Sigma^{-1}d`, and the negative second derivatives are
+:math:`n\\Sigma^{-1}` (means), :math:`n(\\Sigma^{-1})_{jr}(\\Sigma^{-1}d)_s` (mean, covariance) and
+:math:`\\tfrac n2[-\\Sigma^{-1}_{ur}\\Sigma^{-1}_{st} + C_{ur}\\Sigma^{-1}_{st}
++ C_{st}\\Sigma^{-1}_{ur}]` (covariances). For :math:`\\Sigma = \\Lambda\\Phi\\Lambda' + \\Theta`,
+:math:`\\mu = \\nu + \\Lambda\\alpha` the only second derivatives of the moments are
+:math:`\\partial^2\\Sigma/\\partial\\lambda_{ij}\\partial\\lambda_{kl} = \\phi_{jl}(e_ie_k' +
+e_ke_i')`, those between a loading and a factor (co)variance, and
+:math:`\\partial^2\\mu/\\partial\\lambda_{ij}\\partial\\alpha_j = e_i`. This replaces
+finite differences of the gradient (lavaan differentiates numerically).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .samples import GroupStats
+from .structure import Structure
+
+__all__ = ["observed_hessian", "MAX_P"]
+
+#: Above this many variables the p^4 moment Hessian is too large; use finite differences.
+MAX_P = 40
+
+
+def _moment_terms(st: GroupStats, sigma: np.ndarray, mu: np.ndarray, meanstructure: bool):
+    """dl/dSigma (p x p), dl/dmu (p), and -d2l/dm dm' blocks (ss: p^4, ms: p^3, mm: p^2)."""
+    p = len(mu)
+    a = np.zeros((p, p))
+    b = np.zeros(p)
+    h_ss = np.zeros((p, p, p, p))
+    h_ms = np.zeros((p, p, p))
+    h_mm = np.zeros((p, p))
+    for blk in st.blocks:
+        o = np.arange(p) if blk.obs is None else blk.obs
+        sinv = np.linalg.inv(sigma[np.ix_(o, o)])
+        d = blk.mean - mu[o] if meanstructure else np.zeros(len(o))
+        c = sinv @ (blk.cov + np.outer(d, d)) @ sinv
+        v = sinv @ d
+        n = blk.n
+        a[np.ix_(o, o)] += -0.5 * n * (sinv - c)
+        local = (np.einsum("ru,st->rstu", c - sinv, sinv)
+                 + np.einsum("st,ru->rstu", c, sinv)) * (n / 2.0)
+        if blk.obs is None:
+            h_ss += local
+        else:
+            h_ss[np.ix_(o, o, o, o)] += local
+        if meanstructure:
+            b[o] += n * v
+            h_mm[np.ix_(o, o)] += n * sinv
+            h_ms[np.ix_(o, o, o)] += n * sinv[:, :, None] * v[None, None, :]
+    return a, b, h_ss, h_ms, h_mm
+
+
+def _second_derivative_terms(structure: Structure, theta: np.ndarray, g: int, a: np.ndarray,
+                             b: np.ndarray) -> np.ndarray:
+    """:math:`\\sum_k (\\partial\\ell/\\partial m_k)\\,\\partial^2 m_k/\\partial\\theta^2`."""
+    q = structure.q
+    out = np.zeros((q, q))
+    lam, phi, _, _, _ = structure.matrices(theta, g)
+    ix = structure._index[g]
+    lr, lc, lf = ix["lambda"]
+    if not len(lf):
+        return out
+    # loading x loading: 2 phi_jl A_ik
+    block = 2.0 * phi[np.ix_(lc, lc)] * a[np.ix_(lr, lr)]
+    np.add.at(out, (lf[:, None], lf[None, :]), block)
+    # loading (i,j) x factor (co)variance (k,l)
+    pr, pc, pf = ix["phi"]
+    if len(pf):
+        al = a @ lam  # p x m
+        val = 2.0 * ((lc[:, None] == pr[None, :]) * al[np.ix_(lr, pc)]
+                     + ((lc[:, None] == pc[None, :]) & (pr != pc)[None, :])
+                     * al[np.ix_(lr, pr)])
+        np.add.at(out, (lf[:, None], pf[None, :]), val)
+        np.add.at(out, (pf[None, :], lf[:, None]), val)
+    # loading (i,j) x latent mean j: b_i
+    ar, _, af = ix["alpha"]
+    if len(af) and structure.meanstructure:
+        val = (lc[:, None] == ar[None, :]) * b[lr][:, None]
+        np.add.at(out, (lf[:, None], af[None, :]), val)
+        np.add.at(out, (af[None, :], lf[:, None]), val)
+    return out
+
+
+def observed_hessian(structure: Structure, groups: list[GroupStats],
+                     theta: np.ndarray) -> np.ndarray:
+    """Hessian of :math:`F = -\\tfrac2N\\ell + c` at ``theta`` (``q x q``)."""
+    q = structure.q
+    n_total = sum(st.n for st in groups)
+    info = np.zeros((q, q))
+    for g, st in enumerate(groups):
+        sigma, mu = structure.implied(theta, g)
+        p = len(mu)
+        if not structure.meanstructure:
+            mu = st.mean
+        a, b, h_ss, h_ms, h_mm = _moment_terms(st, sigma, mu, structure.meanstructure)
+        d_sig, d_mu, cols = structure.jacobian(theta, g)
+        k = len(cols)
+        dd = d_sig.reshape(k, p * p)
+        first = dd @ h_ss.reshape(p * p, p * p) @ dd.T
+        if structure.meanstructure:
+            cross = d_mu.T @ h_ms.reshape(p, p * p) @ dd.T
+            first += cross + cross.T + d_mu.T @ h_mm @ d_mu
+        info[np.ix_(cols, cols)] += first
+        info -= _second_derivative_terms(structure, theta, g, a, b)
+    return 2.0 / n_total * (info + info.T) / 2.0
