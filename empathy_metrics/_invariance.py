@@ -284,7 +284,8 @@ def invariance(
         residuals correlated across occasions, constraints across time (see
         :mod:`empathy_metrics._longitudinal`); ``design`` is then ``"longitudinal"``.
         ``missing = "fiml"`` is recommended there, as respondents missing at an occasion
-        are otherwise dropped.
+        are otherwise dropped. The wide model is limited to 40 variables (items x
+        occasions): test one subscale at a time when there are more.
     partial
         When metric or scalar invariance fails, search for partial invariance: free the
         non-invariant loadings or intercepts one at a time by the largest score test until the

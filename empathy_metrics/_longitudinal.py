@@ -33,7 +33,11 @@ from . import _sem
 from ._sem import ModelSpec
 from .errors import DataError, InputError
 
-__all__ = ["repeated_ids", "wide_frame", "longitudinal_spec"]
+__all__ = ["repeated_ids", "wide_frame", "longitudinal_spec", "MAX_WIDE"]
+
+#: Largest number of wide variables (items x occasions) fitted: beyond it the model has
+#: hundreds of parameters and full-information estimation takes minutes or more.
+MAX_WIDE = 40
 
 
 def repeated_ids(responses: pd.DataFrame, id_col: str, time: str,
@@ -87,6 +91,14 @@ def wide_frame(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec, ti
     if len(times) < 2:
         raise DataError(f"'{time}' has {len(times)} occasion(s); longitudinal invariance needs "
                         "at least two", file=source, column=time)
+    n_wide = len(spec.observed) * len(times)
+    if n_wide > MAX_WIDE:
+        raise DataError(
+            f"the longitudinal model would have {n_wide} variables ({len(spec.observed)} "
+            f"items x {len(times)} occasions of '{time}'), more than the {MAX_WIDE} this "
+            "toolkit fits in one model", file=source, column=time,
+            hint="test one subscale at a time (a model with its items), or fewer occasions; "
+                 "leaving out the id gives the multi-group approximation")
     return wide, times, answered, n_dropped
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from empathy_metrics.cfa import invariance
-from empathy_metrics.errors import InputError
+from empathy_metrics.errors import DataError, InputError
 
 from .test_cfa import ITERATIVE_TOL, REF_DIR, assert_fit_matches, assert_parameters_match
 
@@ -69,3 +69,12 @@ def test_duplicate_occasion_and_missing_id_column_are_clear_errors(long):
         invariance(twice, None, "year", model=MODEL, id="student")
     with pytest.raises(InputError, match="column 'pupil' not found"):
         invariance(long, None, "year", model=MODEL, id="pupil")
+
+
+def test_too_many_wide_variables_is_a_clear_error(long):
+    """7 occasions x 6 items = 42 wide variables: refused with advice, not left running."""
+    many = pd.concat([long.assign(year=long["year"] + 3 * k) for k in range(3)],
+                     ignore_index=True)
+    many = many[many["year"] <= 7]
+    with pytest.raises(DataError, match=r"42 variables \(6 items x 7 occasions of 'year'\)"):
+        invariance(many, None, "year", model=MODEL, id="student")
