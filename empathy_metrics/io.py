@@ -323,6 +323,7 @@ def _detect_encoding(p: Path, source: str, encoding: str | None) -> tuple[list[s
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
+        _check_binary(raw, source)
         candidates = list(_FALLBACK_ENCODINGS)
     for i, enc in enumerate(candidates):
         try:
@@ -339,6 +340,23 @@ def _detect_encoding(p: Path, source: str, encoding: str | None) -> tuple[list[s
                                  hint="give the file's real encoding, or leave the encoding "
                                       "out to detect it") from None
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _check_binary(raw: bytes, source: str) -> None:
+    """Refuse NUL bytes in a text file, naming the row: UTF-16 without its byte-order mark,
+    or binary content (a spreadsheet saved under a .csv name, a damaged export)."""
+    at = raw.find(b"\x00")
+    if at < 0:
+        return
+    if raw[1:200:2].count(0) > 0.8 * len(raw[1:200:2]) or raw[0:200:2].count(0) > 0.8 * len(
+            raw[0:200:2]):
+        raise InputError("looks like UTF-16 text without a byte-order mark", file=source,
+                         row=1, hint="give the encoding (--encoding utf-16-le, or utf-16-be), "
+                                     "or save the file as UTF-8 CSV")
+    row = raw[:at].count(b"\n") + 1
+    raise InputError(f"holds a NUL byte (binary data) at byte {at}", file=source, row=row,
+                     hint="this is not plain text: export the data again as CSV, or save an "
+                          "Excel file as .xlsx")
 
 
 def _delimiter(file_type: str, header_line: str) -> str:

@@ -3,7 +3,10 @@
 Plots never compute statistics: they draw what :func:`empathy_metrics.cohorts.trend`,
 :func:`~empathy_metrics.cohorts.item_change`, :func:`~empathy_metrics.cohorts.reliability_by_time`
 and :mod:`empathy_metrics.efa` computed. Suppressed cells
-are drawn as a grey mark with the label ``"suppressed, n < 10"``, never as a value. Colours are
+are drawn as a grey mark labelled with why ("n < 10", or "hidden (complement)" for a cell
+hidden only so that a small one cannot be worked out), never as a value; no mark encodes a
+score fewer than ``min_cell`` respondents share (box-plot whiskers are protected, individual
+points only by explicit opt-in). Colours are
 the colour-blind-safe Okabe–Ito palette. matplotlib is imported inside each function.
 """
 
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .suppression import suppressed_label
+from .suppression import short_label, suppressed_label
 
 __all__ = [
     "OKABE_ITO",
@@ -66,11 +69,24 @@ def _scale_label(result: Any, scale: str) -> str:
     return f"{result.instrument.scale_name(scale)}\n(possible range {lo:g}–{hi:g})"
 
 
-def _mark_suppressed(ax: Any, x: float, min_cell: int) -> None:
+def _mark_suppressed(ax: Any, x: float, min_cell: int, kind: Any = "small",
+                     label: bool = True) -> None:
+    """A grey x at the foot of position ``x``, labelled with why the value is hidden:
+    "n < 10" (a small cell) or "hidden (complement)" (hidden to protect a small one)."""
     ax.plot([x], [0.04], marker="x", color=SUPPRESSED_COLOUR, transform=ax.get_xaxis_transform(),
             linestyle="none", gid="suppressed")
-    ax.annotate(suppressed_label(min_cell), (x, 0.08), xycoords=("data", "axes fraction"),
-                ha="center", fontsize=7, color=SUPPRESSED_COLOUR, rotation=90, va="bottom")
+    if label:
+        ax.annotate(short_label(min_cell, kind), (x, 0.08), xycoords=("data", "axes fraction"),
+                    ha="center", fontsize=7, color=SUPPRESSED_COLOUR, rotation=90,
+                    va="bottom", gid="suppressed_label")
+
+
+def _kind(row: Any) -> str:
+    """``"small"`` or ``"complementary"`` for a suppressed row (small when unknown)."""
+    from .suppression import COMPLEMENTARY, SMALL
+
+    primary = row.get("primary_suppressed", True) if hasattr(row, "get") else True
+    return SMALL if primary is None or pd.isna(primary) or bool(primary) else COMPLEMENTARY
 
 
 def _scales(result: Any, scales: Sequence[str] | None) -> list[str]:
@@ -117,7 +133,7 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None, *, ncols: int |
         ax.plot(x[shown], mean[shown], marker="o", color=OKABE_ITO[4], label="mean", gid="mean")
         for xi, (_tv, row) in zip(x, t.iterrows(), strict=True):
             if row["suppressed"]:
-                _mark_suppressed(ax, xi, result.min_cell)
+                _mark_suppressed(ax, xi, result.min_cell, _kind(row))
             else:
                 ax.annotate(f"n={int(row['n'])}", (xi, 0.02), xycoords=("data", "axes fraction"),
                             ha="center", fontsize=8, gid="n_label")
@@ -147,21 +163,31 @@ def cohort_plot(result: Any, scale: str = "total"):
     sub = frame[frame["scale"] == scale]
     order = sorted(result.times)
     xpos = {t: i for i, t in enumerate(order)}
-    for k, (cohort, g) in enumerate(sub.groupby(result.cohort, sort=True)):
+    hidden: dict[int, set[str]] = {}  # time position -> kinds hidden there
+    groups = list(sub.groupby(result.cohort, sort=True))
+    for k, (cohort, g) in enumerate(groups):
         colour = OKABE_ITO[k % len(OKABE_ITO)]
         g = g.sort_values("time")
         ok = ~g["suppressed"].to_numpy(dtype=bool)
-        x = np.array([xpos[t] for t in g["time"]], dtype=float) + (k - 1.5) * 0.05
+        pos = np.array([xpos[t] for t in g["time"]])
+        x = pos + (k - (len(groups) - 1) / 2) * 0.05
         m = g["mean"].to_numpy(dtype=float)
         err = np.vstack([m - g["ci_low"].to_numpy(dtype=float),
                          g["ci_high"].to_numpy(dtype=float) - m])
         total_n = int(np.nansum(g["n"].to_numpy(dtype=float)[ok]))
         m_drawn = np.where(ok, m, np.nan)  # a gap, not a line, across suppressed cells
         err[:, ~ok] = np.nan
-        ax.errorbar(x, m_drawn, yerr=err, marker="o", color=colour, capsize=3,
-                    label=f"{cohort} (n={total_n} obs.)")
-        for xi in x[~ok]:
-            _mark_suppressed(ax, xi, result.min_cell)
+        shown = f"{cohort} (n={total_n} responses)" if ok.any() else f"{cohort} (all hidden)"
+        ax.errorbar(x, m_drawn, yerr=err, marker="o", color=colour, capsize=3, label=shown)
+        for (_, row), xi, p in zip(g.iterrows(), x, pos, strict=True):
+            if row["suppressed"]:
+                _mark_suppressed(ax, xi, result.min_cell, label=False)
+                hidden.setdefault(int(p), set()).add(_kind(row))
+    for p, kinds in hidden.items():  # one label per time, never one per cohort on top
+        text = " / ".join(short_label(result.min_cell, kd) for kd in sorted(kinds, reverse=True))
+        ax.annotate(text, (p, 0.08), xycoords=("data", "axes fraction"), ha="center",
+                    fontsize=7, color=SUPPRESSED_COLOUR, rotation=90, va="bottom",
+                    gid="suppressed_label")
     ax.set_xticks(range(len(order)), [str(t) for t in order])
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_xlabel(result.time)
@@ -171,9 +197,13 @@ def cohort_plot(result: Any, scale: str = "total"):
     return fig
 
 
-def distribution_plot(result: Any, scale: str = "total", points: bool = True, seed: int = 0):
-    """Box plots by time from the stored quartiles and whiskers (1.5 IQR), with the mean and
-    the individual scores as jittered points.
+def distribution_plot(result: Any, scale: str = "total", points: bool = False, seed: int = 0):
+    """Box plots by time: quartiles, mean, and whiskers that show no single student's score.
+
+    The box spans the quartiles with the median as a line and the mean as a triangle. The
+    whiskers reach the mean of the ``min_cell`` lowest and of the ``min_cell`` highest scores
+    (:func:`~empathy_metrics.suppression.protected_whiskers`), never an individual score;
+    outliers are not drawn. Suppressed times are marked, not drawn.
 
     Parameters
     ----------
@@ -182,8 +212,10 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = True, se
     scale
         Scale to draw.
     points
-        Draw the individual scores of the shown times (``result.scores``) as jittered points
-        (set ``False`` for a report that must show groups only). Suppressed times have none.
+        Opt-in, for the analyst's own eyes only: also draw every individual score of the
+        shown times (``result.scores``) as jittered points, and say so in the title. Such a
+        figure shows single students' scores and must not be circulated; the report never
+        draws them.
     seed
         Seed of the horizontal jitter (the drawing is reproducible).
     """
@@ -196,10 +228,12 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = True, se
     rng = np.random.default_rng(seed)
     for i, (tv, row) in enumerate(t.iterrows()):
         if row["suppressed"]:
-            _mark_suppressed(ax, i, result.min_cell)
+            _mark_suppressed(ax, i, result.min_cell, _kind(row))
             continue
+        lo_w, hi_w = row.get("whisker_low"), row.get("whisker_high")
         stats_.append({"med": row["median"], "q1": row["q1"], "q3": row["q3"],
-                       "whislo": row["whisker_low"], "whishi": row["whisker_high"],
+                       "whislo": row["q1"] if pd.isna(lo_w) else lo_w,
+                       "whishi": row["q3"] if pd.isna(hi_w) else hi_w,
                        "mean": row["mean"], "fliers": [], "label": str(tv)})
         positions.append(i)
         ax.annotate(f"n={int(row['n'])}", (i, 0.02), xycoords=("data", "axes fraction"),
@@ -219,7 +253,10 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = True, se
     ax.set_ylim(lo, hi)
     ax.set_xlabel(result.time)
     ax.set_ylabel(_scale_label(result, scale))
-    ax.set_title(f"{result.instrument.scale_name(scale)}: distribution by {result.time}")
+    title = f"{result.instrument.scale_name(scale)}: distribution by {result.time}"
+    if points:
+        title += "\nwith individual scores: not for circulation"
+    ax.set_title(title)
     return fig
 
 
@@ -264,13 +301,16 @@ def histogram_plot(result: Any, scale: str = "total"):
         n_table = result.by_time
     n_sub = n_table[(n_table["scale"] == scale) & ~n_table["suppressed"].astype(bool)]
     n_of = dict(zip(n_sub["time"], n_sub["n"], strict=True))
+    hidden_rows = n_table[(n_table["scale"] == scale) & n_table["suppressed"].astype(bool)]
+    kind_of = {r["time"]: _kind(r) for _, r in hidden_rows.iterrows()}
     for k, (ax, t) in enumerate(zip(axes, order, strict=True)):
         bins = sub[sub["time"] == t]
         hidden_time = bins.empty or (bins["suppressed"].all() and (bins["open"] == "both").all())
         ax.set_xlim(lo, hi + (width if width < hi - lo else 0))
         ax.set_ylim(0, ymax * 1.3)
         if hidden_time:
-            ax.text(0.5, 0.5, suppressed_label(result.min_cell), transform=ax.transAxes,
+            ax.text(0.5, 0.5, suppressed_label(result.min_cell, kind_of.get(t, "small")),
+                    transform=ax.transAxes,
                     ha="center", va="center", color=SUPPRESSED_COLOUR, fontsize=9,
                     gid="suppressed")
             ax.set_title(f"{result.time} {t}: suppressed", fontsize=9, loc="left")
@@ -308,7 +348,8 @@ def histogram_plot(result: Any, scale: str = "total"):
     axes[-1].set_xlabel(_scale_label(result, scale).replace("\n", " "))
     fig.suptitle(f"{result.instrument.scale_name(scale)}: histogram of scores by {result.time}"
                  f"\nbins of {width:g} points; hatched = open-ended tail bin (< b, \u2265 a); "
-                 f"x = bin {suppressed_label(result.min_cell)}", fontsize=9)
+                 f"x = hidden bin (n < {result.min_cell}, or hidden so that a small bin "
+                 "cannot be worked out)", fontsize=9)
     return fig
 
 
@@ -338,9 +379,11 @@ def item_change_heatmap(result: Any):
     labels = []
     for j, t in enumerate(change.columns):
         if bool(items.suppressed[t]):
-            ax.text(j, (len(change) - 1) / 2, suppressed_label(items.min_cell), rotation=90,
-                    ha="center", va="center", fontsize=7, gid="suppressed")
-            labels.append(f"{t}\n(suppressed)")
+            prim = getattr(items, "primary_suppressed", None)
+            kind = "small" if prim is None or bool(prim.get(t, True)) else "complementary"
+            ax.text(j, (len(change) - 1) / 2, suppressed_label(items.min_cell, kind),
+                    rotation=90, ha="center", va="center", fontsize=7, gid="suppressed")
+            labels.append(f"{t}\n(hidden)")
         else:
             labels.append(f"{t}\n(n={int(items.n[t])})")
     ax.set_xticks(range(change.shape[1]), labels)
@@ -424,6 +467,7 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
         Threshold shown in the suppression label (taken from the result when it has one).
     """
     points: list[tuple[Any, float | None, float, float, Any]] = []  # time, alpha, lo, hi, n
+    kinds: dict[Any, str] = {}  # hidden time -> why
     if hasattr(by_time, "table"):
         scale = scale or "total"
         if scale not in by_time.scales:
@@ -432,6 +476,7 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
         tab = by_time.table[by_time.table["scale"] == scale]
         for r in tab.itertuples():
             if r.suppressed or r.alpha is None or pd.isna(r.alpha):
+                kinds[r.time] = _kind(r._asdict())
                 points.append((r.time, None, np.nan, np.nan, None))
             else:
                 points.append((r.time, float(r.alpha), float(r.ci_low), float(r.ci_high), r.n))
@@ -451,9 +496,9 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
         raise InputError("no reliability results to draw")
     points.sort(key=lambda p: p[0])
     fig, (ax,) = _figure(width=5.5, height=4)
-    for i, (_t, a, lo, hi, n) in enumerate(points):
+    for i, (t, a, lo, hi, n) in enumerate(points):
         if a is None:
-            _mark_suppressed(ax, i, min_cell)
+            _mark_suppressed(ax, i, min_cell, kinds.get(t, "small"))
             continue
         ax.errorbar([i], [a], yerr=[[a - lo], [hi - a]], marker="o", color=OKABE_ITO[4],
                     capsize=4)

@@ -19,21 +19,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["suppress", "recoverable_cells", "suppressed_label", "DEFAULT_MIN_CELL"]
+__all__ = ["suppress", "recoverable_cells", "suppressed_label", "suppression_kind", "with_kinds",
+           "protected_whiskers", "fold_small_groups", "DEFAULT_MIN_CELL", "SMALL",
+           "COMPLEMENTARY", "FOLDED_LABEL"]
 
 #: Default minimum number of respondents for a cell to be shown.
 DEFAULT_MIN_CELL = 10
 
 
-def suppressed_label(min_cell: int = DEFAULT_MIN_CELL) -> str:
-    """Text shown in place of a suppressed value, e.g. ``"suppressed, n < 10"``."""
-    return f"suppressed, n < {int(min_cell)}"
+def suppressed_label(min_cell: int = DEFAULT_MIN_CELL, kind: str | bool = "small") -> str:
+    """Text shown in place of a suppressed value, saying why.
+
+    ``kind`` ``"small"`` (or ``True``): "suppressed: fewer than 10 respondents";
+    ``"complementary"``: "hidden so that a small group cannot be worked out" (a cell that
+    may be large, hidden only to protect a small one).
+    """
+    if kind == COMPLEMENTARY:
+        return "hidden so that a small group cannot be worked out"
+    return f"suppressed: fewer than {int(min_cell)} respondents"
+
+
+def short_label(min_cell: int = DEFAULT_MIN_CELL, kind: str | bool = "small") -> str:
+    """The label of a suppressed mark in a figure: "n < 10" or "hidden (complement)"."""
+    return "hidden (complement)" if kind == COMPLEMENTARY else f"n < {int(min_cell)}"
 
 
 @dataclass(frozen=True)
@@ -223,3 +238,118 @@ def suppress(
     out["suppressed"] = sup
     out["primary_suppressed"] = primary
     return out
+
+
+# ---------------------------------------------------------------------------- kinds
+#: ``suppressed`` values written to CSV, XLSX and JSON: why a cell is hidden.
+SMALL = "small"
+COMPLEMENTARY = "complementary"
+#: Label of the group that :func:`fold_small_groups` folds small groups into.
+FOLDED_LABEL = "other / not stated"
+
+
+def suppression_kind(suppressed: Sequence[bool] | np.ndarray,
+                     primary: Sequence[bool] | np.ndarray | None = None) -> np.ndarray:
+    """Per cell: ``"small"`` (fewer than ``min_cell`` respondents), ``"complementary"``
+    (hidden so that a small cell cannot be worked out from the totals) or ``False`` (shown).
+
+    Without ``primary`` every suppressed cell is taken to be small.
+    """
+    sup = np.asarray(pd.Series(suppressed).fillna(False), dtype=bool)
+    prim = sup if primary is None else np.asarray(pd.Series(primary).fillna(True), dtype=bool)
+    out = np.full(sup.shape, False, dtype=object)
+    out[sup & prim] = SMALL
+    out[sup & ~prim] = COMPLEMENTARY
+    return out
+
+
+def with_kinds(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose ``suppressed`` column says why (:func:`suppression_kind`) and without
+    ``primary_suppressed``: the form written to CSV, XLSX and JSON."""
+    out = frame.copy()
+    if "suppressed" in out.columns:
+        out["suppressed"] = suppression_kind(out["suppressed"],
+                                             out.get("primary_suppressed"))
+    return out.drop(columns=["primary_suppressed"], errors="ignore")
+
+
+def protected_whiskers(values: Sequence[float] | np.ndarray,
+                       min_cell: int = DEFAULT_MIN_CELL) -> tuple[float, float]:
+    r"""Box-plot whisker ends that show no single respondent's score.
+
+    The lower whisker is the mean of the ``min_cell`` lowest scores and the upper one the mean
+    of the ``min_cell`` highest (a statistic of ``min_cell`` respondents, as a table cell of
+    that size), each clamped to the box (:math:`\le Q_1`, :math:`\ge Q_3`) when the tails
+    reach into it. Tukey's whiskers (the most extreme score within 1.5 IQR of the box) and
+    outliers are individual scores and are never drawn.
+
+    Returns ``(nan, nan)`` for fewer than ``min_cell`` values.
+    """
+    y = np.sort(np.asarray(values, dtype=float))
+    y = y[~np.isnan(y)]
+    k = int(min_cell)
+    if y.size < max(k, 1):
+        return float("nan"), float("nan")
+    q1, q3 = np.percentile(y, [25, 75])
+    return float(min(y[:k].mean(), q1)), float(max(y[-k:].mean(), q3))
+
+
+def fold_small_groups(data: pd.DataFrame, column: str, min_cell: int = DEFAULT_MIN_CELL, *,
+                      by: str | None = None, label: str = FOLDED_LABEL
+                      ) -> tuple[pd.DataFrame, list[Any]]:
+    """Fold the levels of ``column`` with fewer than ``min_cell`` respondents (in any value of
+    ``by``, e.g. any training year) into one group ``label``, before analysis.
+
+    A small group (say 3 students per year who describe their gender as "X") is suppressed,
+    and to keep it from being worked out by subtraction from the year's total a large group
+    (the men) is hidden with it. Folding the small groups, together with missing values, into
+    one "other / not stated" group keeps the large groups visible; the folded group is then
+    suppressed itself if it is still small.
+
+    Returns
+    -------
+    (frame, folded)
+        A copy with the levels replaced (missing values too, when any level is folded) and
+        the folded levels; ``frame.attrs["folded_groups"]`` records them.
+    """
+    if column not in data.columns:
+        raise InputError(f"column '{column}' is not in the data")
+    keys = [by, column] if by is not None else [column]
+    counts = data.groupby(keys, dropna=True, observed=True).size()
+    small = counts[(counts > 0) & (counts < int(min_cell))]
+    levels = small.index.get_level_values(column) if by is not None else small.index
+    folded = sorted(pd.unique(levels), key=str)
+    out = data.copy()
+    if folded:
+        col = out[column].astype(object)
+        mask = col.isin(folded) | col.isna()
+        out[column] = col.where(~mask, label)
+    out.attrs = {**data.attrs, "folded_groups": {column: folded}}
+    return out, folded
+
+
+def complement_note(table: pd.DataFrame, level_col: str, *, time: str = "time",
+                    min_cell: int = DEFAULT_MIN_CELL, what: str | None = None) -> str | None:
+    """A sentence naming the small groups that forced other groups' cells out, and the way
+    out (:func:`fold_small_groups`); ``None`` when no cell is hidden as a complement.
+
+    ``table`` has ``level_col``, ``suppressed`` and ``primary_suppressed`` (one scale).
+    """
+    if not {"suppressed", "primary_suppressed", level_col} <= set(table.columns):
+        return None
+    sup = table["suppressed"].fillna(False).astype(bool)
+    prim = table["primary_suppressed"].fillna(True).astype(bool)
+    comp = table.loc[sup & ~prim, level_col]
+    small = table.loc[sup & prim, level_col]
+    if comp.empty or small.empty:
+        return None
+    what = what or level_col
+
+    def names(values: pd.Series) -> str:
+        return ", ".join(f"'{v}'" for v in sorted(pd.unique(values), key=str))
+
+    return (f"{what.capitalize()} {names(small)} has fewer than {min_cell} respondents in "
+            f"some {time} values; so that it cannot be worked out from the totals, cells of "
+            f"{names(comp)} are hidden as well. To show them, fold the {what} groups below "
+            f"{min_cell} into one '{FOLDED_LABEL}' group: --fold-small-groups on the command "
+            "line, fold_small_groups() in Python.")

@@ -27,7 +27,7 @@ def test_report_writes_html_csv_and_xlsx(tmp_path):
     assert f"Report:  {out}" in res.output and "yearly_tables.xlsx" in res.output
     html = out.read_text(encoding="utf-8")
     assert "Class of 2026 &lt;b&gt;report&lt;/b&gt;" in html
-    assert "suppressed, n &lt; 12" in html  # --min-cell reached the report
+    assert "suppressed: fewer than 12 respondents" in html  # --min-cell reached the report
     for sid in SECTIONS:
         assert f'<section id="{sid}"' in html
     csvs = list((tmp_path / "yearly_tables").glob("*.csv"))

@@ -105,7 +105,7 @@ def _check_shape(out: dict, times: list, reference) -> None:
         assert [row["time"] for row in block["by_time"]] == times
         for row in block["by_time"]:
             assert BY_TIME_KEYS <= set(row), scale
-            assert isinstance(row["suppressed"], bool)
+            assert row["suppressed"] in (False, "small", "complementary")
             assert len(row["ci"]) == len(row["diff_ci"]) == len(row["d_ci"]) == 2
             if not row["suppressed"]:
                 assert isinstance(row["n"], int)

@@ -60,12 +60,13 @@ def test_suppressed_time_is_a_mark_not_a_value(suppressed_year):
     fig = plots.trend_plot(suppressed_year)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.texts]
-    assert labels.count("suppressed, n < 10") == 2  # year 4 and its complement
+    # year 4 (small) and its complement, told apart
+    assert labels.count("n < 10") == 1 and labels.count("hidden (complement)") == 1
     mean_line = [ln for ln in ax.lines if ln.get_gid() == "mean"][0]
     assert len(mean_line.get_xdata()) == 2
     assert [ln for ln in ax.lines if ln.get_gid() == "suppressed"]
     dist = plots.distribution_plot(suppressed_year)
-    assert "suppressed, n < 10" in _texts(dist)
+    assert "n < 10" in _texts(dist)
 
 
 def test_cohort_plot(result):
@@ -74,7 +75,11 @@ def test_cohort_plot(result):
     assert ax.get_title() == "Total by entering cohort"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(legend) == 4 and legend[0].startswith("2019 (n=")
-    assert "suppressed, n < 10" in _texts(fig)
+    assert not any("n=0" in t for t in legend)
+    marks = [t for t in ax.texts if t.get_gid() == "suppressed_label"]
+    assert marks and "n < 10" in " ".join(t.get_text() for t in marks)
+    xs = [t.xy[0] for t in marks]
+    assert len(xs) == len(set(xs))  # one label per hidden time: nothing overprinted
     assert "possible range 20–140" in ax.get_ylabel() and ax.get_xlabel() == "year"
     # the 2022 line has a gap (NaN) at the hidden year-4 cell, not a value
     ct = result.cohort_trajectories
@@ -130,7 +135,7 @@ def test_alpha_plot_with_suppressed_time():
     fig = plots.alpha_plot(rel)
     ax = fig.axes[0]
     assert ax.get_ylim() == (0.0, 1.0)
-    assert "suppressed, n < 10" in _texts(fig)
+    assert "n < 10" in _texts(fig)
     assert len(ax.containers) == 2  # two error bars drawn
 
 
@@ -154,7 +159,7 @@ def test_scree_and_loadings_from_real_efa_result():
 
 
 def test_distribution_plot_points_and_suppression(result, suppressed_year, tmp_path):
-    fig = plots.distribution_plot(result, "total")
+    fig = plots.distribution_plot(result, "total", points=True)  # explicit opt-in
     ax = fig.axes[0]
     pts = [c for c in ax.collections if c.get_gid() == "points"]
     total = result.by_time[result.by_time.scale == "total"]
@@ -164,13 +169,14 @@ def test_distribution_plot_points_and_suppression(result, suppressed_year, tmp_p
     ys = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 1] for c in pts]))
     want = np.sort(result.scores.loc[result.scores.scale == "total", "value"].to_numpy(float))
     assert ys.tolist() == pytest.approx(want.tolist())
-    hidden = plots.distribution_plot(suppressed_year)
+    hidden = plots.distribution_plot(suppressed_year, points=True)
     hax = hidden.axes[0]
     n_points = sum(len(c.get_offsets()) for c in hax.collections if c.get_gid() == "points")
     shown_n = suppressed_year.by_time.loc[~suppressed_year.by_time.suppressed, "n"].sum()
     assert n_points == shown_n  # no point of a suppressed time is drawn
-    assert [t.get_text() for t in hax.texts].count("suppressed, n < 10") == 2
-    assert len(plots.distribution_plot(result, points=False).axes[0].collections) == 0
+    hidden_labels = [t.get_text() for t in hax.texts if not t.get_text().startswith("n=")]
+    assert sorted(hidden_labels) == ["hidden (complement)", "n < 10"]
+    assert len(plots.distribution_plot(result).axes[0].collections) == 0  # default: none
     out = tmp_path / "dist.png"
     fig.savefig(out)
     assert out.read_bytes()[:4] == b"\x89PNG"
@@ -186,8 +192,10 @@ def test_item_change_heatmap_n_labels_and_suppressed_column(tmp_path):
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks[0] == "1\n(n=164)"
-    assert sum("suppressed" in t for t in ticks) == 2  # year 4 and its complement
-    assert [t.get_text() for t in ax.texts].count("suppressed, n < 10") == 2
+    assert sum("hidden" in t for t in ticks) == 2  # year 4 and its complement
+    assert sorted(t.get_text() for t in ax.texts) == [
+        "hidden so that a small group cannot be worked out",
+        "suppressed: fewer than 10 respondents"]
     arr = ax.images[0].get_array()
     assert arr.mask[:, 3].all() and not arr.mask[:, 0].any()
     assert "items 1–7" in fig.axes[1].get_ylabel()
@@ -205,7 +213,8 @@ def test_alpha_plot_from_reliability_by_time(tmp_path):
     fig = plots.alpha_plot(rb)
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
-    assert texts.count("suppressed, n < 10") == 2
+    assert texts.count("n < 10") + texts.count("hidden (complement)") == 2
+    assert texts.count("n < 10") >= 1
     shown = rb.table[~rb.table.suppressed]
     assert [t for t in texts if t.startswith("n=")] == [f"n={int(n)}" for n in shown["n"]]
     drawn = [c.lines[0].get_ydata()[0] for c in ax.containers]
@@ -277,14 +286,16 @@ def test_histogram_plot_suppressed_time_and_bins(suppressed_year):
     for ax, t in zip(fig.axes, sorted(suppressed_year.times), strict=True):
         if t in hidden:
             assert ax.get_title("left").endswith("suppressed")
-            assert [tx.get_text() for tx in ax.texts] == ["suppressed, n < 10"]
+            assert [tx.get_text() for tx in ax.texts][0] in (
+                "suppressed: fewer than 10 respondents",
+                "hidden so that a small group cannot be worked out")
             assert not ax.patches
         else:
             assert "n=" in ax.get_title("left") and ax.patches
     # a HistogramResult draws too; its min_cell labels the marks
     h = score_histogram(suppressed_year, bin_width=2, min_cell=20)
     fig2 = plots.histogram_plot(h)
-    assert "suppressed, n < 20" in fig2.get_suptitle()
+    assert "n < 20" in fig2.get_suptitle()
     marks = sum(1 for ax in fig2.axes for ln in ax.lines if ln.get_gid() == "suppressed")
     small = h.table[(h.table.suppressed) & h.table.open.isna()]
     assert len(small) > 0 and marks == len(small)

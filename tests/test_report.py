@@ -109,7 +109,7 @@ def test_text_from_data_and_options_is_escaped(built):
 def test_small_cells_never_show_their_numbers(built):
     rep, out, html = built
     cohort, year = SMALL_CELL
-    label = f"suppressed, n &lt; {MIN_CELL}"
+    label = f"suppressed: fewer than {MIN_CELL} respondents"
     rows = [r for r in _row_cells(html, "cohort_trajectories")
             if r[:2] == [str(cohort), str(year)]]
     assert len(rows) == 1 and rows[0][2:] == [label]
@@ -133,7 +133,7 @@ def test_small_cells_never_show_their_numbers(built):
     idx = {c: head.index(c) for c in ["cohort", "time", "suppressed", *stats_cols]}
     hidden = [r for r in values[1:] if r[idx["cohort"]] == cohort and r[idx["time"]] == year]
     assert len(hidden) == 4
-    assert all(r[idx["suppressed"]] is True for r in hidden)
+    assert all(r[idx["suppressed"]] == "small" for r in hidden)  # the small cell itself
     assert all(r[idx[c]] is None for r in hidden for c in stats_cols)
     # the true mean of the small cell appears in no CSV and no sheet
     frame = _data()
@@ -185,7 +185,7 @@ def test_suppressed_time_is_hidden_everywhere(tmp_path):
     summary = " ".join(rep.section("summary").bullets)
     assert "year 5" not in summary
     html = rep.to_html()
-    assert "suppressed, n &lt; 10" in html
+    assert "suppressed: fewer than 10 respondents" in html
 
 
 def test_self_contained_no_external_resources(built):
@@ -381,7 +381,7 @@ def test_histogram_bins_of_a_small_year_are_hidden(tmp_path):
     assert five[["n", "mean", "min", "max", "mode"]].isna().all().all()
     html = rep.to_html()
     rows = [r for r in _row_cells(html, "score_distribution") if r[1] == "5"]
-    assert rows and all(r[2] == "suppressed, n &lt; 10" for r in rows)
+    assert rows and all(r[2] == "suppressed: fewer than 10 respondents" for r in rows)
     tr = trend(frame, "jse-s", time="year", mixed=False)
     bins = tr.histogram[tr.histogram["time"] == 5]
     assert bins["suppressed"].all() and bins["count"].isna().all()

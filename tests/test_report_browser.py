@@ -227,7 +227,7 @@ def test_key_sections_and_tables_render(browser):
         assert by_name.get(name, 0) > 1, name
     text = browser.evaluate("document.body.innerText")
     assert 'w&<>"omen' in text  # shown as text, not markup
-    assert "suppressed, n < 10" in text
+    assert "suppressed: fewer than 10 respondents" in text
 
 
 def test_prints_to_pdf(browser):

@@ -62,8 +62,19 @@ def test_errors_name_the_problem():
         suppress(t, "n", 0)
 
 
-def test_label():
-    assert suppressed_label(10) == "suppressed, n < 10"
+def test_labels_tell_small_and_complementary_cells_apart():
+    from empathy_metrics.suppression import suppression_kind, with_kinds
+
+    assert suppressed_label(10) == "suppressed: fewer than 10 respondents"
+    assert suppressed_label(10, "complementary") == (
+        "hidden so that a small group cannot be worked out")
+    kinds = suppression_kind([True, True, False, None], [True, False, False, None])
+    assert kinds.tolist() == ["small", "complementary", False, False]
+    frame = pd.DataFrame({"n": [3, None, 40], "suppressed": [True, True, False],
+                          "primary_suppressed": [True, False, False]})
+    out = with_kinds(frame)
+    assert out["suppressed"].tolist() == ["small", "complementary", False]
+    assert "primary_suppressed" not in out and frame["suppressed"].dtype == bool
 
 
 @settings(max_examples=150, deadline=None)

@@ -55,8 +55,9 @@ def run_guarded(command: click.Command, argv: list[str] | None, *, debug: bool) 
 
 
 def data_argument(func: Callable) -> Callable:
-    """The DATA argument (existence checked by the reader, which names the file)."""
-    return click.argument("data", metavar="DATA", type=click.Path(dir_okay=False))(func)
+    """The DATA argument (existence, and not a folder, checked by the reader, whose message
+    names the file in the usual one-line form)."""
+    return click.argument("data", metavar="DATA", type=click.Path())(func)
 
 
 def instrument_option(func: Callable) -> Callable:
@@ -140,11 +141,45 @@ _COHORT_OPTIONS = [
 ]
 
 
+_FOLD_KEY = "fold_small_groups"
+
+
 def cohort_options(func: Callable) -> Callable:
-    """The columns and settings of a change-across-years analysis (`trend`, `report`)."""
+    """The columns and settings of a change-across-years analysis (`trend`, `report`).
+
+    ``--fold-small-groups`` is kept in the click context; the command applies it with
+    :func:`fold_groups` after reading the data.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().meta[_FOLD_KEY] = kwargs.pop("fold_small")
+        return func(*args, **kwargs)
+
+    inner = click.option(
+        "--fold-small-groups", "fold_small", is_flag=True,
+        help="Fold --group levels with fewer than --min-cell respondents in a time (and "
+             "missing values) into one 'other / not stated' group before analysis, so that "
+             "a small group does not force large groups' cells to be hidden.")(inner)
     for decorator in reversed(_COHORT_OPTIONS):
-        func = decorator(func)
-    return func
+        inner = decorator(inner)
+    return inner
+
+
+def fold_groups(frame: Any, group_col: str | None, time_col: str, min_cell: int) -> Any:
+    """Apply ``--fold-small-groups`` (when given) to the group column; says what it folded."""
+    ctx = click.get_current_context(silent=True)
+    if group_col is None or ctx is None or not ctx.meta.get(_FOLD_KEY):
+        return frame
+    from ..suppression import FOLDED_LABEL, fold_small_groups
+
+    frame, folded = fold_small_groups(frame, group_col, min_cell, by=time_col)
+    if folded:
+        click.echo(f"Note: {group_col} groups with fewer than {min_cell} respondents in a "
+                   f"{time_col} ({', '.join(map(str, folded))}) and missing values folded into "
+                   f"'{FOLDED_LABEL}'", err=True)
+    return frame
 
 
 def output_path_option(func: Callable, help_: str = "Output file.") -> Callable:

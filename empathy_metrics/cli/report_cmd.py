@@ -13,6 +13,7 @@ import click
 from ._common import (
     cohort_options,
     data_argument,
+    fold_groups,
     instrument_option,
     load_inputs,
     map_option,
@@ -69,6 +70,7 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
     frame, inst, columns = load_inputs(data, instrument, map_file)
     time_col, id_col, cohort_col, group_col = resolve_names(
         frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
+    frame = fold_groups(frame, group_col, time_col, min_cell)
     options = {"reference": reference}
     if columns:
         options["columns"] = columns

@@ -8,6 +8,7 @@ from ._common import (
     cohort_options,
     data_argument,
     echo_result,
+    fold_groups,
     format_option,
     instrument_option,
     load_inputs,
@@ -69,6 +70,7 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
     frame, inst, columns = load_inputs(data, instrument, map_file)
     time_col, id_col, cohort_col, group_col = resolve_names(
         frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
+    frame = fold_groups(frame, group_col, time_col, min_cell)
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
     enrolled = None

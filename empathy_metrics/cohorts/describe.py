@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..instruments import Instrument
+from ..suppression import protected_whiskers
 from ._base import TrendInput, _apply_pattern, _compare, _describe
 
 _CHANGE_COLS = ["diff_vs_ref", "diff_ci_low", "diff_ci_high", "diff_p", "d_vs_ref", "d_ci_low",
@@ -26,6 +27,8 @@ def _scale_by_time(inp: TrendInput, scale: str) -> pd.DataFrame:
     rows = []
     for t in inp.times:
         row = {"scale": scale, "time": t, **_describe(y_by_t[t])}
+        # box-plot whiskers that show no single student's score (figure rule, issue 8)
+        row["whisker_low"], row["whisker_high"] = protected_whiskers(y_by_t[t], inp.min_cell)
         if t != inp.reference:
             cmp = _compare(y_by_t[t], ref_y)
             row.update({("diff_vs_ref" if k == "diff" else f"{k}_vs_ref" if k in ("d", "g")

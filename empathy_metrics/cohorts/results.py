@@ -15,6 +15,7 @@ import pandas as pd
 
 from .._results import Result, jsonable
 from ..instruments import Instrument
+from ..suppression import suppression_kind, with_kinds
 
 
 def _share(x: float | None) -> str:
@@ -28,7 +29,9 @@ class TrendResult(Result):
     Attributes
     ----------
     by_time
-        Per scale and time: n, mean, sd, se, 95 % CI, median, quartiles, IQR, box-plot whiskers,
+        Per scale and time: n, mean, sd, se, 95 % CI, median, quartiles, IQR, box-plot whiskers
+        (protected: the mean of the ``min_cell`` lowest / highest scores, see
+        :func:`~empathy_metrics.suppression.protected_whiskers`),
         change vs the reference (``diff_vs_ref`` with Welch CI and p, ``d_vs_ref``, ``g_vs_ref``
         with CIs) and ``suppressed``.
     tests
@@ -144,7 +147,9 @@ class TrendResult(Result):
                     "diff_vs_ref": r.diff_vs_ref, "diff_ci": [r.diff_ci_low, r.diff_ci_high],
                     "d_vs_ref": r.d_vs_ref, "d_ci": [r.d_ci_low, r.d_ci_high],
                     "g_vs_ref": r.g_vs_ref, "g_ci": [r.g_ci_low, r.g_ci_high],
-                    "diff_p": r.diff_p, "suppressed": bool(r.suppressed),
+                    "diff_p": r.diff_p,
+                    "suppressed": suppression_kind([r.suppressed],
+                                                   [getattr(r, "primary_suppressed", True)])[0],
                     "design": "different students",
                 })
 
@@ -152,7 +157,8 @@ class TrendResult(Result):
                 if frame.empty:
                     return []
                 sub = frame[frame["scale"] == scale].drop(columns="scale")
-                return jsonable(sub)
+                # "suppressed": "small" | "complementary" | false (issue 8)
+                return jsonable(with_kinds(sub))
 
             out["scales"][scale] = {
                 "by_time": rows,
@@ -166,12 +172,9 @@ class TrendResult(Result):
                 "group_differences": rows_of(self.group_differences),
                 "cohort_differences": rows_of(self.cohort_differences),
                 "norms": rows_of(self.norms),
-                "distribution": rows_of(self.distribution.drop(
-                    columns=["primary_suppressed"], errors="ignore")),
-                "histogram": rows_of(self.histogram.drop(
-                    columns=["primary_suppressed"], errors="ignore")),
-                "meaningful_change": rows_of(self.meaningful_change.drop(
-                    columns=["primary_suppressed"], errors="ignore")),
+                "distribution": rows_of(self.distribution),
+                "histogram": rows_of(self.histogram),
+                "meaningful_change": rows_of(self.meaningful_change),
                 "attrition": rows_of(self.attrition),
                 "sensitivity": rows_of(self.sensitivity),
                 "response_rates": rows_of(self.response_rates),

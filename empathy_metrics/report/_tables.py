@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..suppression import SMALL, suppressed_label, suppression_kind, with_kinds
+
 __all__ = ["Column", "Table", "Figure", "Section", "fmt_num", "fmt_p", "fmt_ci", "fmt_int"]
 
 
@@ -137,21 +139,28 @@ class Table:
             self.display = self._guard(self.display)
 
     def _guard(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Drop ``primary_suppressed``; blank every non-key value of suppressed rows."""
+        """Blank every non-key value of suppressed rows; ``suppressed`` and (when known)
+        ``primary_suppressed`` stay booleans here and become the kind of suppression
+        ("small" | "complementary") in :meth:`export_frame` and the HTML."""
         data = frame.copy()
         if self.index:
             data = data.reset_index()
-        data = data.drop(columns=[c for c in ("primary_suppressed",) if c in data.columns])
         if "suppressed" in data.columns:
-            sup = data["suppressed"].fillna(False).astype(bool).to_numpy()
+            sup = data["suppressed"].map(lambda v: bool(v) if not pd.isna(v) else False
+                                         ).to_numpy(dtype=bool)
             keys = {c for c in data.columns if c in self.key_columns}
             if sup.any():
                 for col in data.columns:
-                    if col in keys or col == "suppressed":
+                    if col in keys or col in ("suppressed", "primary_suppressed"):
                         continue
                     data[col] = data[col].astype(object)
                     data.loc[sup, col] = None
             data["suppressed"] = sup
+            if "primary_suppressed" in data.columns:
+                data["primary_suppressed"] = data["primary_suppressed"].map(
+                    lambda v: True if pd.isna(v) else bool(v)).to_numpy(dtype=bool)
+        else:
+            data = data.drop(columns=["primary_suppressed"], errors="ignore")
         return data.reset_index(drop=True)
 
     @property
@@ -165,23 +174,22 @@ class Table:
     def csv_name(self) -> str:
         return f"{self.number:02d}_{self.name}.csv"
 
-    def suppressed_label(self) -> str:
-        from ..suppression import suppressed_label
-
-        return suppressed_label(self.min_cell)
+    def suppressed_label(self, kind: Any = SMALL) -> str:
+        return suppressed_label(self.min_cell, kind)
 
     def html_rows(self) -> list[dict[str, Any]]:
         """Rows for the template: ``{"cells": [(text, numeric)], "suppressed": bool,
-        "keys": [...], "span": n}``."""
+        "label": why (suppressed rows), "span": n}``."""
         rows = []
         frame = self.display if self.display is not None else self.data
-        sup = (frame["suppressed"].to_numpy(dtype=bool) if "suppressed" in frame
-               else np.zeros(len(frame), dtype=bool))
+        kinds = (suppression_kind(frame["suppressed"], frame.get("primary_suppressed"))
+                 if "suppressed" in frame else np.zeros(len(frame), dtype=object))
         n_keys = sum(1 for c in self.columns if c.key)
         for i, (_, row) in enumerate(frame.iterrows()):
-            if sup[i]:
+            if kinds[i] is not False and not pd.isna(kinds[i]) and kinds[i]:
                 keys = [(c.render(row), c.numeric) for c in self.columns if c.key]
                 rows.append({"suppressed": True, "cells": keys,
+                             "label": self.suppressed_label(kinds[i]),
                              "span": max(len(self.columns) - n_keys, 1)})
             else:
                 rows.append({"suppressed": False,
@@ -189,8 +197,9 @@ class Table:
         return rows
 
     def export_frame(self) -> pd.DataFrame:
-        """The frame written to CSV and XLSX (suppressed rows blanked)."""
-        return self.data
+        """The frame written to CSV and XLSX: suppressed rows blanked, ``suppressed`` saying
+        why ("small", "complementary", or False for a shown cell)."""
+        return with_kinds(self.data)
 
 
 @dataclass

@@ -45,8 +45,8 @@ def _change(ctx: Context, section: Section) -> None:
         "2010).")
     cols = ["scale", "time", "n", "diff_vs_ref", "diff_ci_low", "diff_ci_high", "diff_p",
             "d_vs_ref", "d_ci_low", "d_ci_high", "g_vs_ref", "g_ci_low", "g_ci_high",
-            "suppressed"]
-    bt = tr.by_time[tr.by_time["time"] != ref][cols]
+            "suppressed", "primary_suppressed"]
+    bt = tr.by_time[tr.by_time["time"] != ref][[c for c in cols if c in tr.by_time.columns]]
     section.add(Table(
         "change_vs_reference", f"Change from {when(time, ref)}", ctx.with_names(bt),
         [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
@@ -170,7 +170,7 @@ def _change(ctx: Context, section: Section) -> None:
         gd = tr.group_differences
         keep = [c for c in ("scale", "time", "group", "reference_group", "diff", "diff_ci_low",
                             "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g",
-                            "suppressed") if c in gd.columns]
+                            "suppressed", "primary_suppressed") if c in gd.columns]
         gdn = ctx.with_names(gd[keep])
         section.add(Table(
             "group_differences", f"{ctx.group.capitalize()} differences within each {time}",
@@ -194,7 +194,7 @@ def _cohort_differences(ctx: Context, section: Section) -> None:
                  "class differs from earlier ones.")
     keep = [c for c in ("scale", "time", "cohort", "reference_cohort", "diff", "diff_ci_low",
                         "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g",
-                        "suppressed") if c in cd.columns]
+                        "suppressed", "primary_suppressed") if c in cd.columns]
     data = ctx.with_names(cd[keep])
     section.add(Table(
         "cohort_differences", f"{cohort.capitalize()} differences within each {time}", data,

@@ -59,6 +59,27 @@ def _count_table(rows: list[dict[str, Any]], min_cell: int, count: str = "count"
     return out
 
 
+def _export_notes(ctx: Context, section: Section) -> None:
+    """What the reader did to the export: the sheet(s) read, values carried within REDCap
+    records, small groups folded (issue 8)."""
+    attrs = ctx.frame.attrs
+    if attrs.get("sheets"):
+        skipped = attrs.get("sheets_skipped") or []
+        section.para("Sheets read and stacked: " + ", ".join(s["name"] for s in attrs["sheets"])
+                     + (f" (left out, other columns: {', '.join(skipped)})" if skipped else "")
+                     + ".")
+    elif attrs.get("sheet") is not None:
+        section.para(f"Sheet read from the workbook: {attrs['sheet']}.")
+    for col, n in (attrs.get("carried") or {}).items():
+        section.para(f"'{col}' is recorded on each record's first REDCap event only; it was "
+                     f"carried to the record's other events ({n} rows).")
+    for col, levels in (attrs.get("folded_groups") or {}).items():
+        if levels:
+            section.para(f"'{col}' groups with fewer than {ctx.min_cell} respondents in a "
+                         f"{ctx.time} ({', '.join(map(str, levels))}) and missing values are "
+                         "shown together as one group 'other / not stated'.")
+
+
 def _quality(ctx: Context, section: Section) -> None:
     exclusions = ctx.exclusions
     frame, time = ctx.frame, ctx.time
@@ -78,6 +99,11 @@ def _quality(ctx: Context, section: Section) -> None:
         {"check": "Same answer to every item (straightlining; kept, flagged)",
          "count": counts.get("straightlining", 0)},
     ]
+    unfinished = frame.attrs.get("unfinished")
+    if isinstance(unfinished, Mapping) and not unfinished.get("excluded"):
+        # counted and named whatever the default (issue 8); excluded ones are listed below
+        rows.append({"check": "Unfinished Qualtrics responses (kept; --exclude-unfinished "
+                              "leaves them out)", "count": int(unfinished.get("n", 0))})
     table = _count_table(rows, ctx.min_cell)
     table = table.rename(columns={"check": "measure"})
     section.para(
@@ -90,6 +116,7 @@ def _quality(ctx: Context, section: Section) -> None:
     section.add(Table("data_quality", "Responses and data-quality checks", table,
                       [Column.text("measure", "Check"), Column.int("count", "Responses")],
                       min_cell=ctx.min_cell))
+    _export_notes(ctx, section)
     dropped = ctx.frame.attrs.get("dropped_columns")
     if dropped:
         section.para("Identifying columns removed when the file was read (never carried into "

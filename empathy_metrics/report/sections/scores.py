@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...suppression import complement_note
 from .._context import Context
 from .._tables import Column, Section, Table, fmt_num
 from . import SectionSpec
@@ -28,7 +29,7 @@ def _score_text(value: Any) -> str:
 
 
 _BY_TIME_COLS = ["scale", "time", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
-                 "q3", "iqr", "suppressed"]
+                 "q3", "iqr", "suppressed", "primary_suppressed"]
 
 
 def _scores(ctx: Context, section: Section) -> None:
@@ -61,7 +62,9 @@ def _scores(ctx: Context, section: Section) -> None:
             lambda: plots.distribution_plot(tr, main, points=False),
             "distribution_total",
             f"Distribution of the {ctx.name(main).lower()} score by {time}: box = quartiles, "
-            "whiskers = 1.5 IQR, triangle = mean.",
+            f"line = median, triangle = mean; whiskers reach the mean of the {ctx.min_cell} "
+            f"lowest and of the {ctx.min_cell} highest scores, so that no single student's "
+            "score is drawn (no outliers are shown).",
             f"Box plots of the {ctx.name(main).lower()} score by {time}")
     dist = getattr(tr, "distribution", None)
     if dist is not None and not dist.empty:
@@ -102,6 +105,9 @@ def _scores(ctx: Context, section: Section) -> None:
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.cohort,), min_cell=ctx.min_cell, display=ct,
             note=ctx.main_only_note))
+        why = complement_note(ct, ctx.cohort, time=time, min_cell=ctx.min_cell)
+        if why:
+            section.para(why)
         ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, main), "cohorts",
                 f"Each entering {ctx.cohort}'s mean {ctx.name(main).lower()} score by {time} "
                 "(95% CI).",
@@ -120,6 +126,10 @@ def _scores(ctx: Context, section: Section) -> None:
             display=ctx.with_names(gs[gs["scale"] == main]),
             note=ctx.main_only_note)
         section.add(table)
+        why = complement_note(gs[gs["scale"] == main], ctx.group, time=time,
+                              min_cell=ctx.min_cell)
+        if why:  # a small group hides large ones: say which, and the way out
+            section.para(why)
 
 
 def _title(ctx: Context) -> str:
