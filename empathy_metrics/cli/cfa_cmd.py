@@ -132,7 +132,8 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
         "  empathy invariance survey.csv -i jse-s --group gender --format json > mi.json\n"
         "  empathy invariance survey.csv -i jse-s --group site --rmsea-cutoff 0.015\n"
         "  empathy invariance survey.csv -i jse-s --group year --estimator mlr --missing fiml\n"
-        "  empathy invariance survey.csv -i jse-s --group year --id student_id --missing fiml"
+        "  empathy invariance survey.csv -i jse-s --model pt.lav --group year --id student_id "
+        "--missing fiml   # one subscale over the years"
     ),
 )
 @data_argument
