@@ -10,7 +10,8 @@ Pure functions (one implementation per formula), composed by :func:`reliability`
 * :func:`alpha_if_item_deleted` -- ``alpha.drop$raw_alpha``.
 * :func:`feldt_ci` -- ``psych::alpha.ci`` / ``alpha()$feldt``.
 * :func:`bootstrap_alpha` -- percentile and BCa bootstrap CIs (all replicates at once).
-* :func:`schmid_leiman` and :func:`omega_coefficients` -- ``psych::schmid`` / ``psych::omega``.
+* :func:`schmid_leiman` and :func:`omega_coefficients` -- ``psych::schmid`` / ``psych::omega``
+  (defined in :mod:`empathy_metrics.omega`, with :func:`~empathy_metrics.omega.bootstrap_omega`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from scipy import stats
 from ._results import Result, jsonable
 from .correlation import covariance_matrix, polychoric_result
 from .errors import DegenerateDataError, DegenerateDataWarning, InputError
+from .omega import SchmidLeiman, bootstrap_omega, omega_coefficients, schmid_leiman
+from .omega import omega as omega_of
 
 __all__ = [
     "ReliabilityResult",
@@ -298,103 +301,6 @@ def bootstrap_alpha(
 
 
 # ---------------------------------------------------------------------------
-# omega
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class SchmidLeiman:
-    """Schmid-Leiman orthogonalised solution (``psych::schmid``).
-
-    Attributes
-    ----------
-    general : ndarray (p,)
-        Loadings on the general factor ``g``.
-    group : ndarray (p, k)
-        Residualised group-factor loadings.
-    uniquenesses : ndarray (p,)
-        ``1 - g^2 - sum(group^2)``.
-    """
-
-    general: np.ndarray
-    group: np.ndarray
-    uniquenesses: np.ndarray
-
-
-def schmid_leiman(corr: np.ndarray, n_factors: int, *, method: str = "minres") -> SchmidLeiman:
-    """Schmid-Leiman transformation of an oblimin solution, as ``psych::schmid``.
-
-    Algorithm (Schmid & Leiman 1957; psych): extract ``n_factors`` factors (``fm=method``),
-    rotate oblimin giving pattern ``F`` and factor correlations ``Phi``; the loadings of the
-    first-order factors on ``g`` are ``sqrt(Phi[1,2])`` for two factors, else the one-factor
-    solution of ``Phi`` (same ``fm``). Then ``g = F gl`` and group loadings
-    ``F diag(sqrt(1 - gl^2))``.
-    """
-    from .efa import extract_factors
-    from .rotation import rotate
-
-    r = np.asarray(corr, dtype=float)
-    loadings, _ = extract_factors(r, n_factors, method=method)
-    rot = rotate(loadings, "oblimin")
-    f, phi = np.asarray(rot.loadings), np.asarray(rot.phi)
-    if n_factors == 2:
-        gl = np.sqrt(np.full(2, max(phi[0, 1], 0.0)))
-    else:
-        gl, _ = extract_factors(phi, 1, method=method)
-        gl = gl[:, 0]
-    general = f @ gl
-    group = f * np.sqrt(np.clip(1.0 - gl * gl, 0.0, None))
-    u2 = 1.0 - general ** 2 - np.sum(group ** 2, axis=1)
-    return SchmidLeiman(general=general, group=group, uniquenesses=u2)
-
-
-def omega_coefficients(corr: np.ndarray, n_factors: int, *, method: str = "minres"
-                       ) -> tuple[float, float]:
-    """McDonald's omega hierarchical and omega total, as ``psych::omega`` (``rotate="oblimin"``).
-
-    .. math::
-        \\omega_h = \\frac{(\\sum_i g_i)^2}{\\mathbf 1'R\\mathbf 1}, \\qquad
-        \\omega_t = 1 - \\frac{\\sum_i u_i^2}{\\mathbf 1'R\\mathbf 1}
-
-    with ``g`` and ``u2`` from :func:`schmid_leiman` (``n_factors >= 2``).
-
-    One factor (a subscale): ``g`` is the single factor's loadings and ``u2 = 1 - g^2``, so
-    :math:`\\omega_h` is the share of total variance due to that factor and :math:`\\omega_t`
-    uses the same model; psych returns the same pair (with the message "Omega_h for 1 factor is
-    not meaningful, just omega_t"). The two differ only by the one-factor model's residuals.
-
-    psych's ``omega`` (``flip=TRUE``) first reverses items with negative general-factor
-    loadings; this function does not, because items arrive keyed by the instrument. The two
-    agree whenever no keyed item loads negatively on ``g`` (true for the JSE reference data,
-    not for the 25 raw bfi items, whose neuroticism items psych would reverse).
-
-    Two items: a one-factor model of two items is not identified. Here both loadings are taken
-    equal, :math:`\\lambda^2 = r_{12}`, which gives :math:`\\omega_h = \\omega_t = 2r/(1+r)`
-    (the standardised alpha, i.e. Spearman-Brown); psych's minres returns one of infinitely many
-    solutions, so this case is not compared with psych.
-
-    Returns
-    -------
-    (omega_h, omega_total)
-    """
-    r = np.asarray(corr, dtype=float)
-    p = r.shape[0]
-    total = r.sum()
-    if p == 2:
-        rr = max(r[0, 1], 0.0)
-        value = 2 * rr / (1 + rr)
-        return value, value
-    if n_factors == 1:
-        from .efa import extract_factors
-
-        loadings, u2 = extract_factors(r, 1, method=method)
-        g = loadings[:, 0]
-        return float(g.sum() ** 2 / total), float(1.0 - np.sum(u2) / total)
-    sl = schmid_leiman(r, n_factors, method=method)
-    return float(sl.general.sum() ** 2 / total), float(1.0 - sl.uniquenesses.sum() / total)
-
-
-# ---------------------------------------------------------------------------
 # result objects
 # ---------------------------------------------------------------------------
 
@@ -416,6 +322,10 @@ class ScaleReliability:
     item_statistics: pd.DataFrame
     ordinal_alpha: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: one-factor omega ``(Σλ)²/1'R1`` of a subscale (never called omega_h; see omega module)
+    omega_u: float | None = None
+    #: bootstrap CIs of ``omega_total`` and ``omega_h``/``omega_u`` (ci="bootstrap"/"bca")
+    omega_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -428,6 +338,7 @@ class ScaleReliability:
             "ci_method": self.ci_method,
             "omega_total": self.omega_total,
             "omega_h": self.omega_h,
+            "omega_u": self.omega_u,
             "items": {
                 str(item): {
                     "mean": row["mean"],
@@ -440,6 +351,8 @@ class ScaleReliability:
         }
         if self.ordinal_alpha is not None:
             d["ordinal_alpha"] = self.ordinal_alpha
+        if self.omega_ci:
+            d["omega_ci"] = {name: list(ci) for name, ci in self.omega_ci.items()}
         return jsonable(d)
 
 
@@ -475,7 +388,10 @@ class ReliabilityResult(Result):
                 "scale": name, "n": s.n, "alpha": s.alpha, "ci_low": s.alpha_ci[0],
                 "ci_high": s.alpha_ci[1], "std_alpha": s.std_alpha, "lambda6": s.lambda6,
                 "average_r": s.average_r, "omega_total": s.omega_total, "omega_h": s.omega_h,
+                "omega_u": s.omega_u,
             }
+            for name, (lo, hi) in s.omega_ci.items():
+                row[f"{name}_ci_low"], row[f"{name}_ci_high"] = lo, hi
             if s.ordinal_alpha is not None:
                 row["ordinal_alpha"] = s.ordinal_alpha
             rows.append(row)
@@ -487,11 +403,29 @@ class ReliabilityResult(Result):
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             body = self.to_frame().to_string(float_format=lambda v: f"{v:.3f}")
         notes = [f"  {name}: {n}" for name, s in self.scales.items() for n in s.notes]
-        return "\n".join([head, "=" * len(head), body] + (["Notes:"] + notes if notes else []))
+        diffs = [f"  {d}" for d in self.psych_differences()]
+        return "\n".join([head, "=" * len(head), body] + (["Notes:"] + notes if notes else [])
+                         + (["Differences from psych:"] + diffs if diffs else []))
+
+    def psych_differences(self) -> list[str]:
+        """Where these numbers and psych's default ``alpha()``/``omega()`` output differ."""
+        out = []
+        if self.missing == "listwise":
+            out.append("complete cases per scale (missing='listwise'); psych::alpha and "
+                       "psych::omega use pairwise correlations (missing='pairwise' matches "
+                       "psych::alpha)")
+        if any(s.omega_u is not None for s in self.scales.values()):
+            out.append("omega_u = one-factor omega (sum of loadings)^2/1'R1 of a subscale; "
+                       "psych::omega(x, nfactors=1) prints it as omega_h, while psych's default "
+                       "omega(x) reports omega_h of a 3-group-factor bifactor model")
+        return out
 
     def _repr_html_(self) -> str:
         table = self.to_frame().to_html(float_format=lambda v: f"{v:.3f}", na_rep="—", border=0)
-        return f"<h4>{html.escape(self.title)}: {html.escape(self.instrument)}</h4>{table}"
+        diffs = "".join(f"<li>{html.escape(d)}</li>" for d in self.psych_differences())
+        diffs = f"<p>Differences from psych:</p><ul>{diffs}</ul>" if diffs else ""
+        return (f"<h4>{html.escape(self.title)}: {html.escape(self.instrument)}</h4>{table}"
+                f"{diffs}")
 
 
 # ---------------------------------------------------------------------------
@@ -583,26 +517,53 @@ def _scale_statistics(
                          "(psych::cor.smooth); ordinal alpha and omega use the smoothed matrix")
         ordinal = standardized_alpha(poly)
         omega_corr = poly
-    omega_h = omega_t = None
+    omega_res, omega_ci = None, {}
     if omega:
-        try:
-            from .efa import single_thread_blas
-
-            with warnings.catch_warnings(), single_thread_blas():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                omega_h, omega_t = omega_coefficients(omega_corr, min(n_factors, max(k - 1, 1)))
-            if k == 2:
-                notes.append("omega for 2 items assumes equal loadings (= standardised alpha)")
-        except (DegenerateDataError, np.linalg.LinAlgError, ValueError) as exc:
-            warnings.warn(f"scale {scale!r}: omega could not be computed ({exc})",
-                          DegenerateDataWarning, stacklevel=3)
-            notes.append(f"omega not computed: {exc}")
+        omega_res, omega_ci = _scale_omega(scale, omega_corr, complete, notes, ci=ci,
+                                           n_boot=n_boot, seed=seed, n_factors=n_factors,
+                                           polychoric=correlation == "polychoric")
     return ScaleReliability(
         scale=scale, n=n, alpha=alpha, std_alpha=standardized_alpha(corr),
         lambda6=guttman_lambda6(corr), average_r=average_inter_item_r(corr), alpha_ci=alpha_ci,
-        ci_method=ci, omega_total=omega_t, omega_h=omega_h, item_statistics=item_stats,
+        ci_method=ci, omega_total=None if omega_res is None else omega_res.omega_total,
+        omega_h=None if omega_res is None else omega_res.omega_h, item_statistics=item_stats,
         ordinal_alpha=ordinal, notes=notes,
+        omega_u=None if omega_res is None else omega_res.omega_u, omega_ci=omega_ci,
     )
+
+
+def _scale_omega(scale: str, corr: np.ndarray, complete: pd.DataFrame, notes: list[str], *,
+                 ci: str, n_boot: int, seed: Any, n_factors: int, polychoric: bool
+                 ) -> tuple[Any, dict[str, tuple[float, float]]]:
+    """Omega of one scale (psych::omega conventions) and, for bootstrap CIs, its intervals."""
+    from .efa import single_thread_blas
+
+    k = corr.shape[0]
+    nf = min(n_factors, max(k - 1, 1))
+    try:
+        with warnings.catch_warnings(), single_thread_blas():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = omega_of(corr, nf)
+            intervals: dict[str, tuple[float, float]] = {}
+            if ci != "feldt" and not polychoric:
+                boot = bootstrap_omega(complete.to_numpy(float), nf, n_boot=n_boot, seed=seed,
+                                       method=ci)
+                intervals = {name: boot[name] for name in ("omega_total", "omega_h", "omega_u")
+                             if name in boot}
+    except (DegenerateDataError, np.linalg.LinAlgError, ValueError) as exc:
+        warnings.warn(f"scale {scale!r}: omega could not be computed ({exc})",
+                      DegenerateDataWarning, stacklevel=4)
+        notes.append(f"omega not computed: {exc}")
+        return None, {}
+    if k == 2:
+        notes.append("omega for 2 items assumes equal loadings (= standardised alpha)")
+    if res.flipped:
+        names = ", ".join(str(complete.columns[i]) for i in res.flipped)
+        notes.append(f"item(s) {names} load negatively on the general factor and were reversed "
+                     "for omega, as psych::omega(flip=TRUE) does")
+    if ci != "feldt" and polychoric:
+        notes.append("no bootstrap CI for omega of a polychoric matrix")
+    return res, intervals
 
 
 def reliability(

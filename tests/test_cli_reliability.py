@@ -51,7 +51,7 @@ def test_subprocess_bad_file(tmp_path):
 
 
 SCALE_KEYS = {"n", "alpha", "std_alpha", "lambda6", "average_r", "alpha_ci", "ci_method",
-              "omega_total", "omega_h", "items"}
+              "omega_total", "omega_h", "omega_u", "items"}
 ITEM_KEYS = {"mean", "sd", "r_drop", "alpha_if_deleted"}
 
 

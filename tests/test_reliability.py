@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from empathy_metrics.correlation import covariance_matrix
 from empathy_metrics.errors import DegenerateDataError, DegenerateDataWarning, InputError
 from empathy_metrics.instruments import load_instrument
+from empathy_metrics.omega import omega
 from empathy_metrics.reliability import (
     alpha_if_item_deleted,
     average_inter_item_r,
@@ -93,12 +94,14 @@ def test_omega_matches_psych_on_simulated_jse():
     omega_h, omega_t = omega_coefficients(corr, 3)
     assert omega_h == pytest.approx(REF["omega_jse"]["omega_h"], abs=ITERATIVE_TOL)
     assert omega_t == pytest.approx(REF["omega_jse"]["omega_total"], abs=ITERATIVE_TOL)
-    one_h, one_t = omega_coefficients(corr[:10, :10], 1)
-    assert one_h == pytest.approx(REF["omega_jse_f1"]["omega_h"], abs=ITERATIVE_TOL)
-    assert one_t == pytest.approx(REF["omega_jse_f1"]["omega_total"], abs=ITERATIVE_TOL)
-    two_h, two_t = omega_coefficients(corr[18:, 18:], 1)
-    assert two_t == pytest.approx(REF["omega_jse_f3"]["omega_total"], abs=ITERATIVE_TOL)
-    assert two_h == two_t
+    # one factor: psych prints (sum of loadings)^2/1'R1 as "omega_h"; here it is omega_u
+    one = omega(corr[:10, :10], 1)
+    assert one.omega_h is None
+    assert one.omega_u == pytest.approx(REF["omega_jse_f1"]["omega_h"], abs=ITERATIVE_TOL)
+    assert one.omega_total == pytest.approx(REF["omega_jse_f1"]["omega_total"], abs=ITERATIVE_TOL)
+    two = omega(corr[18:, 18:], 1)
+    assert two.omega_total == pytest.approx(REF["omega_jse_f3"]["omega_total"], abs=ITERATIVE_TOL)
+    assert two.omega_u == two.omega_total and two.omega_h is None
 
 
 def test_reliability_on_instrument_matches_psych():
@@ -115,11 +118,14 @@ def test_reliability_on_instrument_matches_psych():
     assert shoes.omega_total == pytest.approx(REF["omega_jse_f3"]["omega_total"],
                                               abs=ITERATIVE_TOL)
     assert sub.omega_total == pytest.approx(REF["omega_jse_f1"]["omega_total"], abs=ITERATIVE_TOL)
+    assert sub.omega_h is None
+    assert sub.omega_u == pytest.approx(REF["omega_jse_f1"]["omega_h"], abs=ITERATIVE_TOL)
+    assert total.omega_u is None
     d = res.to_dict()
     assert d["instrument"] == "jse-s"
     assert set(d["scales"]) == set(inst.scales)
     keys = {"n", "alpha", "std_alpha", "lambda6", "average_r", "alpha_ci", "ci_method",
-            "omega_total", "omega_h", "items"}
+            "omega_total", "omega_h", "omega_u", "items"}
     assert keys <= set(d["scales"]["total"])
     item = d["scales"]["total"]["items"]["JSE1"]
     assert set(item) == {"mean", "sd", "r_drop", "alpha_if_deleted"}
