@@ -237,7 +237,8 @@ def test_to_dict_has_the_documented_shape() -> None:
     d = json.loads(res.to_json())
     assert list(d) == ["n", "kmo", "kmo_items", "bartlett", "eigenvalues", "parallel",
                        "n_factors", "method", "rotation", "loadings", "communalities",
-                       "factor_correlations"]
+                       "factor_correlations", "heywood", "missing"]
+    assert d["heywood"] == [] and d["missing"] == "listwise"
     assert d["n"] == 301 and d["n_factors"] == 3
     assert d["method"] == "minres" and d["rotation"] == "oblimin"
     assert set(d["bartlett"]) == {"chi2", "df", "p"} and isinstance(d["bartlett"]["df"], int)
@@ -378,7 +379,7 @@ def test_reference_file_records_versions() -> None:
 
 
 def test_fast_one_factor_path_equals_fit_factors() -> None:
-    """Parallel analysis's lean one-factor minres gives fit_factors' (psych's) communalities."""
+    """Parallel analysis's lean one-factor minres gives psych's (unpolished) communalities."""
     from empathy_metrics.efa import (
         _lbfgsb_direct,
         _lbfgsb_minimize,
@@ -392,7 +393,7 @@ def test_fast_one_factor_path_equals_fit_factors() -> None:
         smc = squared_multiple_correlations(r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DegenerateDataWarning)
-            expected = fit_factors(r, 1, "minres", warn=False).communalities
+            expected = fit_factors(r, 1, "minres", warn=False, polish=False).communalities
         np.testing.assert_allclose(_one_factor_minres_communalities(r, smc), expected,
                                    atol=1e-8)
 
