@@ -40,7 +40,7 @@ BLOCKS = (7, 7, 6)
 FACTOR_R = 0.4
 SEED = 20260601
 
-TASKS = ("alpha", "parallel", "efa", "cfa", "sem", "report", "mixed")
+TASKS = ("alpha", "reliability", "parallel", "efa", "cfa", "sem", "report", "mixed")
 
 
 # ------------------------------------------------------------------------------------------
@@ -242,6 +242,57 @@ def bench_alpha(frame: pd.DataFrame, workdir: Path, repeat: int, r: dict) -> lis
         Row("alpha + 2000-resample bootstrap CI", mine, "R psych::alpha(n.iter=2000)",
             r_timing(r, "alpha"), target,
             lambda ours, ratio: ours < 1.0 and (None if ratio is None else ratio >= 20)),
+    ]
+
+
+def _jse_frame(frame: pd.DataFrame) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The generated answers as the 20 JSE-S items (4 scales), and their keyed matrix."""
+    from empathy_metrics.instruments import load_instrument
+    from empathy_metrics.scoring import keyed_items
+
+    inst = load_instrument("jse-s")
+    data = frame.iloc[:, :len(inst.item_ids)].set_axis(inst.item_ids, axis=1)
+    return inst, data, keyed_items(data, inst)
+
+
+def bench_reliability(frame: pd.DataFrame, repeat: int) -> list[Row]:
+    """Issue 10 item 2: alpha + Feldt CI of every scale vs pingouin per scale; bootstrap
+    alpha of all scales (one draw of resample counts per block) with its peak memory."""
+    import tracemalloc
+
+    from empathy_metrics.reliability import reliability
+
+    inst, data, keyed = _jse_frame(frame)
+
+    def ours() -> None:
+        reliability(data, inst, omega=False)
+
+    def pingouin() -> Timing:
+        import pingouin as pg
+
+        def per_scale() -> None:
+            for items in inst.scales.values():
+                pg.cronbach_alpha(keyed[list(items)])
+
+        t = best_of(per_scale, repeat)
+        t.note = "pingouin.cronbach_alpha (alpha + F-based CI) once per scale, on keyed items"
+        return t
+
+    def boot() -> None:
+        reliability(data, inst, ci="bootstrap", n_boot=2000, seed=1, omega=False)
+
+    boot_time = best_of(boot, 1)
+    tracemalloc.start()
+    boot()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    boot_time.note = (f"peak traced memory {peak / 2**20:.0f} MB (resample blocks bounded by "
+                      "256 MB of counts)")
+    return [
+        Row(f"alpha + Feldt CI, {len(inst.scales)} scales", best_of(ours, repeat),
+            "pingouin per scale", guarded(pingouin), ">= 1x", _ratio_at_least(1)),
+        Row(f"bootstrap alpha 2000, {len(inst.scales)} scales", boot_time, "-", Timing(None),
+            "peak < 1 GB", lambda ours, ratio: peak < 2**30),
     ]
 
 
@@ -767,6 +818,9 @@ def main(argv: list[str] | None = None) -> int:
         if "alpha" in tasks:
             print("  alpha ...", flush=True)
             rows += bench_alpha(frame, workdir, args.repeat, r)
+        if "reliability" in tasks:
+            print("  reliability of every scale ...", flush=True)
+            rows += bench_reliability(frame, args.repeat)
         if "parallel" in tasks:
             print("  parallel analysis ...", flush=True)
             rows += bench_parallel(frame, args.repeat, r)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from ._bootstrap import bca_limits, block_sizes, resample_counts
 from .errors import InputError
 
 __all__ = ["Omega", "SchmidLeiman", "bootstrap_omega", "omega", "omega_coefficients",
@@ -193,22 +193,6 @@ def _omega_pair(corr: np.ndarray, n_factors: int, flip: bool) -> tuple[float, fl
     return res.omega_total, float("nan") if general is None else general
 
 
-def _bca_limits(reps: np.ndarray, estimate: float, influence: np.ndarray,
-                level: float) -> tuple[float, float]:
-    """``boot::bca.ci``: bias ``z0`` from the replicates, acceleration from influence values."""
-    ok = reps[np.isfinite(reps)]
-    b = ok.size
-    prop = min(max(np.mean(ok < estimate), 1.0 / (b + 1)), b / (b + 1))
-    z0 = stats.norm.ppf(prop)
-    d = influence - influence.mean()
-    denom = 6.0 * np.sum(d * d) ** 1.5
-    accel = float(np.sum(d**3) / denom) if denom > 0 else 0.0
-    z = stats.norm.ppf([(1 - level) / 2, (1 + level) / 2])
-    adj = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
-    lo, hi = np.quantile(ok, adj)
-    return float(lo), float(hi)
-
-
 def bootstrap_omega(
     items: np.ndarray,
     n_factors: int,
@@ -254,7 +238,6 @@ def bootstrap_omega(
         Replicates whose factor analysis fails are NaN and are left out of the quantiles.
     """
     from ._progress import progress
-    from .reliability import _BOOT_BLOCK, _resample_counts
 
     x = np.asarray(items, dtype=float)
     n, k = x.shape
@@ -270,15 +253,16 @@ def bootstrap_omega(
     keep_counts = method == "bca" and n_boot > n
     counts_all = np.empty((n_boot, n)) if keep_counts else None
     with progress(n_boot, "Bootstrapping omega", enabled=None if n_boot > 200 else False) as bar:
-        for start in range(0, n_boot, _BOOT_BLOCK):
-            b = min(_BOOT_BLOCK, n_boot - start)
-            counts = _resample_counts(rng, n, b)
+        start = 0
+        for b in block_sizes(n, n_boot):
+            counts = resample_counts(rng, n, b)
             if counts_all is not None:
                 counts_all[start:start + b] = counts
             sums = counts @ design
             for i in range(b):
                 reps[start + i] = _safe_pair(sums[i, :k], sums[i, k:].reshape(k, k), n,
                                              n_factors, flip)
+            start += b
             bar.update(b)
     corr = _corr_from_sums(xc.sum(axis=0), xc.T @ xc, n)
     est = _omega_pair(corr, n_factors, flip)
@@ -292,7 +276,7 @@ def bootstrap_omega(
         return out
     influence = _influence(reps, counts_all, x, n_factors, flip)
     for j, name in enumerate(("omega_total", general)):
-        out[name] = _bca_limits(reps[:, j], est[j], influence[:, j], level)
+        out[name] = bca_limits(reps[:, j], est[j], influence[:, j], level)
     return out
 
 

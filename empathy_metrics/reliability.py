@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._bootstrap import bca_limits, block_sizes, resample_counts
 from ._results import Result, jsonable
 from .correlation import covariance_matrix, polychoric_result
 from .errors import DegenerateDataError, DegenerateDataWarning, InputError
@@ -48,8 +49,6 @@ __all__ = [
     "standardized_alpha",
 ]
 
-#: Resamples per block in the bootstrap (bounds memory to block x n weights).
-_BOOT_BLOCK = 200
 
 
 # ---------------------------------------------------------------------------
@@ -202,16 +201,58 @@ def _alpha_from_sums(sums: np.ndarray, n: float, k: int) -> np.ndarray:
     return k / (k - 1) * (1.0 - item_var / total_var)
 
 
-def _resample_counts(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
-    """``b`` x ``n`` matrix of how often each respondent is drawn in each of ``b`` resamples.
+def _alpha_design(x: np.ndarray) -> np.ndarray:
+    """``D = [x, sum_j x_j^2, t^2]`` of centred items ``x`` and total ``t`` (``n x (k + 2)``)."""
+    xc = x - x.mean(axis=0)  # alpha is shift invariant; centring avoids cancellation
+    t = xc.sum(axis=1)
+    return np.column_stack([xc, np.einsum("ij,ij->i", xc, xc), t * t])
 
-    Each row is one ordinary (multinomial) bootstrap resample of size ``n``: ``n`` uniform
-    draws with replacement, tallied with one ``bincount`` over all rows at once.
+
+def _alpha_replicates(designs: list[np.ndarray], n: int, n_boot: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """``n_boot x len(designs)`` alpha replicates, every design on the same resamples.
+
+    The resample counts of each block are drawn once and multiplied with all designs side by
+    side (one matrix product), so several scales of the same respondents cost one draw.
     """
-    # np.intp: bincount's native index type (an int32 input is converted first, 3x slower)
-    idx = rng.integers(0, n, size=(b, n), dtype=np.intp)
-    idx += (np.arange(b, dtype=np.intp) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
+    from ._progress import progress
+
+    big = np.hstack(designs)
+    edges = np.cumsum([0] + [d.shape[1] for d in designs])
+    reps = np.empty((n_boot, len(designs)))
+    show = None if n * n_boot > 5e7 else False
+    start = 0
+    with progress(n_boot, "Bootstrapping alpha", enabled=show) as bar:
+        for b in block_sizes(n, n_boot):
+            sums = resample_counts(rng, n, b) @ big
+            for j in range(len(designs)):
+                k = designs[j].shape[1] - 2
+                reps[start:start + b, j] = _alpha_from_sums(sums[:, edges[j]:edges[j + 1]],
+                                                            float(n), k)
+            start += b
+            bar.update(b)
+    return reps
+
+
+def _alpha_interval(reps: np.ndarray, design: np.ndarray, level: float,
+                    method: str) -> tuple[float, float]:
+    """Percentile or BCa (jackknife acceleration, closed form) limits from alpha replicates."""
+    a = 1.0 - level
+    if method == "bootstrap":
+        lo, hi = np.quantile(reps, [a / 2, 1 - a / 2])
+        return float(lo), float(hi)
+    n, k = design.shape[0], design.shape[1] - 2
+    estimate = float(_alpha_from_sums(design.sum(axis=0), float(n), k))
+    loo = design.sum(axis=0)[None, :] - design  # jackknife: drop respondent i from the sums
+    jack = _alpha_from_sums(loo, float(n - 1), k)
+    return bca_limits(reps, estimate, jack.mean() - jack, level)
+
+
+def _check_boot(n_boot: int, method: str) -> None:
+    if n_boot < 10:
+        raise InputError(f"n_boot must be at least 10, got {n_boot}")
+    if method not in ("bootstrap", "bca"):
+        raise InputError(f"unknown bootstrap method {method!r}")
 
 
 def bootstrap_alpha(
@@ -229,9 +270,11 @@ def bootstrap_alpha(
     block of resamples is a matrix of resample counts ``W`` (``b x n``, each row multinomial
     ``(n; 1/n, ..., 1/n)``), and the replicate sums are one matrix product ``W @ D``; alpha of
     every replicate follows in closed form. No resampled data set is ever built and there is
-    no Python loop over resamples (only over blocks of ``200``, which bound memory to
-    ``200 x n`` counts). Percentile CI: the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles
-    of the replicates (R ``quantile`` type 7, as ``psych::alpha(n.iter=)``'s ``boot.ci``).
+    no Python loop over resamples, only over blocks (:mod:`empathy_metrics._bootstrap`: at most
+    200 resamples, and at most 256 MB of counts, so the peak memory stays bounded -- about
+    10 resamples per block at 10^6 respondents; the results do not depend on the block size).
+    Percentile CI: the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of the replicates (R
+    ``quantile`` type 7, as ``psych::alpha(n.iter=)``'s ``boot.ci``).
 
     BCa (Efron 1987; ``boot::boot.ci(type = "bca")`` with jackknife influence values): bias
     correction :math:`z_0 = \\Phi^{-1}(\\#\\{\\hat\\alpha^* < \\hat\\alpha\\}/B)` and
@@ -260,44 +303,23 @@ def bootstrap_alpha(
     -------
     (low, high), replicates
     """
-    from ._progress import progress
+    (ci, reps), = _bootstrap_alphas([np.asarray(items, dtype=float)], n_boot=n_boot, seed=seed,
+                                    level=level, method=method)
+    return ci, reps
 
-    x = np.asarray(items, dtype=float)
-    n, k = x.shape
-    if n_boot < 10:
-        raise InputError(f"n_boot must be at least 10, got {n_boot}")
-    if method not in ("bootstrap", "bca"):
-        raise InputError(f"unknown bootstrap method {method!r}")
+
+def _bootstrap_alphas(
+    item_sets: list[np.ndarray], *, n_boot: int, seed: int | np.random.Generator | None,
+    level: float = 0.95, method: str = "bootstrap",
+) -> list[tuple[tuple[float, float], np.ndarray]]:
+    """:func:`bootstrap_alpha` for several scales of the same respondents, on one set of
+    resamples (the same ones each scale would get alone with the same seed)."""
+    _check_boot(n_boot, method)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    xc = x - x.mean(axis=0)  # alpha is shift invariant; centring avoids cancellation
-    t = xc.sum(axis=1)
-    design = np.column_stack([xc, np.einsum("ij,ij->i", xc, xc), t * t])  # n x (k + 2)
-    reps = np.empty(n_boot)
-    show = None if n * n_boot > 5e7 else False
-    with progress(n_boot, "Bootstrapping alpha", enabled=show) as bar:
-        for start in range(0, n_boot, _BOOT_BLOCK):
-            b = min(_BOOT_BLOCK, n_boot - start)
-            reps[start:start + b] = _alpha_from_sums(_resample_counts(rng, n, b) @ design,
-                                                     float(n), k)
-            bar.update(b)
-    a = 1.0 - level
-    if method == "bootstrap":
-        lo, hi = np.quantile(reps, [a / 2, 1 - a / 2])
-        return (float(lo), float(hi)), reps
-    estimate = float(_alpha_from_sums(design.sum(axis=0), float(n), k))
-    prop = np.mean(reps < estimate)
-    prop = min(max(prop, 1.0 / (n_boot + 1)), n_boot / (n_boot + 1))
-    z0 = stats.norm.ppf(prop)
-    # jackknife: drop respondent i from the sums
-    loo = design.sum(axis=0)[None, :] - design
-    jack = _alpha_from_sums(loo, float(n - 1), k)
-    d = jack.mean() - jack
-    denom = 6.0 * np.sum(d * d) ** 1.5
-    accel = float(np.sum(d ** 3) / denom) if denom > 0 else 0.0
-    z = stats.norm.ppf([a / 2, 1 - a / 2])
-    adj = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
-    lo, hi = np.quantile(reps, adj)
-    return (float(lo), float(hi)), reps
+    designs = [_alpha_design(x) for x in item_sets]
+    reps = _alpha_replicates(designs, designs[0].shape[0], n_boot, rng)
+    return [(_alpha_interval(reps[:, j], d, level, method), reps[:, j])
+            for j, d in enumerate(designs)]
 
 
 # ---------------------------------------------------------------------------
@@ -433,24 +455,73 @@ class ReliabilityResult(Result):
 # ---------------------------------------------------------------------------
 
 
-def _check_items(x: pd.DataFrame, scale: str) -> None:
-    if x.shape[0] < 2:
+def _check_items(scale: str, n: int, sd: np.ndarray, names: list[str]) -> None:
+    """Fewer than 2 respondents or a constant item is an error; ``n <= k`` a warning."""
+    if n < 2:
         raise DegenerateDataError(f"scale {scale!r}: fewer than 2 respondents")
-    sd = x.std(axis=0, ddof=1)
-    constant = [str(c) for c, v in sd.items() if not v > 0]
+    constant = [str(c) for c, v in zip(names, sd, strict=True) if not v > 0]
     if constant:
         raise DegenerateDataError(
             f"scale {scale!r}: item(s) {', '.join(constant)} are constant; alpha and "
             "correlations are undefined",
             hint="drop constant items or check the data",
         )
-    if x.shape[0] <= x.shape[1]:
+    if n <= len(names):
         warnings.warn(
-            f"scale {scale!r}: {x.shape[0]} respondents for {x.shape[1]} items; the covariance "
+            f"scale {scale!r}: {n} respondents for {len(names)} items; the covariance "
             "matrix is singular, lambda6 and omega are unreliable",
             DegenerateDataWarning,
             stacklevel=3,
         )
+
+
+@dataclass
+class _Moments:
+    """Complete-case ``n``, item means and covariance matrix of one scale."""
+
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray
+
+
+def _moments(x: pd.DataFrame, missing: str) -> _Moments:
+    """Moments of one scale's items, listwise or pairwise (``R cov(use=...)``)."""
+    arr = x.to_numpy(float)
+    if missing == "listwise":
+        arr = arr[~np.isnan(arr).any(axis=1)]
+        if arr.shape[0] < 2:
+            return _Moments(int(arr.shape[0]), np.full(arr.shape[1], np.nan),
+                            np.full((arr.shape[1],) * 2, np.nan))
+        return _shared_moments(arr, {"": list(range(arr.shape[1]))})[""]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(arr, axis=0)
+    cov = (covariance_matrix(arr, missing="pairwise") if arr.shape[0] >= 2
+           else np.full((arr.shape[1],) * 2, np.nan))
+    return _Moments(int(arr.shape[0]), mean, cov)
+
+
+def _shared_moments(arr: np.ndarray, scales: dict[str, list[int]]) -> dict[str, _Moments]:
+    """Moments of several scales over the same complete rows from one covariance matrix.
+
+    The items of all scales are centred once and one ``X'X`` (BLAS) gives every scale's
+    covariance as a sub-matrix: one pass over the data instead of one per scale.
+    """
+    union = sorted({i for idx in scales.values() for i in idx})
+    x = arr[:, union] if union != list(range(arr.shape[1])) else arr
+    from .efa import single_thread_blas
+
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    xc = x - mean
+    with single_thread_blas():  # a 20-column product: threads cost more than they save
+        cov = (xc.T @ xc) / (n - 1)
+    pos = {item: j for j, item in enumerate(union)}
+    out = {}
+    for scale, idx in scales.items():
+        j = [pos[i] for i in idx]
+        out[scale] = _Moments(n, mean[j], cov[np.ix_(j, j)])
+    return out
 
 
 def _scale_reliability(scale: str, x: pd.DataFrame, **options: Any) -> ScaleReliability:
@@ -470,70 +541,112 @@ def _scale_reliability(scale: str, x: pd.DataFrame, **options: Any) -> ScaleReli
     return result
 
 
+def _shared_listwise(
+    keyed: pd.DataFrame, scales: dict[str, Any], *, ci: str, n_boot: int, seed: Any,
+) -> tuple[dict[str, _Moments], dict[str, tuple[float, float]]]:
+    """Moments and bootstrap alpha CIs of all scales, computed once per set of complete rows.
+
+    Scales are grouped by their complete rows (all of them when nothing is missing); each
+    group's covariances come from one pass over the data (:func:`_shared_moments`) and its
+    bootstrap from one set of resample counts for all its scales (the resamples each scale
+    would get on its own with the same integer seed, so the CIs are the same).
+    """
+    arr = keyed.to_numpy(float)
+    nan = np.isnan(arr)
+    any_nan = bool(nan.any())
+    pos = {c: i for i, c in enumerate(keyed.columns)}
+    groups: dict[bytes, tuple[np.ndarray | None, dict[str, list[int]]]] = {}
+    for scale, ids in scales.items():
+        idx = [pos[i] for i in ids]
+        mask = ~nan[:, idx].any(axis=1) if any_nan else None
+        key = b"all" if mask is None else np.packbits(mask).tobytes()
+        groups.setdefault(key, (mask, {}))[1][scale] = idx
+    moments: dict[str, _Moments] = {}
+    cis: dict[str, tuple[float, float]] = {}
+    for mask, members in groups.values():
+        rows = arr if mask is None else arr[mask]
+        if rows.shape[0] < 2:
+            continue
+        group = _shared_moments(rows, members)
+        moments.update(group)
+        usable = [s for s in members if len(members[s]) >= 2 and np.all(np.diag(group[s].cov) > 0)]
+        if ci != "feldt" and usable:
+            boot = _bootstrap_alphas([rows[:, members[s]] for s in usable], n_boot=n_boot,
+                                     seed=seed, method=ci)
+            cis.update({s: b[0] for s, b in zip(usable, boot, strict=True)})
+    return moments, cis
+
+
 def _scale_statistics(
     scale: str, x: pd.DataFrame, *, missing: str, ci: str, n_boot: int, seed: Any,
-    correlation: str, omega: bool, n_factors: int,
+    correlation: str, omega: bool, n_factors: int, omega_ci: bool = False,
+    moments: _Moments | None = None,
+    alpha_ci: tuple[float, float] | None = None,
 ) -> ScaleReliability:
     notes: list[str] = []
-    complete = x.dropna()
-    data = complete if missing == "listwise" else x
-    _check_items(data, scale)
     k = x.shape[1]
     if k < 2:
         raise DegenerateDataError(f"scale {scale!r} has fewer than 2 items")
-    cov = covariance_matrix(data.to_numpy(float), missing=missing)
+    m = _moments(x, missing) if moments is None else moments
+    sd = np.sqrt(np.diag(m.cov))
+    names = [str(c) for c in x.columns]
+    _check_items(scale, m.n, sd, names)
+    cov = m.cov
     corr = _cov_to_corr(cov)
     if np.any(np.abs(corr[np.triu_indices(k, 1)]) > 1 - 1e-12):
         warnings.warn(f"scale {scale!r}: perfectly collinear items", DegenerateDataWarning,
                       stacklevel=3)
         notes.append("perfectly collinear items")
     alpha = cronbach_alpha(cov)
-    n = int(complete.shape[0]) if missing == "listwise" else int(x.shape[0])
+    n = m.n
+    complete = x.dropna() if (ci != "feldt" or correlation == "polychoric") else None
     if ci == "feldt":
         alpha_ci = feldt_ci(alpha, n, k)
-    else:
+    elif alpha_ci is None:
         if missing != "listwise":
             raise InputError("bootstrap CIs are computed on complete cases; use missing='listwise'")
         alpha_ci, _ = bootstrap_alpha(complete.to_numpy(float), n_boot=n_boot, seed=seed,
                                       method=ci)
     item_stats = pd.DataFrame(
         {
-            "mean": data.mean(axis=0),
-            "sd": data.std(axis=0, ddof=1),
+            "mean": m.mean,
+            "sd": sd,
             "r_drop": corrected_item_total_r(cov),
             "alpha_if_deleted": alpha_if_item_deleted(cov),
         },
-        index=[str(c) for c in x.columns],
+        index=names,
     )
     if k == 2:
         notes.append("alpha if item deleted is undefined for a 2-item scale (reported as null)")
     ordinal = None
     omega_corr = corr
     if correlation == "polychoric":
-        poly_result = polychoric_result(data)
+        poly_result = polychoric_result(complete if missing == "listwise" else x)
         poly = poly_result.rho
         if poly_result.smoothed:
             notes.append("the polychoric matrix was not positive definite and was smoothed "
                          "(psych::cor.smooth); ordinal alpha and omega use the smoothed matrix")
         ordinal = standardized_alpha(poly)
         omega_corr = poly
-    omega_res, omega_ci = None, {}
+    omega_res, intervals = None, {}
     if omega:
-        omega_res, omega_ci = _scale_omega(scale, omega_corr, complete, notes, ci=ci,
+        omega_res, intervals = _scale_omega(scale, omega_corr, x, notes, ci=ci,
                                            n_boot=n_boot, seed=seed, n_factors=n_factors,
-                                           polychoric=correlation == "polychoric")
+                                           polychoric=correlation == "polychoric",
+                                           boot=omega_ci)
     return ScaleReliability(
         scale=scale, n=n, alpha=alpha, std_alpha=standardized_alpha(corr),
         lambda6=guttman_lambda6(corr), average_r=average_inter_item_r(corr), alpha_ci=alpha_ci,
         ci_method=ci, omega_total=None if omega_res is None else omega_res.omega_total,
         omega_h=None if omega_res is None else omega_res.omega_h, item_statistics=item_stats,
         ordinal_alpha=ordinal, notes=notes,
-        omega_u=None if omega_res is None else omega_res.omega_u, omega_ci=omega_ci,
+        omega_u=None if omega_res is None else omega_res.omega_u, omega_ci=intervals,
     )
 
 
-def _scale_omega(scale: str, corr: np.ndarray, complete: pd.DataFrame, notes: list[str], *,
-                 ci: str, n_boot: int, seed: Any, n_factors: int, polychoric: bool
+def _scale_omega(scale: str, corr: np.ndarray, x: pd.DataFrame, notes: list[str], *,
+                 ci: str, n_boot: int, seed: Any, n_factors: int, polychoric: bool,
+                 boot: bool
                  ) -> tuple[Any, dict[str, tuple[float, float]]]:
     """Omega of one scale (psych::omega conventions) and, for bootstrap CIs, its intervals."""
     from .efa import single_thread_blas
@@ -545,8 +658,8 @@ def _scale_omega(scale: str, corr: np.ndarray, complete: pd.DataFrame, notes: li
             warnings.simplefilter("ignore", RuntimeWarning)
             res = omega_of(corr, nf)
             intervals: dict[str, tuple[float, float]] = {}
-            if ci != "feldt" and not polychoric:
-                boot = bootstrap_omega(complete.to_numpy(float), nf, n_boot=n_boot, seed=seed,
+            if boot and ci != "feldt" and not polychoric:
+                boot = bootstrap_omega(x.dropna().to_numpy(float), nf, n_boot=n_boot, seed=seed,
                                        method=ci)
                 intervals = {name: boot[name] for name in ("omega_total", "omega_h", "omega_u")
                              if name in boot}
@@ -558,10 +671,10 @@ def _scale_omega(scale: str, corr: np.ndarray, complete: pd.DataFrame, notes: li
     if k == 2:
         notes.append("omega for 2 items assumes equal loadings (= standardised alpha)")
     if res.flipped:
-        names = ", ".join(str(complete.columns[i]) for i in res.flipped)
+        names = ", ".join(str(x.columns[i]) for i in res.flipped)
         notes.append(f"item(s) {names} load negatively on the general factor and were reversed "
                      "for omega, as psych::omega(flip=TRUE) does")
-    if ci != "feldt" and polychoric:
+    if boot and ci != "feldt" and polychoric:
         notes.append("no bootstrap CI for omega of a polychoric matrix")
     return res, intervals
 
@@ -577,6 +690,7 @@ def reliability(
     correlation: str = "pearson",
     columns: dict[str, str] | None = None,
     omega: bool = True,
+    omega_ci: bool = False,
 ) -> ReliabilityResult:
     """Alpha, lambda 6, omega and item statistics for every scale of an instrument.
 
@@ -605,6 +719,11 @@ def reliability(
         Optional item id -> column name map.
     omega
         Compute omega (needs factor extraction; set False for speed).
+    omega_ci
+        With ``ci="bootstrap"`` or ``"bca"``, also bootstrap intervals for omega
+        (:func:`~empathy_metrics.omega.bootstrap_omega`, the method of MBESS
+        ``ci.reliability``) on the same resamples as alpha: one factor analysis per resample
+        and scale, so it takes seconds to minutes; off by default.
 
     Returns
     -------
@@ -640,11 +759,14 @@ def reliability(
     keyed = keyed_items(responses, inst, columns=columns)
     subscales = [s for s in inst.scales if s != "total"]
     results = {}
+    moments, alpha_cis = (_shared_listwise(keyed, inst.scales, ci=ci, n_boot=n_boot, seed=seed)
+                          if missing == "listwise" else ({}, {}))
     for scale, item_ids in inst.scales.items():
         n_factors = len(subscales) if scale == "total" and len(subscales) >= 2 else 1
         results[scale] = _scale_reliability(
             scale, keyed[list(item_ids)], missing=missing, ci=ci, n_boot=n_boot, seed=seed,
-            correlation=correlation, omega=omega, n_factors=n_factors,
+            correlation=correlation, omega=omega, n_factors=n_factors, omega_ci=omega_ci,
+            moments=moments.get(scale), alpha_ci=alpha_cis.get(scale),
         )
     return ReliabilityResult(
         instrument=getattr(inst, "id", str(instrument)), scales=results, missing=missing,

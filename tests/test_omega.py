@@ -109,14 +109,15 @@ def test_bootstrap_pieces_match_boot_exactly(agree):
     and influence values equal boot.ci's within 1e-3 (we take type-7 quantiles, boot
     interpolates order statistics on the normal scale).
     """
-    from empathy_metrics.omega import _bca_limits, _influence
+    from empathy_metrics._bootstrap import bca_limits
+    from empathy_metrics.omega import _influence
 
     ours = _influence(np.empty((0, 2)), None, agree, 1, True)
     r_jack = np.array(BOOT["jackknife_influence"])
     np.testing.assert_allclose(ours, r_jack, atol=1e-3)
     reps = np.array(BOOT["replicates"])
     for j in range(2):
-        lo, hi = _bca_limits(reps[:, j], BOOT["estimate"][j], r_jack[:, j], 0.95)
+        lo, hi = bca_limits(reps[:, j], BOOT["estimate"][j], r_jack[:, j], 0.95)
         assert (lo, hi) == pytest.approx(BOOT["bca_jack"][j], abs=1e-3)
 
 
@@ -138,3 +139,23 @@ def test_bootstrap_omega_agrees_with_boot_within_monte_carlo_error(agree):
         assert res[name][0] < BOOT["estimate"][j] < res[name][1]
     again = bootstrap_omega(agree[:60], 1, n_boot=20, seed=3)
     assert again["omega_total"] == bootstrap_omega(agree[:60], 1, n_boot=20, seed=3)["omega_total"]
+
+
+def test_reliability_reports_omega_intervals_on_request():
+    """reliability(ci=..., omega_ci=True): omega intervals from the same resamples as alpha."""
+    from empathy_metrics.reliability import reliability
+
+    from .conftest import jse_sim_responses
+
+    inst, raw = jse_sim_responses()
+    raw = raw.iloc[:120]
+    plain = reliability(raw, inst, ci="bootstrap", n_boot=40, seed=2)
+    assert all(not s.omega_ci for s in plain.scales.values())
+    res = reliability(raw, inst, ci="bootstrap", n_boot=40, seed=2, omega_ci=True)
+    total, sub = res["total"], res["perspective_taking"]
+    assert set(total.omega_ci) == {"omega_total", "omega_h"}
+    assert set(sub.omega_ci) == {"omega_total", "omega_u"}
+    lo, hi = sub.omega_ci["omega_total"]
+    assert lo < sub.omega_total < hi
+    as_json = res.to_dict()["scales"]["total"]["omega_ci"]
+    assert as_json["omega_h"] == list(total.omega_ci["omega_h"])

@@ -26,6 +26,7 @@ from empathy_metrics.reliability import (
     reliability,
     standardized_alpha,
 )
+from empathy_metrics.scoring import keyed_items
 
 from .conftest import jse_sim_responses
 
@@ -313,18 +314,54 @@ def test_bootstrap_ci_agrees_with_r_within_monte_carlo_error(name, method, key):
 
 def test_bootstrap_replicates_equal_alpha_of_explicit_resamples():
     """The matrix-product replicates are exactly alpha of the resampled data sets."""
-    from empathy_metrics.reliability import _BOOT_BLOCK, _resample_counts
+    from empathy_metrics._bootstrap import BLOCK_MAX, resample_counts
 
     rng = np.random.default_rng(5)
     x = np.round(rng.normal(size=(60, 6)) + rng.normal(size=(60, 1)) + 4)
-    (_, _), reps = bootstrap_alpha(x, n_boot=_BOOT_BLOCK + 30, seed=11)
+    (_, _), reps = bootstrap_alpha(x, n_boot=BLOCK_MAX + 30, seed=11)
     gen = np.random.default_rng(11)
-    counts = np.vstack([_resample_counts(gen, 60, _BOOT_BLOCK), _resample_counts(gen, 60, 30)])
-    assert counts.shape == (_BOOT_BLOCK + 30, 60)
+    counts = np.vstack([resample_counts(gen, 60, BLOCK_MAX), resample_counts(gen, 60, 30)])
+    assert counts.shape == (BLOCK_MAX + 30, 60)
     np.testing.assert_array_equal(counts.sum(axis=1), 60)
     explicit = [cronbach_alpha(np.cov(np.repeat(x, c.astype(int), axis=0), rowvar=False))
                 for c in counts]
     np.testing.assert_allclose(reps, explicit, atol=1e-12)
+
+
+def test_bootstrap_results_do_not_depend_on_the_memory_budget(monkeypatch):
+    """Issue 10.2: blocks are sized by a memory budget; the seeded results stay the same."""
+    import empathy_metrics._bootstrap as boot
+
+    rng = np.random.default_rng(8)
+    x = np.round(rng.normal(size=(500, 5)) + rng.normal(size=(500, 1)) + 4)
+    ref = bootstrap_alpha(x, n_boot=230, seed=4, method="bca")
+    sizes = []
+    original = boot.resample_counts
+
+    def spy(gen, n, b):
+        sizes.append(b)
+        return original(gen, n, b)
+
+    monkeypatch.setattr(boot, "MEMORY_BUDGET", 24 * 500 * 7)  # 7 resamples per block
+    monkeypatch.setattr("empathy_metrics.reliability.resample_counts", spy)
+    small = bootstrap_alpha(x, n_boot=230, seed=4, method="bca")
+    assert max(sizes) == 7 and sum(sizes) == 230
+    # the same resamples; only the matrix product's rounding may differ (BLAS blocking)
+    assert small[0] == pytest.approx(ref[0], rel=1e-12)
+    np.testing.assert_allclose(small[1], ref[1], rtol=1e-12)
+    assert list(boot.block_sizes(10**6, 2000, budget=256 * 2**20))[0] == 11
+
+
+def test_scales_share_one_set_of_resamples():
+    """Issue 10.2: one draw of resample counts per block for all scales, with the CIs each
+    scale gets alone with the same seed."""
+    inst, raw = _jse_frame()
+    res = reliability(raw, inst, ci="bootstrap", n_boot=150, seed=3, omega=False)
+    keyed = keyed_items(raw, inst)
+    for scale in ("perspective_taking", "total"):
+        alone, _ = bootstrap_alpha(keyed[list(inst.scales[scale])].dropna().to_numpy(float),
+                                   n_boot=150, seed=3)
+        assert res[scale].alpha_ci == alone
 
 
 def test_bootstrap_rejects_bad_arguments():
