@@ -19,8 +19,8 @@ __all__ = ["BLOCK_MAX", "MEMORY_BUDGET", "bca_limits", "block_sizes", "resample_
 #: At most this many resamples per block.
 BLOCK_MAX = 200
 #: Bytes for one block of counts: index draws, tallies and float weights take 24 bytes per
-#: respondent and resample, so at 10^6 respondents a block holds 10 resamples (240 MB).
-MEMORY_BUDGET = 256 * 2**20
+#: respondent and resample, so at 10^6 respondents a block holds 5 resamples (120 MB).
+MEMORY_BUDGET = 128 * 2**20
 
 
 def block_sizes(n: int, n_boot: int, *, budget: int | None = None) -> Iterator[int]:

@@ -201,34 +201,53 @@ def _alpha_from_sums(sums: np.ndarray, n: float, k: int) -> np.ndarray:
     return k / (k - 1) * (1.0 - item_var / total_var)
 
 
-def _alpha_design(x: np.ndarray) -> np.ndarray:
-    """``D = [x, sum_j x_j^2, t^2]`` of centred items ``x`` and total ``t`` (``n x (k + 2)``)."""
-    xc = x - x.mean(axis=0)  # alpha is shift invariant; centring avoids cancellation
-    t = xc.sum(axis=1)
-    return np.column_stack([xc, np.einsum("ij,ij->i", xc, xc), t * t])
+def _alpha_design(rows: np.ndarray, scales: list[list[int]]
+                  ) -> tuple[np.ndarray, list[list[int]]]:
+    """One design for the scales of the same respondents, and each scale's columns in it.
+
+    ``D = [x, (sum_j x_j^2, t^2) for each scale]``: the centred items (each column once, however
+    many scales share it), then per scale the sum of its squared centred items and its squared
+    total -- ``n x (p + 2m)`` for ``p`` items in ``m`` scales. A scale's own design
+    ``[x_s, sum_j x_j^2, t_s^2]`` is the column selection returned for it.
+    """
+    union = sorted({i for idx in scales for i in idx})
+    p, n = len(union), rows.shape[0]
+    design = np.empty((n, p + 2 * len(scales)))
+    design[:, :p] = rows[:, union]
+    design[:, :p] -= design[:, :p].mean(axis=0)  # shift invariant; centring avoids cancellation
+    pos = {item: j for j, item in enumerate(union)}
+    cols = []
+    for s, idx in enumerate(scales):
+        j = [pos[i] for i in idx]
+        xs = design[:, j]
+        design[:, p + 2 * s] = np.einsum("ij,ij->i", xs, xs)
+        t = xs.sum(axis=1)
+        design[:, p + 2 * s + 1] = t * t
+        cols.append(j + [p + 2 * s, p + 2 * s + 1])
+    return design, cols
 
 
-def _alpha_replicates(designs: list[np.ndarray], n: int, n_boot: int,
+def _alpha_replicates(design: np.ndarray, cols: list[list[int]], n_boot: int,
                       rng: np.random.Generator) -> np.ndarray:
-    """``n_boot x len(designs)`` alpha replicates, every design on the same resamples.
+    """``n_boot x len(cols)`` alpha replicates of every scale, on the same resamples.
 
-    The resample counts of each block are drawn once and multiplied with all designs side by
-    side (one matrix product), so several scales of the same respondents cost one draw.
+    The resample counts of each block are drawn once and multiplied with the shared design
+    (one matrix product), so several scales of the same respondents cost one draw.
     """
     from ._progress import progress
+    from .efa import single_thread_blas
 
-    big = np.hstack(designs)
-    edges = np.cumsum([0] + [d.shape[1] for d in designs])
-    reps = np.empty((n_boot, len(designs)))
+    n = design.shape[0]
+    reps = np.empty((n_boot, len(cols)))
     show = None if n * n_boot > 5e7 else False
     start = 0
-    with progress(n_boot, "Bootstrapping alpha", enabled=show) as bar:
+    # single-threaded BLAS: a (b x n) @ (n x few) product gains little from threads and, on a
+    # busy machine, loses up to 60x to oversubscription (measured on the 2-core reference box)
+    with progress(n_boot, "Bootstrapping alpha", enabled=show) as bar, single_thread_blas():
         for b in block_sizes(n, n_boot):
-            sums = resample_counts(rng, n, b) @ big
-            for j in range(len(designs)):
-                k = designs[j].shape[1] - 2
-                reps[start:start + b, j] = _alpha_from_sums(sums[:, edges[j]:edges[j + 1]],
-                                                            float(n), k)
+            sums = resample_counts(rng, n, b) @ design
+            for j, c in enumerate(cols):
+                reps[start:start + b, j] = _alpha_from_sums(sums[:, c], float(n), len(c) - 2)
             start += b
             bar.update(b)
     return reps
@@ -271,8 +290,8 @@ def bootstrap_alpha(
     ``(n; 1/n, ..., 1/n)``), and the replicate sums are one matrix product ``W @ D``; alpha of
     every replicate follows in closed form. No resampled data set is ever built and there is
     no Python loop over resamples, only over blocks (:mod:`empathy_metrics._bootstrap`: at most
-    200 resamples, and at most 256 MB of counts, so the peak memory stays bounded -- about
-    10 resamples per block at 10^6 respondents; the results do not depend on the block size).
+    200 resamples, and at most 128 MB of counts, so the peak memory stays bounded -- 5
+    resamples per block at 10^6 respondents; the results do not depend on the block size).
     Percentile CI: the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of the replicates (R
     ``quantile`` type 7, as ``psych::alpha(n.iter=)``'s ``boot.ci``).
 
@@ -303,23 +322,24 @@ def bootstrap_alpha(
     -------
     (low, high), replicates
     """
-    (ci, reps), = _bootstrap_alphas([np.asarray(items, dtype=float)], n_boot=n_boot, seed=seed,
+    x = np.asarray(items, dtype=float)
+    (ci, reps), = _bootstrap_alphas(x, [list(range(x.shape[1]))], n_boot=n_boot, seed=seed,
                                     level=level, method=method)
     return ci, reps
 
 
 def _bootstrap_alphas(
-    item_sets: list[np.ndarray], *, n_boot: int, seed: int | np.random.Generator | None,
-    level: float = 0.95, method: str = "bootstrap",
+    rows: np.ndarray, scales: list[list[int]], *, n_boot: int,
+    seed: int | np.random.Generator | None, level: float = 0.95, method: str = "bootstrap",
 ) -> list[tuple[tuple[float, float], np.ndarray]]:
-    """:func:`bootstrap_alpha` for several scales of the same respondents, on one set of
-    resamples (the same ones each scale would get alone with the same seed)."""
+    """:func:`bootstrap_alpha` for several scales (column lists of ``rows``) of the same
+    respondents, on one set of resamples (those each scale gets alone with the same seed)."""
     _check_boot(n_boot, method)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    designs = [_alpha_design(x) for x in item_sets]
-    reps = _alpha_replicates(designs, designs[0].shape[0], n_boot, rng)
-    return [(_alpha_interval(reps[:, j], d, level, method), reps[:, j])
-            for j, d in enumerate(designs)]
+    design, cols = _alpha_design(rows, scales)
+    reps = _alpha_replicates(design, cols, n_boot, rng)
+    return [(_alpha_interval(reps[:, j], design[:, c], level, method), reps[:, j])
+            for j, c in enumerate(cols)]
 
 
 # ---------------------------------------------------------------------------
@@ -571,7 +591,7 @@ def _shared_listwise(
         moments.update(group)
         usable = [s for s in members if len(members[s]) >= 2 and np.all(np.diag(group[s].cov) > 0)]
         if ci != "feldt" and usable:
-            boot = _bootstrap_alphas([rows[:, members[s]] for s in usable], n_boot=n_boot,
+            boot = _bootstrap_alphas(rows, [members[s] for s in usable], n_boot=n_boot,
                                      seed=seed, method=ci)
             cis.update({s: b[0] for s, b in zip(usable, boot, strict=True)})
     return moments, cis
