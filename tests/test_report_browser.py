@@ -24,8 +24,8 @@ import pytest
 from empathy_metrics.report import build_report
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
-SECTIONS = ["summary", "quality", "scores", "change", "reliability", "structure", "items",
-            "norms", "methods"]
+SECTIONS = ["summary", "quality", "scores", "change", "attrition", "reliability", "structure",
+            "items", "norms", "methods"]
 FIGURES = ["trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha", "scree",
            "loadings", "item_change"]
 TIMEOUT = 60.0

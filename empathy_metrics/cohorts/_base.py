@@ -213,6 +213,11 @@ class TrendInput:
         return sub[sub[self.time].isin(self.kept)]
 
     @cached_property
+    def first_rows(self) -> pd.DataFrame:
+        """One row per id and time (the first), as the paired analyses use (needs ``id``)."""
+        return self.frame[~self.frame.duplicated([self.id, self.time])]
+
+    @cached_property
     def values(self) -> dict[str, dict[Any, np.ndarray]]:
         """Scale -> time -> the scores (available cases)."""
         out = {}

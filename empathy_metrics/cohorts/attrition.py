@@ -45,7 +45,7 @@ _ATTRITION_COLUMNS = [
 # ---------------------------------------------------------------------------- who left
 def _first_rows(inp: TrendInput) -> pd.DataFrame:
     """One row per id and time (the first, as the paired analyses use)."""
-    return inp.frame[~inp.frame.duplicated([inp.id, inp.time])]
+    return inp.first_rows
 
 
 def _later_times(inp: TrendInput) -> list[Any]:
@@ -93,7 +93,9 @@ def _attrition_pattern(inp: TrendInput, base: pd.DataFrame) -> pd.DataFrame:
         ref_cells = pat[pat["time"] == inp.reference]
         hidden_levels = set(ref_cells.loc[ref_cells["suppressed"], inp.cohort])
     cells.loc[cells["level"].isin(hidden_levels), "n"] = 0
-    margins = [["level"], ["status"]] if inp.cohort is not None else [["level"]]
+    # status margins first: the greedy complement search then hides the same status of the
+    # next smallest cohort (and that cohort's other group), not a chain through every cohort
+    margins = [["status"], ["level"]] if inp.cohort is not None else [["level"]]
     return suppress(cells, "n", inp.min_cell, margins=margins, keys=["level", "status"],
                     blank_count=False)
 
@@ -162,25 +164,20 @@ def completers(inp: TrendInput) -> set[Any]:
     there is no cohort column); a time is reached when any member of the cohort answered."""
     rows = _first_rows(inp)
     rows = rows[rows[inp.time].isin(inp.kept)]
-    seen = rows.groupby(inp.id)[inp.time].agg(set)
+    seen = rows.groupby([inp.id, inp.time]).size().unstack(fill_value=0) > 0  # ids x times
     if inp.cohort is None:
-        need = set(inp.kept)
-        return {i for i, ts in seen.items() if need <= ts}
-    reached = rows.groupby(inp.cohort)[inp.time].agg(set)
-    cohort_of = rows.groupby(inp.id)[inp.cohort].first()
-    return {i for i, ts in seen.items()
-            if pd.notna(cohort_of[i]) and reached[cohort_of[i]] <= ts}
+        need = seen.reindex(columns=inp.kept, fill_value=False)
+        return set(seen.index[need.all(axis=1).to_numpy()])
+    cohort_of = rows.groupby(inp.id)[inp.cohort].first().reindex(seen.index)
+    reached = rows.groupby([inp.cohort, inp.time]).size().unstack(fill_value=0) > 0
+    reached = reached.reindex(columns=seen.columns, fill_value=False)
+    need = reached.reindex(cohort_of.to_numpy()).fillna(False).to_numpy(dtype=bool)
+    ok = cohort_of.notna().to_numpy() & ~(need & ~seen.to_numpy(dtype=bool)).any(axis=1)
+    return set(seen.index[ok])
 
 
-def _completer_change(inp: TrendInput, scale: str, t: Any, ids: set[Any]) -> dict[str, Any]:
-    """Paired change from the reference among completers (R ``t.test(paired = TRUE)``)."""
-    rows = _first_rows(inp)
-    rows = rows[rows[inp.id].isin(ids) & rows[scale].notna()]
-    wide = rows.pivot(index=inp.id, columns=inp.time, values=scale)
-    if t not in wide or inp.reference not in wide:
-        return {"n": 0}
-    pair = wide[[inp.reference, t]].dropna()
-    diff = (pair[t] - pair[inp.reference]).to_numpy(dtype=float)
+def _paired_change(diff: np.ndarray) -> dict[str, Any]:
+    """Mean paired change with its t CI and p (R ``t.test(paired = TRUE)``)."""
     out: dict[str, Any] = {"n": int(diff.size)}
     if diff.size >= 2:
         lo, hi = mean_ci(diff)
@@ -217,6 +214,10 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
     for scale in inp.scales:
         bt = by_time[by_time["scale"] == scale].set_index("time")
         mm = (mixed_model.get(scale) or {}).get("terms", {})
+        first = _first_rows(inp)
+        comp = first[first[scale].notna() & first[inp.id].isin(ids)]
+        wide = comp.pivot(index=inp.id, columns=inp.time, values=scale)
+        n_comp = comp[inp.time].value_counts()
         for t in sorted(inp.kept):
             if t == inp.reference:
                 continue
@@ -231,21 +232,22 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
                              "n": None, "diff": term["estimate"], "ci_low": term["ci"][0],
                              "ci_high": term["ci"][1], "p": term.get("p"), "design": SAME,
                              "suppressed": False})
-            rows.append(_completer_row(inp, scale, t, ids, r))
+            non = int(inp.values[scale][t].size) - int(n_comp.get(t, 0))
+            rows.append(_completer_row(inp, scale, t, wide, non, r))
     out = pd.DataFrame(rows).reindex(columns=cols)
     out["n"] = pd.Series([None if pd.isna(v) else int(v) for v in out["n"]], dtype=object,
                          index=out.index)
     return out
 
 
-def _completer_row(inp: TrendInput, scale: str, t: Any, ids: set[Any], r: pd.Series
-                   ) -> dict[str, Any]:
-    c = _completer_change(inp, scale, t, ids)
-    n_t = int(inp.values[scale][t].size)
-    rows_t = _first_rows(inp)
-    n_c_t = int((rows_t[inp.time].eq(t) & rows_t[inp.id].isin(ids)
-                 & rows_t[scale].notna()).sum())
-    non = n_t - n_c_t
+def _completer_row(inp: TrendInput, scale: str, t: Any, wide: pd.DataFrame, non: int,
+                   r: pd.Series) -> dict[str, Any]:
+    """The completers-only row of one time (``non``: non-completers answering at ``t``)."""
+    if t in wide and inp.reference in wide:
+        pair = wide[[inp.reference, t]].dropna()
+        c = _paired_change((pair[t] - pair[inp.reference]).to_numpy(dtype=float))
+    else:
+        c = {"n": 0}
     row = {"scale": scale, "time": t, "estimate": "completers only", "design": SAME}
     if c["n"] < inp.min_cell or 0 < non < inp.min_cell or "diff" not in c:
         return {**row, "n": None, "suppressed": True}

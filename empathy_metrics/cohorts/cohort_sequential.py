@@ -36,20 +36,23 @@ def _rows(inp: TrendInput, scale: str) -> pd.DataFrame:
     sub = sub[sub[inp.cohort].notna()]
     pat = inp.cell_patterns.get(inp.cohort)
     if pat is not None:
-        hidden = pat.loc[pat["suppressed"], [inp.cohort, "time"]]
-        keys = set(zip(hidden[inp.cohort], hidden["time"], strict=True))
-        mask = [(c, t) not in keys for c, t in zip(sub[inp.cohort], sub[inp.time], strict=True)]
-        sub = sub[np.asarray(mask, dtype=bool)]
+        hidden = pd.MultiIndex.from_frame(pat.loc[pat["suppressed"], [inp.cohort, "time"]])
+        cells = pd.MultiIndex.from_arrays([sub[inp.cohort], sub[inp.time]])
+        sub = sub[~cells.isin(hidden)]
     return sub[~sub.duplicated([inp.id, inp.time])]
 
 
-def _interaction_columns(time: np.ndarray, cohort: np.ndarray, times: list[Any],
-                         cohorts: list[Any]) -> dict[str, np.ndarray]:
+def _main_design(time: np.ndarray, cohort: np.ndarray, times: list[Any],
+                 cohorts: list[Any]) -> np.ndarray:
+    """Intercept, time and cohort treatment dummies (R ``model.matrix(~ factor(time) +
+    factor(cohort))`` with the references first)."""
+    return np.column_stack([np.ones(time.size)] + [(time == t).astype(float) for t in times[1:]]
+                           + [(cohort == c).astype(float) for c in cohorts[1:]])
+
+
+def _interaction_columns(X: np.ndarray, time: np.ndarray, cohort: np.ndarray,
+                         times: list[Any], cohorts: list[Any]) -> dict[str, np.ndarray]:
     """Estimable cohort × time dummies (greedy in order; aliased ones dropped, as lme4)."""
-    n = time.size
-    base = [np.ones(n)] + [(time == t).astype(float) for t in times[1:]] + \
-        [(cohort == c).astype(float) for c in cohorts[1:]]
-    X = np.column_stack(base)
     gram = X.T @ X
     rank = np.linalg.matrix_rank(gram)
     kept: dict[str, np.ndarray] = {}
@@ -67,14 +70,21 @@ def _interaction_columns(time: np.ndarray, cohort: np.ndarray, times: list[Any],
     return kept
 
 
-def _fit(y: np.ndarray, time: np.ndarray, ids: np.ndarray, cohort: np.ndarray,
-         times: list[Any], extra: dict[str, np.ndarray] | None, reml: bool) -> Any:
+def _fit_reml(y: np.ndarray, time: np.ndarray, ids: np.ndarray, cohort: np.ndarray,
+              times: list[Any]) -> Any:
+    """The reported model: REML, lmerTest's Satterthwaite df (:func:`mixed.fit_mixed`)."""
     from ..mixed import fit_mixed
 
-    cov: dict[str, Any] = {"cohort": cohort}
-    cov.update(extra or {})
-    return fit_mixed(y, time, ids, categorical=True, levels=times, covariates=cov,
-                     factors=["cohort"], reml=reml)
+    return fit_mixed(y, time, ids, categorical=True, levels=times,
+                     covariates={"cohort": cohort}, factors=["cohort"], reml=True)
+
+
+def _fit_ml(y: np.ndarray, X: np.ndarray, ids: np.ndarray) -> Any:
+    """An ML fit for the likelihood-ratio test (:func:`mixed.fit_lmm`, no df needed)."""
+    from ..mixed import fit_lmm
+
+    codes, uniques = pd.factorize(pd.Series(ids))
+    return fit_lmm(y, X, codes, int(uniques.size), reml=False, satterthwaite=False)
 
 
 def _terms(fit: Any) -> dict[str, dict[str, Any]]:
@@ -118,13 +128,18 @@ def cohort_sequential(inp: TrendInput, scale: str) -> tuple[dict[str, Any] | Non
     cv = sub[inp.cohort].to_numpy()
     ids = sub[inp.id].to_numpy()
     try:
-        fit = _fit(y, tv, ids, cv, times, None, reml=True)
-        main_ml = _fit(y, tv, ids, cv, times, None, reml=False)
-        inter = _interaction_columns(tv, cv, times, cohorts)
-        inter_ml = _fit(y, tv, ids, cv, times, inter, reml=False) if inter else None
+        fit = _fit_reml(y, tv, ids, cv, times)
+        X = _main_design(tv, cv, times, cohorts)
+        main_ml = _fit_ml(y, X, ids)
+        inter = _interaction_columns(X, tv, cv, times, cohorts)
+        inter_ml = (_fit_ml(y, np.column_stack([X, *inter.values()]), ids) if inter
+                    else None)
     except DataError as exc:
         return None, [f"{scale}: cohort-sequential model not fitted ({exc})"]
     notes = [f"{scale}: cohort-sequential model: {n}" for n in fit.notes]
+    if not all(m.converged for m in (main_ml, inter_ml) if m is not None):
+        notes.append(f"{scale}: an ML fit of the cohort × year test did not converge; its "
+                     "p-value may be unreliable")
     out = {"formula": "score ~ factor(time) + factor(cohort) + (1 | id), REML",
            "terms": _terms(fit), "sigma": fit.sigma, "sd_intercept": fit.sd_intercept,
            "n_obs": fit.n_obs, "n_groups": fit.n_groups, "cohort_reference": cohorts[0],
