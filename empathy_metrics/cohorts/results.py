@@ -111,11 +111,13 @@ class TrendResult(Result):
     distribution: pd.DataFrame = field(default_factory=pd.DataFrame)
     histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
     random_slope: bool = False
-    meaningful_change: pd.DataFrame = field(default_factory=pd.DataFrame)
-    attrition: pd.DataFrame = field(default_factory=pd.DataFrame)
-    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
-    response_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    cohort_sequential: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # not in the repr: often empty (no ids, no enrolment), and summary() shows them
+    meaningful_change: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    attrition: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    response_rates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    cohort_sequential: dict[str, dict[str, Any] | None] = field(default_factory=dict,
+                                                                 repr=False)
     id: str | None = None
     cohort: str | None = None
     group: str | None = None
