@@ -67,19 +67,22 @@ def model_spec(model: str | ModelSpec | None, instrument: Any) -> ModelSpec:
 def prepare(responses: pd.DataFrame, instrument: Any, model: Any,
              columns: Mapping[str, str] | None) -> tuple[pd.DataFrame, ModelSpec, str | None]:
     """The numeric matrix of the model's observed variables (rows kept), the model, source."""
-    if not isinstance(responses, pd.DataFrame):
-        raise InputError("responses must be a pandas DataFrame (one row per respondent)")
+    from ._checks import check_frame
+
+    check_frame(responses, "responses", "cfa")
     source = responses.attrs.get("source")
     if instrument is None and model is None:
         raise InputError("give an instrument (its subscales are the model) or a model string",
                          hint="e.g. cfa(data, 'jse-s') or cfa(data, model='F =~ x1 + x2 + x3')")
     if instrument is not None:
         from .instruments import resolve_instrument
-        from .scoring import keyed_items
+        from .scoring import keyed_for_statistic
 
         inst = resolve_instrument(instrument, responses)
         spec = model_spec(model, inst)
-        frame = keyed_items(responses, inst, columns=columns)
+        frame, notes = keyed_for_statistic(responses, inst, columns=columns, func="cfa")
+        # out-of-range codes set to missing: the result reports them (CFAResult.notes)
+        frame.attrs["notes"] = notes
         missing = [v for v in spec.observed if v not in frame.columns]
         if missing:
             raise InputError(
@@ -99,6 +102,10 @@ def prepare(responses: pd.DataFrame, instrument: Any, model: Any,
             bad = col.notna() & conv.isna()
             if bad.any():
                 pos = int(np.flatnonzero(bad.to_numpy())[0])
+                if source is None:  # data given in memory: name the index label
+                    raise InputError(f"value {col.iloc[pos]!r} is not a number",
+                                     index=responses.index[pos], column=v,
+                                     hint="a CFA needs numeric item scores")
                 row = int(responses.attrs.get("first_row", 2)) + pos
                 raise InputError(f"value {col.iloc[pos]!r} is not a number", file=source,
                                  row=row, column=v, hint="a CFA needs numeric item scores")

@@ -34,14 +34,15 @@ class Figure(_MplFigure):
     def draw(self, renderer) -> None:  # noqa: ANN001 - matplotlib's signature
         """Wrap titles that are wider than their panel (or the figure), then draw."""
         fig_width = self.get_figwidth()
-        if self._suptitle is not None:
-            _wrap_artist(self._suptitle, fig_width)
+        suptitle = getattr(self, "_suptitle", None)  # matplotlib keeps it private
+        if suptitle is not None:
+            _wrap_artist(suptitle, fig_width)
         for ax in self.axes:
             spec = ax.get_subplotspec()
             width = (spec.get_position(self).width if spec is not None
                      else ax.get_position().width) * fig_width
-            for title in (ax.title, ax._left_title, ax._right_title):
-                _wrap_artist(title, width)
+            for name in ("title", "_left_title", "_right_title"):
+                _wrap_artist(getattr(ax, name), width)
         super().draw(renderer)
 
     def _repr_png_(self) -> bytes:

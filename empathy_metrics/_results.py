@@ -7,6 +7,7 @@ and :meth:`summary` (text for people); ``_repr_html_`` and ``to_json`` come for 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -53,6 +54,21 @@ class Result:
     #: Title shown above the table in notebooks and summaries.
     title: str = "Result"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every subclass's ``to_frame`` return a copy: editing the frame a user got
+        never changes the result (or the numbers its other methods report)."""
+        super().__init_subclass__(**kwargs)
+        method = cls.__dict__.get("to_frame")
+        if method is None or getattr(method, "_returns_copy", False):
+            return
+
+        @functools.wraps(method)
+        def to_frame(self: Any, *args: Any, **kw: Any) -> pd.DataFrame:
+            return method(self, *args, **kw).copy(deep=True)
+
+        to_frame._returns_copy = True  # type: ignore[attr-defined]
+        cls.to_frame = to_frame  # type: ignore[method-assign]
+
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -78,7 +94,8 @@ class Result:
         frame = self.to_frame()
         table = frame.to_html(float_format=lambda x: f"{x:.3f}", na_rep="—", border=0)
         title = html.escape(self.title)
-        return f"<div class='empathy-metrics-result'><h4>{title}</h4>{table}</div>"
+        notes = html_notes(getattr(self, "notes", None))
+        return f"<div class='empathy-metrics-result'><h4>{title}</h4>{table}{notes}</div>"
 
 
 def html_table(frame: pd.DataFrame, min_cell: int | None = None, *, index: bool = False,

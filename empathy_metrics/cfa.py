@@ -221,6 +221,8 @@ class CFAResult(Result):
     missing: str = "listwise"
     title: str = field(default="Confirmatory factor analysis", repr=False)
     _estimate: Any = field(default=None, repr=False)
+    #: Plain-words notes (e.g. out-of-range codes set to missing before the fit).
+    notes: list[str] = field(default_factory=list)
 
     def _lv_matrix(self, std: bool) -> pd.DataFrame:
         f = self.model.factors
@@ -283,15 +285,24 @@ class CFAResult(Result):
             lines.append(self.factor_correlations.to_string(float_format=lambda x: f"{x:.3f}"))
         for w in self.warnings:
             lines.append(f"Warning: {w}")
+        lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        from ._results import html_notes
+
         table = self.loadings.to_html(float_format=lambda x: f"{x:.3f}", na_rep="—", border=0,
                                       index=False)
         fit = html.escape(_fit_line(self.fit))
         warn = "".join(f"<p><b>Warning:</b> {html.escape(w)}</p>" for w in self.warnings)
+        phi = ""
+        if len(self.model.factors) > 1:
+            phi = ("<h5>Factor correlations</h5>" + self.factor_correlations.to_html(
+                float_format=lambda x: f"{x:.3f}", na_rep="—", border=0))
         return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>"
-                f"<p>n = {self.n}; {fit}</p>{table}{warn}</div>")
+                f"<p>{html.escape(_design_line(self))}</p><p>{fit}</p><h5>Loadings (std = "
+                f"completely standardised; markers fixed at 1)</h5>{table}{phi}{warn}"
+                f"{html_notes(self.notes)}</div>")
 
 
 def result_from(est: _sem.Estimate, spec: ModelSpec, n_dropped: int,
@@ -421,7 +432,9 @@ def cfa(
                          equal=tuple(group_equal), partial=partial, estimator=est_name)
     for message in est.warnings:
         warnings.warn(message, DegenerateDataWarning, stacklevel=2)
-    return result_from(est, spec, n_dropped, labels, "Confirmatory factor analysis", miss)
+    res = result_from(est, spec, n_dropped, labels, "Confirmatory factor analysis", miss)
+    res.notes.extend(frame.attrs.get("notes", []))
+    return res
 
 
 def modindices(result: CFAResult, *, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:

@@ -938,6 +938,8 @@ class EFAResult(Result):
     ----------
     n
         Respondents used (complete cases).
+    notes
+        Plain-words notes (e.g. out-of-range codes set to missing before the analysis).
     items
         Item ids, in the order of the rows of ``loadings``.
     kmo, kmo_items
@@ -995,6 +997,7 @@ class EFAResult(Result):
     correlation_matrix: pd.DataFrame
     heywood: list[str] = field(default_factory=list)
     missing: str = "listwise"
+    notes: list[str] = field(default_factory=list)
 
     title = "Exploratory factor analysis"
 
@@ -1074,7 +1077,8 @@ class EFAResult(Result):
         return shown
 
     def summary(self) -> str:
-        """Readable report: settings, KMO/Bartlett, loadings (|x| < .3 blanked), variance, Phi."""
+        """Readable report: settings, KMO/Bartlett, loadings (``|x| < .3`` blanked), variance,
+        Phi."""
         lines = [self.title, "=" * len(self.title), *self._header_lines(), ""]
         lines.append(f"Loadings (|loading| < {DISPLAY_CUTOFF} not shown)")
         with pd.option_context("display.max_rows", 500, "display.width", 160):
@@ -1094,6 +1098,7 @@ class EFAResult(Result):
                 lines.append(
                     self.factor_correlations.to_string(float_format=lambda x: f"{x:.3f}")
                 )
+        lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -1102,13 +1107,15 @@ class EFAResult(Result):
         variance = self.variance.to_html(float_format=lambda x: f"{x:.3f}", border=0)
         phi = self.factor_correlations.to_html(float_format=lambda x: f"{x:.3f}", border=0)
         parallel = self.parallel_table().to_html(float_format=lambda x: f"{x:.3f}", border=0)
+        from ._results import html_notes
+
         return (
             f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>{head}"
             f"<h5>Loadings (|loading| &lt; {DISPLAY_CUTOFF} not shown)</h5>{loadings}"
             f"<h5>Parallel analysis (simulated = {self.parallel.quantile:.0%} quantile)</h5>"
             f"{parallel}"
             f"<h5>Variance accounted for</h5>{variance}"
-            f"<h5>Factor correlations</h5>{phi}</div>"
+            f"<h5>Factor correlations</h5>{phi}{html_notes(self.notes)}</div>"
         )
 
 
@@ -1129,10 +1136,12 @@ def _item_matrix(
     responses: pd.DataFrame,
     instrument_or_items: Any,
     columns: Mapping[str, str] | None,
-) -> pd.DataFrame:
-    """Item scores to analyse: keyed items of an instrument, or the listed columns as they are."""
-    if not isinstance(responses, pd.DataFrame):
-        raise DataError("responses must be a pandas DataFrame (one row per respondent)")
+) -> tuple[pd.DataFrame, list[str]]:
+    """Item scores to analyse: keyed items of an instrument, or the listed columns as they are;
+    with the notes the result reports (out-of-range codes set to missing)."""
+    from ._checks import check_frame
+
+    check_frame(responses, "responses", "efa")
     if isinstance(instrument_or_items, (list, tuple, pd.Index)) and not isinstance(
         instrument_or_items, str
     ):
@@ -1149,14 +1158,14 @@ def _item_matrix(
         if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
                for t in frame.dtypes):
             return pd.DataFrame(frame.to_numpy(dtype=float, na_value=np.nan),
-                                index=frame.index, columns=names)
+                                index=frame.index, columns=names), []
         try:
-            return frame.apply(pd.to_numeric, errors="raise").astype(float)
+            return frame.apply(pd.to_numeric, errors="raise").astype(float), []
         except (ValueError, TypeError) as exc:
             raise DataError(f"item columns must be numeric: {exc}") from None
-    from .scoring import keyed_items
+    from .scoring import keyed_for_statistic
 
-    return keyed_items(responses, instrument_or_items, columns=columns)
+    return keyed_for_statistic(responses, instrument_or_items, columns=columns, func="efa")
 
 
 def _check_items(data: pd.DataFrame) -> None:
@@ -1328,7 +1337,7 @@ def efa(
     if missing == "pairwise" and correlation != "pearson":
         raise DataError("missing='pairwise' is available for Pearson correlations only",
                         hint="use missing='listwise' with polychoric correlations")
-    data = _item_matrix(responses, instrument_or_items, columns)
+    data, notes = _item_matrix(responses, instrument_or_items, columns)
     if missing == "listwise":
         data = data.dropna(axis=0, how="any")
         r = None
@@ -1341,6 +1350,7 @@ def efa(
     with single_thread_blas():
         res = _efa_core(data, items, r, n_factors, method, rotation, correlation, n_iter, seed)
     res.missing = missing
+    res.notes.extend(notes)
     return res
 
 

@@ -49,6 +49,8 @@ class EmpathyMetricsError(Exception):
         index: object = None,
     ) -> None:
         self.message = message
+        if type(index).__module__ == "numpy" and hasattr(index, "item"):
+            index = index.item()  # np.int64(539) -> 539, as a user writes it
         self.index = index
         self.file = None if file is None else str(file)
         self.row = row

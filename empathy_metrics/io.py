@@ -903,6 +903,9 @@ def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
             )
             what = ("is neither a number nor one of the scale's labels" if inst.labels
                     else "is not a number")
+            if source is None:  # data given in memory: name the index label, not a row
+                raise InputError(f"the answer {raw!r} for item {iid} {what}",
+                                 index=col.index[pos], column=colname, hint=hint)
             where = source if frame is None else _file_label(frame, source, col.index[pos])
             raise InputError(f"the answer {raw!r} for item {iid} {what}", file=where,
                              row=int(rows[pos]), column=colname, hint=hint)

@@ -13,13 +13,16 @@ the colour-blind-safe Okabe–Ito palette. matplotlib is imported inside each fu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
 from .suppression import short_label, suppressed_label
+
+if TYPE_CHECKING:
+    from ._figure import Figure
 
 __all__ = [
     "OKABE_ITO",
@@ -40,7 +43,7 @@ SUPPRESSED_COLOUR = "#999999"
 
 
 def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.4,
-            panels: int | None = None):
+            panels: int | None = None) -> tuple[Figure, list[Any]]:
     """A figure of ``nrows`` x ``ncols`` panels (constrained layout; titles wrap to fit); with
     ``panels`` the unused cells of the last row are removed."""
     from ._figure import Figure
@@ -52,6 +55,18 @@ def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 
             ax.remove()
         axes = axes[:panels]
     return fig, axes
+
+
+def _need(result: Any, attrs: Sequence[str], expected: str, func: str, made_by: str) -> None:
+    """Input check at the edge: ``result`` must carry ``attrs`` (duck typing, so that
+    result-like objects work), else an error naming what was expected and what was given."""
+    if all(hasattr(result, a) for a in attrs):
+        return
+    raise InputError(f"{func}: result: expected {expected}, got {type(result).__name__}",
+                     hint=f"make one with {made_by}")
+
+
+_TREND = ("a TrendResult", "em.trend(data, instrument, time=...)")
 
 
 def _ncols(ncols: int | None, panels: int) -> int:
@@ -97,7 +112,8 @@ def _scales(result: Any, scales: Sequence[str] | None) -> list[str]:
     return scales
 
 
-def trend_plot(result: Any, scales: Sequence[str] | None = None, *, ncols: int | None = None):
+def trend_plot(result: Any, scales: Sequence[str] | None = None, *,
+               ncols: int | None = None) -> Figure:
     """Mean by time with its 95 % CI band, one panel per scale, n under each point.
 
     Parameters
@@ -116,6 +132,8 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None, *, ncols: int |
         Shows itself as the last expression of a notebook cell; save it with
         ``fig.savefig("trend.png", dpi=300)``.
     """
+    _need(result, ("by_time", "times", "scales", "instrument"), *_TREND[:1], "trend_plot",
+          _TREND[1])
     scales = _scales(result, scales)
     ncols = _ncols(ncols, len(scales))
     fig, axes = _figure(ncols=ncols, nrows=-(-len(scales) // ncols), panels=len(scales))
@@ -153,8 +171,10 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None, *, ncols: int |
     return fig
 
 
-def cohort_plot(result: Any, scale: str = "total"):
+def cohort_plot(result: Any, scale: str = "total") -> Figure:
     """Each entering cohort's mean (with 95 % CI bars) by time; suppressed cells marked."""
+    _need(result, ("cohort_trajectories", "times", "scales"), _TREND[0], "cohort_plot",
+          _TREND[1])
     frame = result.cohort_trajectories
     if frame is None or frame.empty or result.cohort is None:
         raise InputError("the result has no cohort trajectories (run trend with cohort=...)")
@@ -197,7 +217,8 @@ def cohort_plot(result: Any, scale: str = "total"):
     return fig
 
 
-def distribution_plot(result: Any, scale: str = "total", points: bool = False, seed: int = 0):
+def distribution_plot(result: Any, scale: str = "total", points: bool = False,
+                      seed: int = 0) -> Figure:
     """Box plots by time: quartiles, mean, and whiskers that show no single student's score.
 
     The box spans the quartiles with the median as a line and the mean as a triangle. The
@@ -219,6 +240,8 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = False, s
     seed
         Seed of the horizontal jitter (the drawing is reproducible).
     """
+    _need(result, ("by_time", "scores", "times"), _TREND[0], "distribution_plot",
+          _TREND[1])
     _scales(result, [scale])
     order = sorted(result.times)
     t = result.by_time[result.by_time["scale"] == scale].set_index("time").loc[order]
@@ -260,7 +283,7 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = False, s
     return fig
 
 
-def histogram_plot(result: Any, scale: str = "total"):
+def histogram_plot(result: Any, scale: str = "total") -> Figure:
     """Histogram of scores by time, one small panel per time on a shared score axis.
 
     Draws the protected bins :func:`~empathy_metrics.cohorts.trend` (``result.histogram``) or
@@ -281,6 +304,9 @@ def histogram_plot(result: Any, scale: str = "total"):
     -------
     matplotlib.figure.Figure
     """
+    if not hasattr(result, "histogram"):
+        _need(result, ("table", "times", "scales"), "a TrendResult or a HistogramResult",
+              "histogram_plot", "em.trend(...) or empathy_metrics.cohorts.score_histogram(...)")
     _scales(result, [scale])
     table = getattr(result, "histogram", None)
     if table is None:
@@ -353,7 +379,7 @@ def histogram_plot(result: Any, scale: str = "total"):
     return fig
 
 
-def item_change_heatmap(result: Any):
+def item_change_heatmap(result: Any) -> Figure:
     """Heatmap of item mean change (keyed points) from the reference time; hidden times grey.
 
     Parameters
@@ -363,6 +389,9 @@ def item_change_heatmap(result: Any):
         :func:`~empathy_metrics.cohorts.item_change`) or a
         :class:`~empathy_metrics.cohorts.TrendResult` computed from raw items (its ``items``).
     """
+    if not hasattr(result, "change"):
+        _need(result, ("items", "by_time"), "an ItemChangeResult or a TrendResult",
+              "item_change_heatmap", "em.item_change(data, instrument, time=...)")
     items = result if hasattr(result, "change") else getattr(result, "items", None)
     if items is None:
         raise InputError("the result has no item-level change (trend needs the item columns)")
@@ -395,12 +424,13 @@ def item_change_heatmap(result: Any):
     return fig
 
 
-def scree_plot(efa_result: Any):
+def scree_plot(efa_result: Any) -> Figure:
     """Observed eigenvalues with the parallel-analysis (simulated) line.
 
     Draws ``efa_result.parallel.observed_fa`` / ``simulated_fa`` (or the ``_pc`` pair when the
     factor-analysis ones are missing) and marks ``parallel.n_factors``.
     """
+    _need(efa_result, ("parallel",), "an EFAResult", "scree_plot", "em.efa(data, instrument)")
     pa = getattr(efa_result, "parallel", None)
     if pa is None:
         raise InputError("the EFA result has no parallel analysis")
@@ -431,8 +461,10 @@ def scree_plot(efa_result: Any):
     return fig
 
 
-def loadings_heatmap(efa_result: Any):
+def loadings_heatmap(efa_result: Any) -> Figure:
     """Heatmap of the items × factors loading matrix with values printed in each cell."""
+    _need(efa_result, ("loadings", "parallel"), "an EFAResult", "loadings_heatmap",
+          "em.efa(data, instrument)")
     loadings = getattr(efa_result, "loadings", None)
     if not isinstance(loadings, pd.DataFrame):
         raise InputError("the EFA result has no loadings table")
@@ -450,7 +482,7 @@ def loadings_heatmap(efa_result: Any):
     return fig
 
 
-def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
+def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10) -> Figure:
     """Cronbach's alpha with its CI per time, n under each point, suppressed times marked.
 
     Parameters
@@ -481,6 +513,10 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10):
             else:
                 points.append((r.time, float(r.alpha), float(r.ci_low), float(r.ci_high), r.n))
     else:
+        if not isinstance(by_time, Mapping):
+            raise InputError(f"alpha_plot: by_time: expected a ReliabilityByTimeResult or a "
+                             f"mapping time -> reliability, got {type(by_time).__name__}",
+                             hint="make one with em.reliability_by(data, instrument, by=...)")
         if not by_time:
             raise InputError("no reliability results to draw")
         for t in by_time:

@@ -407,9 +407,18 @@ class ReliabilityResult(Result):
     missing: str = "listwise"
     correlation: str = "pearson"
     title: str = "Reliability"
+    notes: list[str] = field(default_factory=list)
 
     def __getitem__(self, scale: str) -> ScaleReliability:
+        from ._checks import check_key
+
+        check_key(scale, self.scales, "scale")
         return self.scales[scale]
+
+    def all_notes(self) -> list[str]:
+        """The result's notes, then each scale's (prefixed with the scale)."""
+        return [*self.notes, *(f"{name}: {n}" for name, s in self.scales.items()
+                               for n in s.notes)]
 
     def items(self, scale: str) -> pd.DataFrame:
         """Item statistics of ``scale``: mean, sd, r_drop, alpha_if_deleted."""
@@ -444,7 +453,7 @@ class ReliabilityResult(Result):
                 f"correlation={self.correlation}, CI={next(iter(self.scales.values())).ci_method})")
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             body = self.to_frame().to_string(float_format=lambda v: f"{v:.3f}")
-        notes = [f"  {name}: {n}" for name, s in self.scales.items() for n in s.notes]
+        notes = [f"  {n}" for n in self.all_notes()]
         diffs = [f"  {d}" for d in self.psych_differences()]
         return "\n".join([head, "=" * len(head), body] + (["Notes:"] + notes if notes else [])
                          + (["Differences from psych:"] + diffs if diffs else []))
@@ -463,11 +472,17 @@ class ReliabilityResult(Result):
         return out
 
     def _repr_html_(self) -> str:
+        from ._results import html_notes
+
         table = self.to_frame().to_html(float_format=lambda v: f"{v:.3f}", na_rep="—", border=0)
+        first = next(iter(self.scales.values()))
         diffs = "".join(f"<li>{html.escape(d)}</li>" for d in self.psych_differences())
         diffs = f"<p>Differences from psych:</p><ul>{diffs}</ul>" if diffs else ""
-        return (f"<h4>{html.escape(self.title)}: {html.escape(self.instrument)}</h4>{table}"
-                f"{diffs}")
+        settings = (f"missing = {self.missing}, correlation = {self.correlation}, "
+                    f"CI = {first.ci_method}")
+        return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}: "
+                f"{html.escape(self.instrument)}</h4><p>{html.escape(settings)}</p>{table}"
+                f"{diffs}{html_notes(self.all_notes())}</div>")
 
 
 # ---------------------------------------------------------------------------
@@ -767,7 +782,7 @@ def reliability(
     >>> # res = reliability(frame, "jse-s"); res["total"].alpha
     """
     from .instruments import resolve_instrument
-    from .scoring import keyed_items
+    from .scoring import keyed_for_statistic
 
     if missing not in ("listwise", "pairwise"):
         raise InputError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
@@ -776,7 +791,7 @@ def reliability(
     if correlation not in ("pearson", "polychoric"):
         raise InputError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
     inst = resolve_instrument(instrument, responses)
-    keyed = keyed_items(responses, inst, columns=columns)
+    keyed, notes = keyed_for_statistic(responses, inst, columns=columns, func="reliability")
     subscales = [s for s in inst.scales if s != "total"]
     results = {}
     moments, alpha_cis = (_shared_listwise(keyed, inst.scales, ci=ci, n_boot=n_boot, seed=seed)
@@ -788,7 +803,21 @@ def reliability(
             correlation=correlation, omega=omega, n_factors=n_factors, omega_ci=omega_ci,
             moments=moments.get(scale), alpha_ci=alpha_cis.get(scale),
         )
+        _omega_caveat(results[scale], n_factors)
     return ReliabilityResult(
         instrument=getattr(inst, "id", str(instrument)), scales=results, missing=missing,
-        correlation=correlation,
+        correlation=correlation, notes=notes,
     )
+
+
+def _omega_caveat(res: ScaleReliability, n_factors: int) -> None:
+    """psych::omega's caveats, as notes: omega_h of one factor is not meaningful, and an
+    omega_h above omega_t is not either."""
+    if res.omega_h is None or res.omega_total is None:
+        return
+    if n_factors == 1:
+        res.notes.append("omega_h for 1 factor is not meaningful, just omega_t (as "
+                         "psych::omega says)")
+    elif res.omega_h > res.omega_total:
+        res.notes.append("omega_h > omega_t: not meaningful (the general factor is poorly "
+                         "defined)")

@@ -105,11 +105,48 @@ def keyed_items(
     >>> keyed_items(df, "teq")[["TEQ1", "TEQ2"]].to_numpy().tolist()  # TEQ2 is reversed
     [[0.0, 4.0], [4.0, 0.0]]
     """
+    return _keyed_and_dropped(responses, instrument, columns, "keyed_items")[0]
+
+
+def _keyed_and_dropped(responses: pd.DataFrame, instrument: Any,
+                       columns: Mapping[str, str] | None, func: str
+                       ) -> tuple[pd.DataFrame, pd.Series]:
+    """Keyed items and, per item, the number of out-of-range codes set to missing."""
+    from ._checks import check_frame
+
+    check_frame(responses, "responses", func)
     inst = resolve_instrument(instrument, responses)
     raw = _raw_codes(responses, inst, columns)
     raw_values = raw.to_numpy(dtype=float)
-    values = _keyed_array(raw_values, _out_of_range_mask(raw_values, inst), inst)
-    return pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
+    oor = _out_of_range_mask(raw_values, inst)
+    values = _keyed_array(raw_values, oor, inst)
+    keyed = pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
+    return keyed, pd.Series(oor.sum(axis=0), index=inst.item_ids, name="out_of_range")
+
+
+def keyed_for_statistic(responses: pd.DataFrame, instrument: Any, *,
+                        columns: Mapping[str, str] | None = None, func: str
+                        ) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`keyed_items` for a statistic, with the notes it must report.
+
+    Out-of-range codes become missing before any statistic; when there are some, a
+    :class:`~empathy_metrics.errors.DroppedCodesWarning` says how many and where, and the same
+    sentence is returned as a note for the result.
+    """
+    import warnings
+
+    from .errors import DroppedCodesWarning
+
+    keyed, dropped = _keyed_and_dropped(responses, instrument, columns, func)
+    total = int(dropped.sum())
+    if not total:
+        return keyed, []
+    worst = dropped[dropped > 0].sort_values(ascending=False, kind="stable")
+    where = ", ".join(f"{item}: {int(n)}" for item, n in worst.head(6).items())
+    note = (f"{total} out-of-range code(s) treated as missing ({where}"
+            f"{', ...' if len(worst) > 6 else ''}); em.score(...).item_quality() lists them")
+    warnings.warn(f"{func}: {note}", DroppedCodesWarning, stacklevel=3)
+    return keyed, [note]
 
 
 def _scale_scores(keyed: np.ndarray, answered: np.ndarray,
@@ -193,7 +230,7 @@ class ScoreResult(Result):
 
     def flag_counts(self) -> dict[str, int]:
         """How many respondents carry each flag."""
-        return {k: int(v) for k, v in self.flags.sum().items()}
+        return {str(k): int(v) for k, v in self.flags.sum().items()}
 
     def item_quality(self) -> pd.DataFrame:
         """Per item: number missing (including out-of-range) and number out of range."""
@@ -214,6 +251,7 @@ class ScoreResult(Result):
         return d
 
     def to_frame(self) -> pd.DataFrame:
+        """The per-respondent table :attr:`scores` (a copy)."""
         return self.scores
 
     @property
@@ -395,8 +433,10 @@ def score(
     >>> score(df, "teq").scores["total"].tolist()  # 8 reversed items score 0
     [32.0, 32.0]
     """
+    from ._checks import check_frame
     from .io import source_rows
 
+    check_frame(responses, "responses", "score")
     inst = resolve_instrument(instrument, responses)
     if id_col is not None:
         id_col = _check_id_col(responses, inst, id_col)

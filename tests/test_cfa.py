@@ -193,7 +193,7 @@ def test_to_dict_shape_and_json(hs):
     assert set(out["loadings"][1]) == {"factor", "item", "estimate", "se", "std"}
     assert out["loadings"][1]["se"] == pytest.approx(
         REF["hs"]["params"]["se"][1], abs=ITERATIVE_TOL)
-    assert res.to_frame() is res.loadings
+    assert res.to_frame().equals(res.loadings) and res.to_frame() is not res.loadings  # a copy
 
 
 def test_summary_and_html(hs):

@@ -19,12 +19,15 @@ CELL_TIMEOUT = 120
 
 # notebook -> (number of figures, texts that must appear in the rich outputs)
 EXPECTED = {
-    "01-quickstart.ipynb": (0, ["respondents", "unscorable", "jse_scores.csv"]),
+    "01-quickstart.ipynb": (0, ["respondents", "unscorable", "jse_scores.csv",
+                                "Instrument(id='my-pt'"]),
     "02-psychometrics.ipynb": (3, ["Reliability", "Exploratory factor analysis",
-                                   "published subscale",
+                                   "published subscale", "alpha of the ten items",
+                                   "Reliability by time",
                                    "Confirmatory factor analysis", "Measurement invariance",
                                    "Year-to-year comparisons are sound: True"]),
-    "03-cohort-decline.ipynb": (4, ["Change across time", "points per year"]),
+    "03-cohort-decline.ipynb": (4, ["Change across time", "points per year",
+                                    "Group comparison", "Kruskal"]),
 }
 
 
@@ -85,3 +88,12 @@ def test_notebook_runs(name, tmp_path):
     # nothing written into the repository: the notebooks use temporary folders
     assert sorted(p.name for p in NOTEBOOKS.iterdir() if not p.name.startswith(".")) == sorted(
         EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_notebooks_need_no_matplotlib_magic_and_use_the_top_level_api(name):
+    """The figures counted in test_notebook_runs come out without %matplotlib, as in a fresh
+    kernel; the notebooks show the API a researcher reaches for (import empathy_metrics as em)."""
+    code = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+    assert "%matplotlib" not in code
+    assert "import empathy_metrics as em" in code

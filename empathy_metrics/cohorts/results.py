@@ -314,14 +314,48 @@ class TrendResult(Result):
         return lines
 
     def _repr_html_(self) -> str:
-        frame = self.to_frame().astype(object)
-        stat_cols = [c for c in frame.columns if c not in ("scale", "time", "suppressed")]
-        frame.loc[self.by_time["suppressed"].to_numpy(dtype=bool), stat_cols] = (
-            f"suppressed, n < {self.min_cell}")
-        table = frame.to_html(float_format=lambda x: f"{x:.2f}", na_rep="—", border=0,
-                              index=False)
+        """Scores by time with the change from the reference (points and d, with CIs and p),
+        the tests across times, the mixed-model slope and the notes."""
+        from .._results import html_notes, html_table
+
+        cols = ["scale", "time", "n", "mean", "sd", "ci_low", "ci_high", "diff_vs_ref",
+                "diff_ci_low", "diff_ci_high", "diff_p", "d_vs_ref", "d_ci_low", "d_ci_high",
+                "suppressed"]
+        table = html_table(self.by_time[[c for c in cols if c in self.by_time]], self.min_cell)
+        tests = "".join(f"<li>{html.escape(line)}</li>" for line in self._test_lines())
         return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)} — "
-                f"{html.escape(self.instrument.name)}</h4>{table}</div>")
+                f"{html.escape(self.instrument.name)}</h4><p>Reference {html.escape(self.time)}"
+                f" {html.escape(str(self.reference))}; cells with n &lt; {self.min_cell} "
+                f"suppressed.</p>{table}<p>Tests across {html.escape(self.time)}:</p>"
+                f"<ul>{tests}</ul>{html_notes(self.notes)}</div>")
+
+    def _test_lines(self) -> list[str]:
+        """Per scale: Welch ANOVA, Kruskal–Wallis, Holm-adjusted adjacent comparisons and the
+        linear slope, in words."""
+        lines = []
+        for scale in self.scales:
+            t = self.tests.get(scale, {})
+            parts = []
+            if t.get("welch_anova"):
+                w = t["welch_anova"]
+                parts.append(f"Welch ANOVA F({w['df1']:.0f}, {w['df2']:.1f}) = "
+                             f"{w['statistic']:.2f}, p = {w['p']:.3g}")
+            if t.get("kruskal"):
+                k = t["kruskal"]
+                parts.append(f"Kruskal–Wallis H({k['df']}) = {k['statistic']:.2f}, "
+                             f"p = {k['p']:.3g}")
+            adj = [f"{a['from']}→{a['to']} {a['diff']:+.2f} [{a['ci'][0]:.2f}, "
+                   f"{a['ci'][1]:.2f}], Holm p = {a['p_holm']:.3g}"
+                   for a in t.get("adjacent", []) if not a.get("suppressed")]
+            if adj:
+                parts.append("adjacent: " + "; ".join(adj))
+            slope = self.linear_slope.get(scale)
+            if slope:
+                parts.append(f"slope {slope['estimate']:+.3f} per {self.time} "
+                             f"[{slope['ci'][0]:.3f}, {slope['ci'][1]:.3f}] ({slope['method']})")
+            lines.append(f"{self.instrument.scale_name(scale)}: "
+                         + ("; ".join(parts) if parts else "no test (fewer than two times)"))
+        return lines
 
 
 
