@@ -88,3 +88,12 @@ def test_help_shows_the_function_docstring():
 
     text = inspect.getdoc(em.efa)
     assert text.startswith(inspect.getdoc(importlib.import_module("empathy_metrics.efa").efa))
+
+
+def test_readme_python_section_shows_the_new_api():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python\n"):text.index("## Privacy\n")]
+    assert "em.compare_groups(" in section
+    assert "em.load_instrument({" in section
+    assert 'em.reliability(data, ["' in section  # a list of columns
+    assert "%matplotlib" not in section.replace("no %matplotlib", "")

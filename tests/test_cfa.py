@@ -399,7 +399,8 @@ def test_missing_variables_and_missing_model(hs, jse_raw):
     bad.loc[3, "x1"] = "n/a?"
     with pytest.raises(InputError, match="'n/a\\?' is not a number") as err:
         cfa(bad, model=HS_MODEL)
-    assert err.value.row == 5 and err.value.column == "x1"
+    # data built in memory: the index label, not a spreadsheet row
+    assert err.value.index == 3 and err.value.row is None and err.value.column == "x1"
 
 
 def test_negative_df_is_refused(hs):

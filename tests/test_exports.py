@@ -108,7 +108,8 @@ def test_qualtrics_wordings_and_unfinished_responses_are_named(tmp_path):
 def test_unknown_wording_names_row_column_and_label_aliases():
     frame = pd.DataFrame({i: ["Agree"] for i in ITEMS})
     frame.loc[0, "JSE3"] = "Kind of agree"
-    with pytest.raises(InputError, match="row 2, column 'JSE3'.*label_aliases"):
+    # an in-memory frame: the index label names the row
+    with pytest.raises(InputError, match="index 0, column 'JSE3'.*label_aliases"):
         items_frame(frame, INST)
 
 
