@@ -811,13 +811,12 @@ def reliability(
 
 
 def _omega_caveat(res: ScaleReliability, n_factors: int) -> None:
-    """psych::omega's caveats, as notes: omega_h of one factor is not meaningful, and an
-    omega_h above omega_t is not either."""
-    if res.omega_h is None or res.omega_total is None:
+    """psych::omega's caveat, as a note: an omega_h above omega_t is not meaningful.
+
+    (psych's other caveat, "omega_h for 1 factor is not meaningful", needs no note: the
+    one-factor quantity is reported as ``omega_u``, never as ``omega_h``.)"""
+    if res.omega_h is None or res.omega_total is None or n_factors == 1:
         return
-    if n_factors == 1:
-        res.notes.append("omega_h for 1 factor is not meaningful, just omega_t (as "
-                         "psych::omega says)")
-    elif res.omega_h > res.omega_total:
+    if res.omega_h > res.omega_total:
         res.notes.append("omega_h > omega_t: not meaningful (the general factor is poorly "
                          "defined)")

@@ -77,9 +77,10 @@ def test_score_to_frame_no_longer_exposes_the_internal_table(results):
 def test_reliability_display_has_the_notes_and_psych_omega_caveat(results):
     rel = results["reliability"]
     page = rel._repr_html_()
-    # one-factor omega_h (subscales) is not meaningful, as psych::omega says
-    assert "omega_h for 1 factor is not meaningful" in page
-    assert "omega_h for 1 factor is not meaningful" in rel.summary()
+    # a subscale's one-factor omega is omega_u (psych prints it as omega_h and calls it "not
+    # meaningful"): the display and the summary say so
+    assert "omega_u = one-factor omega" in page
+    assert "omega_u = one-factor omega" in rel.summary()
     for scale in rel.scales.values():
         for note in scale.notes:
             assert note.split(":")[0] in page
