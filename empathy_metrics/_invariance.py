@@ -171,11 +171,20 @@ class InvarianceResult(Result):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        from ._results import html_notes
+
         fits = self.to_frame().to_html(float_format=lambda x: f"{x:.3f}", border=0)
         comp = self.comparisons.to_html(float_format=lambda x: f"{x:.3f}", border=0,
                                         index=False)
+        sizes = ", ".join(f"{g}: {n}" for g, n in self.group_sizes.items())
+        settings = (f"design = {self.design}, estimator = {self.estimator}, "
+                    f"missing = {self.missing}; {self.group} groups ({sizes})")
+        notes = [f"freed in the partial {level} model: {', '.join(map(str, search.items))}"
+                 for level, search in self.partial.items() if search.items]
+        notes += [f"{res.title}: {w}" for res in self.models.values() for w in res.warnings]
         return (f"<div class='empathy-metrics-result'><h4>{html.escape(self.title)}</h4>"
-                f"{fits}{comp}<p>{html.escape(self.verdict)}</p></div>")
+                f"<p>{html.escape(settings)}</p>{fits}{comp}"
+                f"<p>{html.escape(self.verdict)}</p>{html_notes(notes)}</div>")
 
 
 def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: float,

@@ -4,6 +4,7 @@ suggesting the valid keys, dropped out-of-range codes reported."""
 
 from __future__ import annotations
 
+import html
 import warnings
 from pathlib import Path
 
@@ -168,3 +169,12 @@ def test_out_of_range_codes_dropped_by_statistics_are_reported(year1):
         notes = getattr(res, "notes", [])
         assert any("3 out-of-range code(s)" in n for n in notes), name
         assert "out-of-range" in res._repr_html_(), name
+
+
+def test_invariance_display_has_design_group_sizes_and_verdict(results):
+    inv = results["invariance"]
+    page = inv._repr_html_()
+    assert f"design = {inv.design}" in page
+    for group, n in inv.group_sizes.items():
+        assert f"{group}: {n}" in page
+    assert html.escape(inv.verdict) in page
