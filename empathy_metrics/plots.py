@@ -34,6 +34,7 @@ __all__ = [
     "scree_plot",
     "loadings_heatmap",
     "alpha_plot",
+    "axis_break",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette (black last).
@@ -104,6 +105,15 @@ def _kind(row: Any) -> str:
     return SMALL if primary is None or pd.isna(primary) or bool(primary) else COMPLEMENTARY
 
 
+def axis_break(ax: Any, size: float = 0.018) -> None:
+    """Draw a break mark (two short slanted strokes) at the bottom of the y-axis: the axis
+    does not start at the lowest possible score (the label or a note gives that range)."""
+    kw = {"transform": ax.transAxes, "color": "black", "clip_on": False, "lw": 1,
+          "gid": "axis_break"}
+    for dy in (0.0, 0.03):
+        ax.plot([-size, size], [0.02 + dy - size, 0.02 + dy + size], **kw)
+
+
 def _scales(result: Any, scales: Sequence[str] | None) -> list[str]:
     scales = list(scales) if scales is not None else list(result.scales)
     bad = [s for s in scales if s not in result.scales]
@@ -165,6 +175,8 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None, *,
             pad = 0.1 * (np.nanmax(t["ci_high"][shown]) - np.nanmin(t["ci_low"][shown]) + 1)
             ax.set_ylim(max(lo, np.nanmin(t["ci_low"][shown]) - 3 * pad),
                         min(hi, np.nanmax(t["ci_high"][shown]) + pad))
+            if ax.get_ylim()[0] > lo:
+                axis_break(ax)  # zoomed: say so on the axis (the label gives the range)
         else:
             ax.set_ylim(lo, hi)
     fig.suptitle(f"{result.instrument.name}: mean by {result.time} (95% CI)")
@@ -212,6 +224,8 @@ def cohort_plot(result: Any, scale: str = "total") -> Figure:
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_xlabel(result.time)
     ax.set_ylabel(_scale_label(result, scale))
+    if ax.get_ylim()[0] > result.scale_range(scale)[0]:
+        axis_break(ax)
     ax.set_title(f"{result.instrument.scale_name(scale)} by entering cohort")
     ax.legend(title=result.cohort, fontsize=8)
     return fig

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from empathy_metrics.cli import cli
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
-SECTIONS = ["summary", "quality", "scores", "change", "reliability", "structure", "items",
-            "norms", "methods"]
+SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
+            "reliability", "structure", "items", "methods"]
 
 
 def test_report_writes_html_csv_and_xlsx(tmp_path):

@@ -233,8 +233,6 @@ def test_report_refuses_its_input_as_output(survey, tmp_path):
     pd.read_csv(survey).to_excel(book, index=False)
     _refused(["report", book, "-i", "jse-s", "--time", "year", "-o", tmp_path / "survey.html"],
              [book], "would overwrite the input", cwd=tmp_path)
-    _refused([*base, "-o", tmp_path / "out.pdf"], [survey], "PDF output is not available",
-             cwd=tmp_path)
     _refused([*base, "-o", tmp_path / "out.txt"], [survey], "unsupported output format",
              cwd=tmp_path)
 

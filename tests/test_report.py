@@ -20,8 +20,8 @@ from empathy_metrics.report import render as render_mod
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 TITLE = "<script>alert(1)</script>"
 LABEL = 'w&<>"omen'  # a group label with every HTML metacharacter
-SECTIONS = ["summary", "quality", "scores", "change", "attrition", "reliability", "structure",
-            "items", "norms", "methods"]
+SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
+            "reliability", "structure", "items", "methods"]
 #: (cohort, year) cell cut down to SMALL_N rows, below the threshold MIN_CELL
 SMALL_CELL, SMALL_N, MIN_CELL = (2022, 4), 5, 10
 
@@ -89,10 +89,11 @@ def test_summary_words_use_the_trend_numbers(built, data):
                min_cell=MIN_CELL, mixed=False)
     row = tr.by_time[(tr.by_time.scale == "total") & (tr.by_time.time == 3)].iloc[0]
     assert row.diff_vs_ref < 0 and row.diff_ci_high < 0  # the simulated drop in year 3
-    want = (f"Total empathy in year 3 was {abs(row.diff_vs_ref):.1f} points lower than in "
+    want = (f"Total empathy of the students answering in year 3 was {abs(row.diff_vs_ref):.1f} "
+            "points lower than that of the students answering in "
             f"year 1 (95% CI {abs(row.diff_ci_high):.1f} to {abs(row.diff_ci_low):.1f} lower; "
             f"d = \u2212{abs(row.d_vs_ref):.2f}")
-    summary = " ".join(rep.section("summary").bullets)
+    summary = " ".join(rep.section("findings").bullets)
     assert want in summary
     assert want in html
 
@@ -182,8 +183,10 @@ def test_suppressed_time_is_hidden_everywhere(tmp_path):
     assert len(hidden_dist) == 4 * len(hidden_times) and hidden_dist["suppressed"].all()
     stats_cols = ["n", "mean", "sd", "min", "q1", "median", "q3", "max", "mode"]
     assert hidden_dist[stats_cols].isna().all().all()
-    summary = " ".join(rep.section("summary").bullets)
+    summary = " ".join(rep.section("findings").bullets)
     assert "year 5" not in summary
+    page_one = " ".join(str(b) for b in rep.section("summary").blocks)
+    assert "year 5" not in page_one
     html = rep.to_html()
     assert "suppressed: fewer than 10 respondents" in html
 
@@ -253,7 +256,7 @@ def test_xlsx_keeps_formula_like_labels_as_text(tmp_path):
     table = Table("groups", "Groups", frame, [Column.text("group"), Column.int("n")], number=1)
     render_mod._write_xlsx(SimpleNamespace(tables=[table]), tmp_path / "t.xlsx")
     ws = load_workbook(tmp_path / "t.xlsx").worksheets[0]
-    assert ws.title == "01 groups"
+    assert ws.title == "groups"  # the sheet is named as the CSV file, no number
     assert [ws.cell(row=r, column=1).value for r in (2, 3)] == ["'=1+1", "'@SUM(A1)"]
     assert [ws.cell(row=r, column=1).data_type for r in (2, 3)] == ["s", "s"]
 
@@ -308,7 +311,7 @@ def test_a_missing_analysis_module_is_reported_not_fatal(monkeypatch):
     notes = " ".join(rep.section("structure").notes)
     assert "confirmatory factor analysis could not be run" in notes
     assert "not installed" in notes
-    assert "could not be checked" in " ".join(rep.section("summary").bullets)
+    assert "could not be checked" in " ".join(rep.section("findings").bullets)
     html = rep.to_html()
     assert "could not be run" in html
     assert {t.name for t in rep.tables} >= {"efa_loadings", "scores_by_time"}
@@ -327,8 +330,8 @@ def test_instrument_without_total_uses_its_first_scale(tmp_path):
     frame[wave] = np.repeat(["T1", "T2"], n // 2)
     rep = build_report(frame, inst, time=wave, options={"invariance": False})
     first = inst.scale_name(list(inst.scales)[0])
-    summary = " ".join(rep.section("summary").bullets)
-    assert f"{first} score in {wave} T2 was" in summary
+    summary = " ".join(rep.section("findings").bullets)
+    assert f"{first} score of the students answering in {wave} T2 was" in summary
     html = rep.to_html()
     assert wave not in html and "wave &lt;&amp;&gt; T2" in html
     assert rep.section("norms").unavailable  # IRI carries no norms

@@ -24,10 +24,10 @@ import pytest
 from empathy_metrics.report import build_report
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
-SECTIONS = ["summary", "quality", "scores", "change", "attrition", "reliability", "structure",
-            "items", "norms", "methods"]
-FIGURES = ["trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha", "scree",
-           "loadings", "item_change"]
+SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
+            "reliability", "structure", "items", "methods"]
+FIGURES = ["summary", "trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha",
+           "scree", "loadings", "item_change"]
 TIMEOUT = 60.0
 
 
@@ -141,7 +141,7 @@ def report_file(tmp_path_factory) -> Path:
     frame["gender"] = frame["gender"].replace({"women": 'w&<>"omen'})
     rep = build_report(frame, "jse-s", time="year", id="id", cohort="cohort", group="gender",
                        title="<script>alert(1)</script> <img src=x onerror=alert(2)>",
-                       source_path=DATA)
+                       source_path=DATA, paper="letter", confidential="Faculty only")
     out = tmp_path_factory.mktemp("browser") / "report.html"
     rep.write(out)
     return out
@@ -217,8 +217,12 @@ def test_key_sections_and_tables_render(browser):
     headings = browser.evaluate("[...document.querySelectorAll('section > h2')]"
                                 ".map(h => h.innerText)")
     assert any("Summary" in h for h in headings) and any("Methods" in h for h in headings)
-    findings = browser.evaluate("document.querySelector('#summary ul.findings').innerText")
-    assert "Total empathy in year 3 was" in findings and "points lower" in findings
+    findings = browser.evaluate("document.querySelector('#findings ul.findings').innerText")
+    assert "Total empathy of the students answering in year 3 was" in findings
+    assert "points lower" in findings
+    page_one = browser.evaluate("document.querySelector('#summary').innerText")
+    assert "What you can conclude" in page_one and "What you cannot conclude" in page_one
+    assert browser.evaluate("document.querySelectorAll('#summary .card').length") == 3
     tables = browser.evaluate("[...document.querySelectorAll('table[data-table]')]"
                               ".map(t => [t.dataset.table, t.rows.length])")
     by_name = dict(tables)
@@ -235,5 +239,6 @@ def test_prints_to_pdf(browser):
     data = base64.b64decode(pdf["data"])
     assert data[:5] == b"%PDF-"
     pages = data.count(b"/Type /Page") - data.count(b"/Type /Pages")
-    # print CSS puts each section on a new page: at least one page per section
-    assert pages >= len(SECTIONS)
+    # page one (the summary) stands alone, the appendix starts on a new page
+    assert pages >= 6
+    assert b"/MediaBox [0 0 612 792]" in data  # --paper letter (CSS @page size)

@@ -42,19 +42,33 @@ def _written(html: Path, n_tables: int) -> str:
 @reader_options
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("report.html"), show_default=True,
-              help="HTML file to write; the tables go beside it as <name>_tables/ (CSV) and "
-                   "<name>_tables.xlsx.")
+              help="Report to write: .html, or .pdf (needs the [pdf] extra: "
+                   "pip install \"empathy-metrics[pdf]\"). The tables go beside it as "
+                   "<name>_tables/ (CSV) and <name>_tables.xlsx.")
+@click.option("--paper", type=click.Choice(["letter", "a4"], case_sensitive=False),
+              default=None,
+              help="Page size when printed or written as PDF [default: from the locale "
+                   "(LC_ALL, LC_PAPER, LANG): letter in the US, Canada and other Letter "
+                   "countries, a4 elsewhere].")
+@click.option("--confidential", default=None, metavar="TEXT",
+              help='Marking printed at the top of every page, e.g. "CONFIDENTIAL - '
+                   'faculty only".')
 @wrap_errors
 def report(data: str, instrument: str, time_col: str, id_col: str | None,
            cohort_col: str | None, group_col: str | None, reference: str | None,
-           title: str | None, min_cell: int, map_file: str | None, output: Path) -> None:
-    """Write the yearly report: one self-contained HTML file, plus every table as CSV/XLSX.
+           title: str | None, min_cell: int, map_file: str | None, output: Path,
+           paper: str | None, confidential: str | None) -> None:
+    """Write the yearly report: one self-contained HTML or PDF file, plus every table as CSV/XLSX.
 
-    The report covers a plain-words summary, data quality, scores by year, cohort and group,
-    change with effect sizes (cross-sectional and, with --id, longitudinal), reliability by
-    year, factor structure and invariance across years, item-level change, norms, and
-    methods with provenance (versions, input SHA-256). Cells with fewer than --min-cell
-    respondents are suppressed everywhere. Opening the file needs no network.
+    Page one is an executive summary (one sentence, one chart, three numbers, what can and
+    cannot be concluded). The report then covers key findings, scores by year, cohort and
+    group, change with effect sizes (cross-sectional and, with --id, longitudinal), norms and
+    data quality; a technical appendix holds reliability by year, factor structure and
+    invariance across years, item-level change, and methods with provenance (versions, input
+    SHA-256). Printed pages carry page numbers (and the --confidential marking); tables are
+    named by content (scores_by_time.csv, ...), the same names as the XLSX sheets. Cells with
+    fewer than --min-cell respondents are suppressed everywhere. Opening the file needs no
+    network.
 
     \b
     Examples:
@@ -62,6 +76,8 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
       empathy report survey.csv -i jse-s --time year --id student_id --cohort cohort \\
           --group gender --title "Class of 2026 empathy report" -o report.html
       empathy report export.csv -i jse-s --map columns.yaml --time wave --min-cell 5
+      empathy report survey.csv -i jse-s --time year --paper letter \\
+          --confidential "CONFIDENTIAL - faculty only" -o report.pdf
     """
     from ..report import build_report
     from ..report.render import check_outputs
@@ -76,7 +92,7 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
         options["columns"] = columns
     rep = build_report(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
                        group=group_col, title=title, min_cell=min_cell, source_path=data,
-                       options=options)
+                       options=options, paper=paper, confidential=confidential)
     html = rep.write(output)
     click.echo(_written(html, len(rep.tables)))
 

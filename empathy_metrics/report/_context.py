@@ -13,6 +13,7 @@ import time as _time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,30 @@ class Context:
     def main_only_note(self) -> str:
         return (f"The CSV/XLSX table holds every scale; the {self.name(self.main).lower()} "
                 "is shown here.")
+
+    @cached_property
+    def n_followed(self) -> int:
+        """Students who answered at two or more times (0 without an id column)."""
+        if self.id is None or self.id not in self.frame.columns:
+            return 0
+        per = self.frame[[self.id, self.time]].dropna().drop_duplicates()
+        return int((per.groupby(self.id)[self.time].nunique() >= 2).sum())
+
+    @property
+    def longitudinal(self) -> bool:
+        """Whether the same students can be followed (ids repeat across times)."""
+        return self.n_followed > 0 and not any("ids do not repeat" in n for n in self.tr.notes)
+
+    def design_sentence(self) -> str:
+        """Whether the comparisons between times are of the same or of different students."""
+        time = self.time
+        if not self.longitudinal:
+            return (f"Each {time}'s respondents are counted separately and no student id links "
+                    f"answers across {time}s, so a difference between {time}s compares "
+                    "different students, not the same students changing.")
+        return (f"Comparisons between {time}s compare everyone who answered in each {time} "
+                f"(partly different students); {self.n_followed:,} students answered in two or "
+                f"more {time}s, and only results marked 'same students' follow individuals.")
 
     def largest_change(self) -> Any:
         """The shown time whose total differs most (in d) from the reference, or None."""

@@ -109,7 +109,8 @@ class Table:
     Parameters
     ----------
     name
-        File-safe name (CSV file ``NN_<name>.csv``, XLSX sheet).
+        File-safe name, unique in the report: the CSV file ``<name>.csv`` and the XLSX sheet
+        ``<name>`` (stable from run to run, whatever other tables the data give).
     title
         Caption shown above the table.
     data
@@ -172,7 +173,7 @@ class Table:
 
     @property
     def csv_name(self) -> str:
-        return f"{self.number:02d}_{self.name}.csv"
+        return f"{self.name}.csv"
 
     def suppressed_label(self, kind: Any = SMALL) -> str:
         return suppressed_label(self.min_cell, kind)
@@ -214,8 +215,13 @@ class Figure:
 
     @classmethod
     def from_matplotlib(cls, fig: Any, name: str, caption: str, alt: str) -> Figure:
+        import matplotlib
+
         buf = io.BytesIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        # text stays text (smaller files, selectable, fast to print); fixed ids, so the same
+        # figure gives the same bytes
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         return cls(name=name, caption=caption, alt=alt, uri=f"data:image/svg+xml;base64,{data}")
 
@@ -228,10 +234,13 @@ class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
-    blocks: list[Any] = field(default_factory=list)  # Table | Figure | ("h", text) | ("p", text)
+    #: Table | Figure | ("h", text) | ("p", text) | ("ul", title, items)
+    #: | ("cols", [(title, items), ...]) | ("cards", [(label, value, detail), ...])
+    blocks: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unavailable: str | None = None
     notes_title: str = "Notes"
+    appendix: bool = False
 
     def add(self, block: Any) -> Any:
         self.blocks.append(block)

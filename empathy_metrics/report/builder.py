@@ -28,6 +28,7 @@ from ..errors import InputError
 from ..instruments import Instrument, load_instrument
 from ..suppression import DEFAULT_MIN_CELL
 from ._context import STEPS, Context, Runner
+from ._print import check_paper
 from ._tables import Section
 from .document import Report
 from .sections import build_order, section_specs
@@ -69,6 +70,8 @@ def build_report(
     source_path: str | Path | None = None,
     options: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    paper: str | None = None,
+    confidential: str | None = None,
 ) -> Report:
     """Run the yearly-report analyses on ``data`` and arrange them into a :class:`Report`.
 
@@ -95,6 +98,13 @@ def build_report(
         EFA factors, parallel-analysis iterations, seed, ...).
     progress
         Show a progress bar (default: only on an interactive terminal).
+    paper
+        ``"letter"`` or ``"a4"``: the page size when printed or written as PDF (default: from
+        the locale, Letter in the US and Canada, see :func:`~empathy_metrics.report._print.
+        default_paper`).
+    confidential
+        A marking such as ``"CONFIDENTIAL — faculty only"`` shown at the top of the report and
+        in the top margin of every printed page.
 
     Returns
     -------
@@ -128,6 +138,9 @@ def build_report(
     if isinstance(min_cell, bool) or int(min_cell) != min_cell or int(min_cell) < 1:
         raise InputError(f"min_cell must be a positive whole number, got {min_cell!r}")
     min_cell = int(min_cell)
+    paper = check_paper(paper)
+    if confidential is not None and not str(confidential).strip():
+        confidential = None
     inst = load_instrument(instrument)
     source = source_path if source_path is not None else data.attrs.get("source")
     digest = None
@@ -171,16 +184,19 @@ def build_report(
                       mixed_scales=mixed_scales, exclusions=data.attrs.get("exclusions"),
                       source=source, digest=digest, started=started)
         specs = section_specs()
-        sections = {s.id: Section(s.id, s.title(ctx)) for s in specs}
+        sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
         for spec in build_order(specs):
             ctx.results[spec.id] = spec.build(ctx, sections[spec.id])
         run.step(STEPS)  # whatever is left
 
-    number = 0
+    number, names = 0, set()
     for s in sections.values():
         for t in s.tables:
             number += 1
             t.number = number
+            if t.name in names:  # pragma: no cover - a programming error in a section
+                raise RuntimeError(f"two report tables are named {t.name!r}")
+            names.add(t.name)
     for i, f in enumerate((f for s in sections.values() for f in s.figures), start=1):
         f.number = i
     n_resp = len(frame)
@@ -191,7 +207,8 @@ def build_report(
         title=title if title is not None else "Empathy across training years",
         subtitle=subtitle, sections=list(sections.values()), provenance=ctx.provenance,
         min_cell=min_cell, highlights=ctx.highlights,
-        generated=ctx.now.strftime("%Y-%m-%d %H:%M UTC"),
+        generated=ctx.now.strftime("%Y-%m-%d %H:%M UTC"), paper=paper,
+        confidential=str(confidential).strip() if confidential else None,
     )
     report.timings = dict(run.timings)
     return report

@@ -19,12 +19,16 @@ class Report:
     title, subtitle
         Shown at the top (escaped when rendered).
     sections
-        In order: summary, data quality, scores, change, reliability, structure, items, norms,
-        methods.
+        In order: the executive summary (page one), the main sections, then the sections of
+        the technical appendix (``section.appendix``).
     provenance
         Key -> value pairs of the methods section (versions, input SHA-256, options, date).
     min_cell
         The suppression threshold used.
+    paper
+        ``"letter"`` or ``"a4"`` (CSS ``@page`` size, for printing and PDF).
+    confidential
+        Marking printed at the top of every page (``None``: none).
     """
 
     title: str
@@ -35,6 +39,8 @@ class Report:
     highlights: list[tuple[str, str, str]] = field(default_factory=list)
     generated: str = ""
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    paper: str = "a4"
+    confidential: str | None = None
 
     @property
     def tables(self) -> list[Table]:
@@ -57,8 +63,9 @@ class Report:
         return render_html(self)
 
     def write(self, path: str | Path) -> Path:
-        """Write ``path`` (HTML), ``<stem>_tables/`` (one CSV per table) and
-        ``<stem>_tables.xlsx`` (one sheet per table), all or nothing.
+        """Write ``path`` (HTML, or a PDF when it ends in ``.pdf``), ``<stem>_tables/`` (one
+        CSV per table, ``<table name>.csv``) and ``<stem>_tables.xlsx`` (one sheet per table,
+        named as the CSV), all or nothing.
 
         Everything is written to temporary names beside the targets first and renamed into
         place only when all three are complete; on failure nothing is left behind.

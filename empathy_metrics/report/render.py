@@ -50,12 +50,56 @@ def render_html(report: Any) -> str:
             return "table"
         if isinstance(block, Figure):
             return "figure"
-        return block[0]
+        return str(block[0])
+
+    from markupsafe import Markup
 
     from .. import __version__
+    from ._print import check_paper, page_css
 
+    paper = check_paper(getattr(report, "paper", None))
+    confidential = getattr(report, "confidential", None)
+    # page_css escapes every piece of text for CSS; it is not HTML, so no HTML escaping
+    pages = Markup(page_css(paper, report.title, confidential))
     template = _env().get_template("report.html.j2")
-    return template.render(report=report, css=_css(), kind=kind, version=__version__)
+    return template.render(report=report, css=_css(), kind=kind, version=__version__,
+                           page_css=pages, paper=paper, confidential=confidential)
+
+
+#: How to install the optional PDF writer (named in the error when it is missing).
+PDF_INSTALL = 'pip install "empathy-metrics[pdf]"'
+
+
+def _weasyprint() -> Any:
+    try:
+        import weasyprint
+    except ImportError as exc:
+        raise InputError(
+            "writing a PDF needs WeasyPrint, which is not installed"
+            + (f" ({exc})" if "weasyprint" not in str(exc).lower() else ""),
+            hint=f"install it with: {PDF_INSTALL} (on Debian/Ubuntu also: apt-get install "
+                 "libpango-1.0-0 libpangoft2-1.0-0), or write HTML: -o report.html") from None
+    except OSError as exc:  # the library is there but its system libraries are not
+        raise InputError(
+            f"WeasyPrint cannot load its system libraries ({exc})",
+            hint="on Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0") from None
+    return weasyprint
+
+
+def html_to_pdf(html: str, target: str | Path) -> None:
+    """Write ``html`` (a self-contained document) as a PDF with WeasyPrint."""
+    weasyprint = _weasyprint()
+    # nothing is fetched but the report's own data: URIs (no file, no network)
+    fetcher_class = getattr(getattr(weasyprint, "urls", None), "URLFetcher", None)
+    if fetcher_class is not None:  # WeasyPrint >= 66
+        fetcher: Any = fetcher_class(allowed_protocols={"data"})
+    else:  # pragma: no cover - older WeasyPrint
+        def fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
+            if not url.startswith("data:"):
+                raise ValueError(f"the report loads no external resource ({url})")
+            return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+    weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(str(target))
 
 
 def output_paths(path: str | Path) -> tuple[Path, Path, Path]:
@@ -64,8 +108,8 @@ def output_paths(path: str | Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(f"{path.stem}_tables"), path.with_name(f"{path.stem}_tables.xlsx")
 
 
-#: Suffixes of the report file.
-REPORT_SUFFIXES = (".html", ".htm")
+#: Suffixes of the report file (``.pdf``: written with WeasyPrint, the ``[pdf]`` extra).
+REPORT_SUFFIXES = (".html", ".htm", ".pdf")
 
 
 def check_outputs(path: str | Path, inputs: Iterable[Any] = ()) -> tuple[Path, Path, Path]:
@@ -73,21 +117,19 @@ def check_outputs(path: str | Path, inputs: Iterable[Any] = ()) -> tuple[Path, P
 
     See :mod:`empathy_metrics.outputs`: no output may be an input (``inputs``: data, column
     map, instrument file), the tables folder and workbook are replaced only when the tool
-    wrote them, and the folder must be writable.
+    wrote them, and the folder must be writable. A report ending in ``.pdf`` needs WeasyPrint
+    (checked here, so its absence stops the command before any work).
     """
     html, folder, xlsx = output_paths(path)
-    if html.suffix.lower() == ".pdf":
-        raise InputError("PDF output is not available: the report is written as HTML",
-                         file=str(html),
-                         hint="write report.html and print it to PDF from a browser "
-                              "(File > Print > Save as PDF)")
     outputs.check_outputs(files=[html], inputs=inputs, suffixes=REPORT_SUFFIXES)
     outputs.check_outputs(files=[xlsx], folders=[folder], inputs=inputs)
+    if html.suffix.lower() == ".pdf":
+        _weasyprint()
     return html, folder, xlsx
 
 
 def _sheet_name(table: Any, used: set[str]) -> str:
-    base = _SHEET_BAD.sub("_", f"{table.number:02d} {table.name}")[:31]
+    base = _SHEET_BAD.sub("_", table.name)[:31]
     name, i = base, 2
     while name.lower() in used:
         suffix = f"~{i}"
@@ -104,7 +146,8 @@ def _write_xlsx(report: Any, target: Path) -> None:
 
 
 def write_outputs(report: Any, path: str | Path, inputs: Iterable[Any] | None = None) -> Path:
-    """Write the HTML, the CSV folder and the XLSX workbook, following the output rule.
+    """Write the HTML (or, for ``*.pdf``, the PDF), the CSV folder and the XLSX workbook,
+    following the output rule.
 
     Everything is written to temporary names first; only when all three are complete are
     they moved into place (the folder's files one by one, see
@@ -128,7 +171,10 @@ def write_outputs(report: Any, path: str | Path, inputs: Iterable[Any] | None = 
                 outputs.write_csv(table.export_frame(), tmp_dir / table.csv_name,
                                   encoding="utf-8-sig")
             _write_xlsx(report, tmp_xlsx)
-            tmp_html.write_text(text, encoding="utf-8")
+            if html_path.suffix.lower() == ".pdf":
+                html_to_pdf(text, tmp_html)
+            else:
+                tmp_html.write_text(text, encoding="utf-8")
             for p in (tmp_xlsx, tmp_html):
                 os.chmod(p, 0o644)
             outputs.commit_folder(tmp_dir, folder)

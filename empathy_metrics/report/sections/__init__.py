@@ -38,6 +38,8 @@ class SectionSpec:
     needs
         Ids of sections whose results ``build`` reads (built before it); ``"*"``: built
         after every other section.
+    appendix
+        Part of the technical appendix (after the main sections), not of the main body.
     """
 
     id: str
@@ -45,6 +47,7 @@ class SectionSpec:
     title: Callable[[Any], str]
     build: Callable[[Any, Any], Any]
     needs: tuple[str, ...] = ()
+    appendix: bool = False
 
 
 def section_specs() -> list[SectionSpec]:

@@ -41,4 +41,4 @@ def _items(ctx: Context, section: Section) -> None:
         index=True, min_cell=ctx.min_cell))
 
 
-SECTION = SectionSpec("items", 70, lambda ctx: "Item-level change", _items)
+SECTION = SectionSpec("items", 130, lambda ctx: "Item-level change", _items, appendix=True)

@@ -87,5 +87,5 @@ def _methods(ctx: Context, section: Section) -> dict[str, str]:
 
 
 #: Built last ("*"): its analysis time covers every other section.
-SECTION = SectionSpec("methods", 90, lambda ctx: "Methods and provenance", _methods,
-                      needs=("*",))
+SECTION = SectionSpec("methods", 190, lambda ctx: "Methods and provenance", _methods,
+                      needs=("*",), appendix=True)

@@ -96,4 +96,4 @@ def _norms(ctx: Context, section: Section) -> None:
         section.bullets.append(f"{norm.scale}/{norm.group}{pop}: {norm.citation}")
 
 
-SECTION = SectionSpec("norms", 80, lambda ctx: "Comparison with published norms", _norms)
+SECTION = SectionSpec("norms", 50, lambda ctx: "Comparison with published norms", _norms)

@@ -144,4 +144,4 @@ def _quality(ctx: Context, section: Section) -> None:
         min_cell=ctx.min_cell))
 
 
-SECTION = SectionSpec("quality", 20, lambda ctx: "Data quality", _quality)
+SECTION = SectionSpec("quality", 60, lambda ctx: "Data quality", _quality)

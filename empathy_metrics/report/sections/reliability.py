@@ -53,4 +53,5 @@ def _reliability(ctx: Context, section: Section) -> Any:
     return res
 
 
-SECTION = SectionSpec("reliability", 50, lambda ctx: f"Reliability by {ctx.time}", _reliability)
+SECTION = SectionSpec("reliability", 110, lambda ctx: f"Reliability by {ctx.time}",
+                      _reliability, appendix=True)

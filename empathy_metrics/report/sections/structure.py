@@ -190,5 +190,5 @@ def _structure(ctx: Context, section: Section) -> Any:
 
 
 SECTION = SectionSpec(
-    "structure", 60, lambda ctx: f"Factor structure and comparability across {ctx.time}s",
-    _structure)
+    "structure", 120, lambda ctx: f"Factor structure and comparability across {ctx.time}s",
+    _structure, appendix=True)

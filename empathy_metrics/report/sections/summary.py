@@ -1,162 +1,317 @@
-"""The summary: what the data are, key findings in words, highlight cards, how to read."""
+"""Page one, the executive summary: one sentence, one chart, three numbers, what can be concluded.
+
+The headline is the newest class: with an entering-class column, the newest class at its latest
+shown time; without one, the students at the first time (in a one-year export, the newest
+entrants). The trend is the mean of everyone who answered at each time; the change is the one
+from the first to the last shown time, worded as a change of the same students only when it
+comes from the mixed model that follows them, and otherwise as a gap between different
+students. Every number shown is one the other sections show (same suppression); uncertainty is
+put in words ("likely between 113 and 118") beside the 95% interval it comes from.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 from .._context import Context
-from .._tables import Section, fmt_ci, fmt_num
-from .._words import change_phrase, effect_word, p_phrase, when
+from .._tables import Section, fmt_num
+from .._words import effect_word
 from . import SectionSpec
 
 
-def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
-    """Plain-words findings and the highlight cards (``ctx.highlights``)."""
-    rel, inv = ctx.results.get("reliability"), ctx.results.get("structure")
-    tr, time, inst = ctx.tr, ctx.time, ctx.inst
-    ref = tr.reference
-    bt = tr.by_time
+@dataclass
+class _Point:
+    """A mean with its interval, and who it describes."""
+
+    who: str
+    mean: float
+    low: float
+    high: float
+    n: int
+    time: Any
+    cohort: Any = None
+
+
+def _num(x: float, digits: int = 1) -> str:
+    return fmt_num(x, digits)
+
+
+def _likely(low: float, high: float, digits: int = 1, unit: str = "") -> str:
+    return f"likely between {_num(low, digits)}{unit} and {_num(high, digits)}{unit}"
+
+
+def _newest(ctx: Context) -> _Point | None:
+    """The newest class's mean: the newest entering class at its latest shown time."""
+    main, time = ctx.main, ctx.time
+    ct = ctx.tr.cohort_trajectories
+    if ctx.cohort is not None and ct is not None and not ct.empty:
+        mine = ct[(ct["scale"] == main) & ~ct["suppressed"].astype(bool)]
+        mine = mine[pd.to_numeric(mine["mean"], errors="coerce").notna()]
+        if not mine.empty:
+            newest = max(mine[ctx.cohort])
+            r = mine[mine[ctx.cohort] == newest].sort_values("time").iloc[-1]
+            return _Point(f"The newest class ({ctx.cohort} {newest})", float(r["mean"]),
+                          float(r["ci_low"]), float(r["ci_high"]), int(r["n"]), r["time"],
+                          newest)
+    bt = ctx.tr.by_time
+    first = [t for t in ctx.times if ctx.shown.get((main, t), False)]
+    if not first:
+        return None
+    r = bt[(bt["scale"] == main) & (bt["time"] == first[0])].iloc[0]
+    return _Point(f"Students in {time} {first[0]}", float(r["mean"]), float(r["ci_low"]),
+                  float(r["ci_high"]), int(r["n"]), first[0])
+
+
+@dataclass
+class _Change:
+    """The change from the first to the last shown time."""
+
+    first: Any
+    last: Any
+    diff: float
+    low: float
+    high: float
+    d: float | None
+    same_students: bool
+    n_students: int | None
+
+
+def _change(ctx: Context) -> _Change | None:
     main = ctx.main
-    what = ctx.name(main).lower()  # "total", or the headline scale's name
-    lo_s, hi_s = inst.scale_range(main)
-    total = bt[bt["scale"] == main].set_index("time")
-    highlights: list[tuple[str, str, str]] = []
-    n_resp = len(ctx.frame)
-    who = (f" from {ctx.frame[ctx.id].nunique():,} students" if ctx.id else "")
-    section.para(
-        f"This report describes {n_resp:,} responses{who} to the {inst.name}, by {time} "
-        f"({', '.join(map(str, ctx.times))}). Higher scores mean more empathy; the {what} "
-        f"ranges from {lo_s:g} to {hi_s:g}.")
-    if ctx.shown.get((main, ref), False):
-        r = total.loc[ref]
-        highlights.append((f"Mean {what}, {when(time, ref)}", fmt_num(r["mean"], 1),
-                           f"95% CI {fmt_ci(r['ci_low'], r['ci_high'], 1)}; n = {int(r['n'])}"))
-    best = None
-    for t in ctx.times:
-        if t == ref or not ctx.shown.get((main, t), False):
-            continue
-        r = total.loc[t]
-        if not np.isfinite(r["diff_vs_ref"]):
-            continue
-        phrase, ci = change_phrase(r["diff_vs_ref"], r["diff_ci_low"], r["diff_ci_high"])
-        sentence = (f"{ctx.main_words} in {when(time, t)} was {phrase} than in {when(time, ref)} "
-                    f"({ci}; d = {fmt_num(r['d_vs_ref'], 2)}, "
-                    f"95% CI {fmt_ci(r['d_ci_low'], r['d_ci_high'])}).")
-        if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0:
-            sentence += (f" The interval excludes no change ({p_phrase(r['diff_p'])}); the "
-                         f"effect is {effect_word(r['d_vs_ref'])} by Cohen's conventions.")
-        else:
-            sentence += " The interval includes no change: the data cannot tell this apart " \
-                        "from no difference."
-        section.bullets.append(sentence)
-        if best is None or abs(r["d_vs_ref"]) > abs(best[1]["d_vs_ref"]):
-            best = (t, r)
-    if best is not None:
-        t, r = best
-        highlights.append((f"Largest change: {when(time, t)} vs {ref}",
-                           f"{fmt_num(r['diff_vs_ref'], 1, True)} points",
-                           f"95% CI {fmt_ci(r['diff_ci_low'], r['diff_ci_high'], 1)}; "
-                           f"d = {fmt_num(r['d_vs_ref'], 2)}"))
+    shown = [t for t in ctx.times if ctx.shown.get((main, t), False)]
+    ref = ctx.tr.reference
+    if len(shown) < 2 or ref not in shown:
+        return None
+    last = shown[-1] if shown[-1] != ref else shown[0]
+    if last == ref:
+        return None
     mt = ctx.mixed_tr
     md = mt.mixed_model.get(main) if mt is not None else None
-    if md:
-        sl = mt.linear_slope.get(main)
-        terms = {k: v for k, v in md["terms"].items() if k != "Intercept"
-                 and v.get("estimate") is not None}
-        if best is not None and f"time[{best[0]}]" in terms:
-            v = terms[f"time[{best[0]}]"]
-            phrase, ci = change_phrase(v["estimate"], v["ci"][0], v["ci"][1])
-            section.bullets.append(
-                f"Following the same students ({md['n_groups']:,} students, mixed model), "
-                f"{ctx.main_words.lower()} in {when(time, best[0])} was {phrase} than in "
-                f"{when(time, ref)} ({ci}).")
-        if sl:
-            section.bullets.append(
-                f"On average the {what} changed by {fmt_num(sl['estimate'], 2, True)} points "
-                f"per {time} (95% CI {fmt_ci(*sl['ci'])}; mixed model).")
-    gd = tr.group_differences
-    if ctx.group is not None and not gd.empty and "diff" in gd.columns:
-        first = gd[(gd["scale"] == main) & (gd["time"] == ref) & ~gd["suppressed"]]
-        for r in first.itertuples():
-            if r.diff != r.diff:
-                continue
-            phrase, ci = change_phrase(r.diff, r.diff_ci_low, r.diff_ci_high)
-            section.bullets.append(
-                f"In {when(time, ref)}, the total of the '{r.group}' group was {phrase} than "
-                f"that of the '{r.reference_group}' group ({ci}; d = {fmt_num(r.d, 2)}).")
-    cd = getattr(tr, "cohort_differences", None)
-    if ctx.cohort is not None and cd is not None and not cd.empty and "diff" in cd.columns:
-        mine = cd[(cd["scale"] == main) & ~cd["suppressed"].astype(bool)]
-        if not mine.empty:
-            newest = max(mine["cohort"])
-            r = mine[mine["cohort"] == newest].sort_values("time").iloc[0]
-            if r["diff"] == r["diff"]:
-                phrase, ci = change_phrase(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
-                section.bullets.append(
-                    f"The newest entering {ctx.cohort} ({newest}) scored {phrase} in "
-                    f"{when(time, r['time'])} than the {r['reference_cohort']} {ctx.cohort} "
-                    f"did ({ci}; d = {fmt_num(r['d'], 2)})"
-                    + (": no clear difference." if r["diff_ci_low"] <= 0 <= r["diff_ci_high"]
-                       else "."))
-    if not tr.reliable_change.empty:
-        rc = tr.reliable_change
-        last = rc[(rc["scale"] == main)]
-        if not last.empty:
-            to = max(last["to"])
-            part = last[last["to"] == to]
-            shown = {r.category: r.count for r in part.itertuples() if not r.suppressed}
-            if "decline" in shown:
-                section.bullets.append(
-                    f"Between {when(time, ref)} and {to}, {int(shown['decline'])} students "
-                    f"showed a reliable decline in the {what} (beyond measurement error)"
-                    + (f" and {int(shown['improvement'])} a reliable improvement"
-                       if "improvement" in shown else "") + ".")
-    alphas = []
-    if rel is not None:
-        tab = rel.table
-        alphas = [float(a) for a in tab.loc[(tab["scale"] == main) & ~tab["suppressed"],
-                                            "alpha"] if a is not None and a == a]
-    if alphas:
-        lo, hi = min(alphas), max(alphas)
-        verdict = ("adequate for comparing groups" if lo >= 0.7 else
-                   "below the .70 usually wanted for group comparisons in some "
-                   f"{time}s")
-        section.bullets.append(
-            f"Reliability of the {what} score (Cronbach's alpha) ranged from {lo:.2f} to "
-            f"{hi:.2f} across {time}s: {verdict}.")
-        highlights.append((f"Reliability (alpha, {what})", f"{lo:.2f}–{hi:.2f}",
-                           f"across {len(alphas)} {time}s"))
-    if inv is not None:
-        section.bullets.append(
-            (f"Comparisons across {time}s are sound: " if inv.sound else
-             f"Comparisons across {time}s need care: ") + str(inv.verdict))
-        highlights.append((f"Comparable across {time}s?", "Yes" if inv.sound else "With care",
-                           "scalar invariance " + ("holds" if inv.sound else "not shown")))
+    bt = ctx.tr.by_time
+    row = bt[(bt["scale"] == main) & (bt["time"] == last)].iloc[0]
+    d = float(row["d_vs_ref"]) if pd.notna(row["d_vs_ref"]) else None
+    if md and ctx.longitudinal:
+        term = md["terms"].get(f"time[{last}]")
+        if term and term.get("estimate") is not None and not term.get("suppressed"):
+            return _Change(ref, last, float(term["estimate"]), float(term["ci"][0]),
+                           float(term["ci"][1]), d, True, int(md["n_groups"]))
+    if not np.isfinite(float(row["diff_vs_ref"])):
+        return None
+    return _Change(ref, last, float(row["diff_vs_ref"]), float(row["diff_ci_low"]),
+                   float(row["diff_ci_high"]), d, False, None)
+
+
+def _norm(ctx: Context) -> Any:
+    """The instrument's norm for everyone ("all") on the headline scale, if it has one."""
+    for norm in ctx.inst.norms:
+        if norm.scale == ctx.main and norm.group == "all":
+            return norm
+    return None
+
+
+def _direction(low: float, high: float, up: str, down: str, same: str) -> str:
+    if low > 0:
+        return up
+    if high < 0:
+        return down
+    return same
+
+
+def _headline(ctx: Context, point: _Point | None, change: _Change | None, norm: Any) -> str:
+    time, what = ctx.time, ctx.name(ctx.main).lower()
+    parts = []
+    if point is not None:
+        text = (f"{point.who} averaged {_num(point.mean)} on the {ctx.inst.id.upper()} "
+                f"{what} in {time} {point.time}")
+        if norm is not None:
+            rel = _direction(point.low - norm.mean, point.high - norm.mean,
+                             "above", "below", "close to")
+            text += f", {rel} the national norm of {_num(norm.mean)}"
+        parts.append(text)
+    if change is not None:
+        size = effect_word(change.d) if change.d is not None else None
+        way = _direction(change.low, change.high, "higher", "lower", "")
+        if change.same_students:
+            if way:
+                text = (f"the same students scored {_num(abs(change.diff))} points {way} in "
+                        f"{time} {change.last} than in {time} {change.first}")
+                text += f" (a {size} change)" if size else ""
+            else:
+                text = (f"the same students' scores in {time} {change.last} were not clearly "
+                        f"different from {time} {change.first}")
+        else:
+            if way:
+                text = (f"students in {time} {change.last} scored {_num(abs(change.diff))} "
+                        f"points {way} than students in {time} {change.first} — different "
+                        "students, so this is a gap between classes, not a change of the same "
+                        "students")
+            else:
+                text = (f"students in {time} {change.last} and in {time} {change.first} did "
+                        "not clearly differ")
+        parts.append(text)
+    if not parts:
+        return (f"Too few students answered to describe the {what} without revealing small "
+                "groups.")
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _cards(ctx: Context, point: _Point | None, change: _Change | None,
+           norm: Any) -> list[tuple[str, str, str]]:
+    time, what = ctx.time, ctx.name(ctx.main).lower()
+    lo_s, hi_s = ctx.inst.scale_range(ctx.main)
+    cards = []
+    if point is not None:
+        cards.append((f"{point.who}, {time} {point.time}", _num(point.mean),
+                      f"Average {what} (possible {lo_s:g}–{hi_s:g}); "
+                      f"{_likely(point.low, point.high)} (95% CI); n = {point.n:,}"))
+    if change is not None:
+        who = "same students" if change.same_students else "different students"
+        sure = ("could be no change at all" if change.low <= 0 <= change.high
+                else "unlikely to be chance alone")
+        cards.append((f"{time.capitalize()} {change.first} → {change.last} ({who})",
+                      f"{fmt_num(change.diff, 1, True)} points",
+                      f"{_likely(change.low, change.high)} points (95% CI); {sure}"))
+    if norm is not None and point is not None:
+        diff, low, high = point.mean - norm.mean, point.low - norm.mean, point.high - norm.mean
+        rel = _direction(low, high, "above the norm", "below the norm",
+                         "no clear difference from the norm")
+        cards.append(("Compared with the national norm", f"{fmt_num(diff, 1, True)} points",
+                      f"{_likely(low, high)} (95% CI); {rel} of {_num(norm.mean)} "
+                      f"(SD {_num(norm.sd)})"))
+    elif change is not None and change.d is not None:
+        cards.append(("Size of the change", effect_word(change.d).capitalize(),
+                      f"Cohen's d = {fmt_num(change.d, 2)} (0.2 small, 0.5 medium, 0.8 large)"))
+    return cards
+
+
+def _conclusions(ctx: Context, change: _Change | None) -> tuple[list[str], list[str]]:
+    time = ctx.time
+    inv = ctx.results.get("structure")
+    can, cannot = [], []
+    if ctx.cohort is not None:
+        can.append(f"How the newest class compares with earlier classes at the same {time}.")
+    if ctx.longitudinal:
+        can.append(f"How the same students' scores changed: answers of students seen in two or "
+                   f"more {time}s are linked (mixed model, paired change).")
+        cannot.append("That every class changed alike, or that students who stopped answering "
+                      "would have changed the same way as those who stayed.")
     else:
-        section.bullets.append(f"Whether scores are comparable across {time}s (measurement "
-                               "invariance) could not be checked; see the factor structure "
-                               "section.")
-    section.notes_title = "How to read this report"
-    section.notes += [
-        "A 95% confidence interval (CI) is the range of values compatible with the data; "
-        "when it excludes zero, the change is unlikely to be chance alone.",
-        "Cohen's d gives a difference in standard deviations: about 0.2 is small, 0.5 medium "
-        "and 0.8 large (Cohen 1988). Differences are also given in scale points.",
-        f"Cross-sectional results compare everyone who answered at each {time}; longitudinal "
-        "results (mixed model, paired change) follow the same students over time.",
-    ]
-    hidden = int(bt["suppressed"].sum())
-    if not tr.cohort_trajectories.empty:
-        hidden += int(tr.cohort_trajectories["suppressed"].sum())
-    if not tr.group_stats.empty:
-        hidden += int(tr.group_stats["suppressed"].sum())
-    if hidden:
-        section.bullets.append(
-            f"{hidden} table cell(s) describe fewer than {ctx.min_cell} students (or would "
-            "reveal such a cell) and are suppressed throughout.")
-    ctx.highlights = highlights
-    return highlights
+        cannot.append(f"That individual students' empathy changed: each {time}'s respondents are "
+                      f"different students, so a gap between {time}s may be a difference "
+                      "between classes.")
+    if inv is not None and getattr(inv, "sound", False):
+        can.append(f"That scores mean the same in every {time}: the questionnaire measured "
+                   "alike across them (measurement invariance holds; appendix).")
+    elif inv is not None:
+        cannot.append(f"That scores mean exactly the same in every {time}: measurement "
+                      "invariance was not shown, so part of a change may be in how students "
+                      "read the items (appendix).")
+    else:
+        cannot.append(f"Whether scores mean the same in every {time}: measurement invariance "
+                      "could not be checked.")
+    if _norm(ctx) is not None:
+        can.append("Where the scores sit against a published national norm (a different "
+                   "population: context, not a benchmark).")
+    cannot.append("Why scores differ: the survey cannot separate curriculum, class make-up "
+                  "and who chose to answer.")
+    cannot.append(f"Anything about one student: groups of fewer than {ctx.min_cell} are hidden.")
+    return can, cannot
+
+
+def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
+    """The newest class and the trend of everyone, with the norm band; the y-axis says how
+    much of the possible range it shows (a break mark when it does not start at the minimum)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from ... import plots
+
+    main, time = ctx.main, ctx.time
+    lo_s, hi_s = ctx.inst.scale_range(main)
+    bt = ctx.tr.by_time
+    tot = bt[bt["scale"] == main].set_index("time")
+    order = list(ctx.times)
+    xpos = {t: i for i, t in enumerate(order)}
+    fig = MplFigure(figsize=(7.4, 2.75), layout="constrained")
+    ax = fig.subplots()
+    shown = [t for t in order if ctx.shown.get((main, t), False)]
+    x = np.array([xpos[t] for t in shown], dtype=float)
+    m = tot.loc[shown, "mean"].to_numpy(float)
+    lo = tot.loc[shown, "ci_low"].to_numpy(float)
+    hi = tot.loc[shown, "ci_high"].to_numpy(float)
+    values = [*lo, *hi]
+    if norm is not None:
+        ax.axhspan(norm.mean - norm.sd, norm.mean + norm.sd, color="#cfcfcf", alpha=0.45,
+                   lw=0, label="National norm: mean ± 1 SD", gid="norm_band")
+        ax.axhline(norm.mean, color="#7a7a7a", lw=1, ls="--", gid="norm_mean")
+        values += [norm.mean - norm.sd, norm.mean + norm.sd]
+    ax.fill_between(x, lo, hi, color=plots.OKABE_ITO[1], alpha=0.3, lw=0, gid="ci_band")
+    ax.plot(x, m, marker="o", color=plots.OKABE_ITO[4], label="All students (95% CI)",
+            gid="mean")
+    if point is not None and point.cohort is not None:
+        ct = ctx.tr.cohort_trajectories
+        mine = ct[(ct["scale"] == main) & (ct[ctx.cohort] == point.cohort)
+                  & ~ct["suppressed"].astype(bool)].sort_values("time")
+        cx = np.array([xpos[t] for t in mine["time"]], dtype=float)
+        cm = mine["mean"].to_numpy(float)
+        err = np.vstack([cm - mine["ci_low"].to_numpy(float),
+                         mine["ci_high"].to_numpy(float) - cm])
+        ax.errorbar(cx + 0.06, cm, yerr=err, marker="D", ms=7, color=plots.OKABE_ITO[0],
+                    capsize=3, lw=1.5, label=point.who.replace("The newest", "Newest"),
+                    gid="newest")
+        values += list(mine["ci_low"]) + list(mine["ci_high"])
+    elif point is not None:
+        ax.errorbar([xpos[point.time] + 0.06], [point.mean],
+                    yerr=[[point.mean - point.low], [point.high - point.mean]], marker="D",
+                    ms=7, color=plots.OKABE_ITO[0], capsize=3, label=point.who, gid="newest")
+    vals = np.array([v for v in values if np.isfinite(v)], dtype=float)
+    if vals.size:
+        span = max(vals.max() - vals.min(), 0.1 * (hi_s - lo_s))
+        y0, y1 = max(lo_s, vals.min() - 0.15 * span), min(hi_s, vals.max() + 0.15 * span)
+    else:
+        y0, y1 = lo_s, hi_s
+    ax.set_ylim(y0, y1)
+    ax.set_xticks(range(len(order)), [str(t) for t in order])
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_xlabel(time)
+    ax.set_ylabel(f"{ctx.name(main)} (mean)")
+    if y0 > lo_s:
+        plots.axis_break(ax)
+    ax.annotate(f"The axis shows {y0:.0f}–{y1:.0f}\nof the possible {lo_s:g}–{hi_s:g}",
+                (1.02, 0.0), xycoords="axes fraction", fontsize=8, color="#5b6773",
+                gid="axis_note", annotation_clip=False, va="bottom", wrap=True)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
+    """Fill page one; the three cards are also ``ctx.highlights``."""
+    point, change, norm = _newest(ctx), _change(ctx), _norm(ctx)
+    section.para(_headline(ctx, point, change, norm))
+    what, time = ctx.name(ctx.main).lower(), ctx.time
+    lo_s, hi_s = ctx.inst.scale_range(ctx.main)
+    caption = (f"Mean {what} of everyone who answered in each {time} (line, 95% band)"
+               + (f", and {point.who.lower()} (diamonds, 95% CI)" if point else "")
+               + (f"; grey: the national norm, mean ± 1 SD ({norm.population}; "
+                  f"{norm.citation.split('.')[0]})" if norm is not None else "")
+               + f". Possible scores {lo_s:g}–{hi_s:g}: the range the y-axis shows is stated "
+               "under the chart; a break mark on the axis means it does not start at the lowest "
+               "possible score.")
+    ctx.fig(section, "Summary chart", lambda: _chart(ctx, point, norm), "summary",
+            caption, f"Line chart of the mean {what} by {time} with the newest class")
+    cards = _cards(ctx, point, change, norm)
+    if cards:
+        section.add(("cards", cards))
+    can, cannot = _conclusions(ctx, change)
+    section.add(("cols", [("What you can conclude", can), ("What you cannot conclude", cannot)]))
+    ctx.highlights = cards
+    return cards
 
 
 SECTION = SectionSpec("summary", 10, lambda ctx: "Summary", _summary,
-                      needs=("change", "reliability", "structure"))
+                      needs=("change", "structure"))

@@ -1,0 +1,99 @@
+"""Page one (sections/summary.py): newest class, honest wording, three numbers, conclusions."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from empathy_metrics.cohorts import trend
+from empathy_metrics.report import build_report, builder
+from empathy_metrics.report.sections import section_specs
+
+DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
+
+
+def _only(monkeypatch, *ids):
+    specs = [s for s in section_specs() if s.id in ids]
+    monkeypatch.setattr(builder, "section_specs", lambda: specs)
+
+
+def _text(section) -> str:
+    parts = []
+    for b in section.blocks:
+        if isinstance(b, tuple):
+            parts.append(str(b))
+    return " ".join(parts)
+
+
+def _svg(section, name) -> str:
+    fig = next(f for f in section.figures if f.name == name)
+    return base64.b64decode(fig.uri.split(",", 1)[1]).decode()
+
+
+def test_one_year_export_is_worded_as_different_students(monkeypatch):
+    """No id: a gap between years compares different students, never 'the same students'."""
+    _only(monkeypatch, "summary")
+    frame = pd.read_csv(DATA).drop(columns=["id"])
+    rep = build_report(frame, "jse-s", time="year", progress=False)
+    sec = rep.section("summary")
+    headline = sec.blocks[0][1]
+    tr = trend(frame, "jse-s", time="year", mixed=False)
+    last = tr.by_time[(tr.by_time.scale == "total") & (tr.by_time.time == 4)].iloc[0]
+    assert headline.startswith("Students in year 1 averaged")
+    assert f"{abs(last.diff_vs_ref):.1f} points lower than students in year 1" in headline
+    assert "different students" in headline and "not a change of the same students" in headline
+    text = _text(sec)
+    assert "same students scored" not in text
+    labels = [c[0] for c in rep.highlights]
+    assert labels[1] == "Year 1 → 4 (different students)"
+    cols = next(b for b in sec.blocks if isinstance(b, tuple) and b[0] == "cols")
+    cannot = dict(cols[1])["What you cannot conclude"]
+    assert any("different students" in c for c in cannot)
+    assert any("could not be checked" in c for c in cannot)  # no invariance run
+
+
+def test_newest_class_is_the_headline_and_the_chart_shows_it(monkeypatch):
+    _only(monkeypatch, "change", "summary")
+    frame = pd.read_csv(DATA)
+    rep = build_report(frame, "jse-s", time="year", id="id", cohort="cohort", progress=False)
+    sec = rep.section("summary")
+    tr = trend(frame, "jse-s", time="year", cohort="cohort", mixed=False)
+    ct = tr.cohort_trajectories
+    newest = ct[(ct.scale == "total") & ~ct.suppressed.astype(bool)]
+    newest = newest[newest.cohort == newest.cohort.max()].sort_values("time").iloc[-1]
+    headline = sec.blocks[0][1]
+    assert headline.startswith(f"The newest class (cohort {newest.cohort}) averaged "
+                               f"{newest['mean']:.1f}")
+    assert "national norm of 116.5" in headline  # jse-s carries the Hojat 2018 norm
+    card = rep.highlights[0]
+    assert card[1] == f"{newest['mean']:.1f}"
+    assert f"likely between {newest.ci_low:.1f} and {newest.ci_high:.1f}" in card[2]
+    assert rep.highlights[1][0].endswith("(same students)")  # the mixed model follows them
+    assert rep.highlights[2][0] == "Compared with the national norm"
+    svg = _svg(sec, "summary")
+    assert 'id="norm_band"' in svg and 'id="newest"' in svg
+    # the zoomed axis says so: a break mark and the shown vs possible range
+    assert 'id="axis_break' in svg
+    assert re.search(r"of the possible 20–140", svg)
+
+
+@pytest.mark.parametrize("instrument", ["iri"])
+def test_without_norms_the_third_number_is_the_size_of_the_change(monkeypatch, instrument):
+    import numpy as np
+
+    from empathy_metrics.instruments import load_instrument
+
+    _only(monkeypatch, "summary")
+    inst = load_instrument(instrument)
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame(rng.integers(inst.response_min, inst.response_max + 1,
+                                      size=(n, len(inst.item_ids))), columns=inst.item_ids)
+    frame["wave"] = np.repeat([1, 2, 3], n // 3)
+    rep = build_report(frame, inst, time="wave", progress=False)
+    assert [c[0] for c in rep.highlights][2] == "Size of the change"
+    assert "norm" not in rep.section("summary").blocks[0][1]
