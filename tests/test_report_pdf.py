@@ -23,6 +23,8 @@ from empathy_metrics.report import render as render_mod
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 MARK = 'CONFIDENTIAL <faculty & "staff">'
+LABELS = {"columns": {"year": "Training year", "gender": "Gender"},
+          "values": {"gender": {"women": "Women", "men": "Men", "nonbinary": "Non-binary"}}}
 LETTER, A4 = (612.0, 792.0), (595.28, 841.89)
 
 
@@ -43,7 +45,8 @@ def pdf(tmp_path_factory):
 
     frame = pd.read_csv(DATA)
     rep = build_report(frame, "jse-s", time="year", id="id", cohort="cohort", group="gender",
-                       source_path=DATA, paper="letter", confidential=MARK, progress=False)
+                       source_path=DATA, paper="letter", confidential=MARK, progress=False,
+                       labels=LABELS)
     out = tmp_path_factory.mktemp("pdf") / "yearly.pdf"
     rep.write(out)
     reader = PdfReader(out)
@@ -88,6 +91,18 @@ def test_every_page_is_numbered_and_marked(pdf):
         assert f"Page {i} of {n}" in flat, (i, flat[-200:])
         assert MARK in flat, i
     assert all(_size(p) == pytest.approx(LETTER, abs=0.5) for p in reader.pages)
+
+
+def test_labels_are_applied(pdf):
+    _, out, _, pages = pdf
+    text = " ".join(" ".join(p.split()) for p in pages)
+    assert "training year 1" in " ".join(pages[0].split()).lower()  # page one's sentence
+    assert "Scores by training year" in text and "Training year" in text
+    assert "Women" in text and "Men" in text
+    assert "women" not in text.replace("Women", "")  # no raw code left
+    groups = pd.read_csv(out.with_name("yearly_tables") / "group_stats.csv")
+    assert {"Training year", "Gender"} <= set(groups.columns)
+    assert set(groups["Gender"]) == {"Women", "Men", "Non-binary"}
 
 
 def test_no_orphan_last_page(pdf):

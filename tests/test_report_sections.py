@@ -97,3 +97,29 @@ def test_section_results_are_shared_through_the_context(monkeypatch):
 def test_every_spec_is_well_formed(spec):
     assert spec.id.isidentifier() and callable(spec.build) and callable(spec.title)
     assert all(n == "*" or n in ORDER for n in spec.needs)
+
+
+def test_progress_lines_for_slow_steps_and_a_bar_in_a_terminal(capsys, monkeypatch):
+    import sys
+
+    from empathy_metrics.report._context import Progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert Progress.mode_for(None) == "off" and Progress.mode_for(True) == "lines"
+    assert Progress.mode_for(False) == "off"
+    with Progress("lines", 3) as bar:
+        bar.update(1, "The mixed model", 2.345)
+        bar.update(1, "Alpha plot", 0.2)  # under a second: no line
+    err = capsys.readouterr().err
+    assert err == "Building report: The mixed model (2.3 s)\n"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert Progress.mode_for(None) == "bar" and Progress.mode_for(True) == "bar"
+
+
+def test_build_report_times_every_step(monkeypatch):
+    _ = monkeypatch
+    rep = build_report(pd.read_csv(DATA), "jse-s", time="year", progress=False,
+                       options={"invariance": False, "parallel_iter": 5})
+    assert {"Scoring", "Scores by time, cohort and group", "Trend plot",
+            "The exploratory factor analysis"} <= set(rep.timings)
+    assert all(v >= 0 for v in rep.timings.values())

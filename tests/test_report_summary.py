@@ -47,7 +47,7 @@ def test_one_year_export_is_worded_as_different_students(monkeypatch):
     assert f"{abs(last.diff_vs_ref):.1f} points lower than students in year 1" in headline
     assert "different students" in headline and "not a change of the same students" in headline
     text = _text(sec)
-    assert "same students scored" not in text
+    assert "following the same students" not in text
     labels = [c[0] for c in rep.highlights]
     assert labels[1] == "Year 1 → 4 (different students)"
     cols = next(b for b in sec.blocks if isinstance(b, tuple) and b[0] == "cols")

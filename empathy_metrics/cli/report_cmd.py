@@ -50,6 +50,11 @@ def _written(html: Path, n_tables: int) -> str:
               help="Page size when printed or written as PDF [default: from the locale "
                    "(LC_ALL, LC_PAPER, LANG): letter in the US, Canada and other Letter "
                    "countries, a4 elsewhere].")
+@click.option("--labels", "labels_file", default=None, metavar="LABELS.yaml",
+              type=click.Path(dir_okay=False),
+              help="Display labels: YAML with 'columns: {year: Training year}' and "
+                   "'values: {gender: {1: Women, 2: Men}}', used in every table, figure, "
+                   "CSV/XLSX header and sentence.")
 @click.option("--confidential", default=None, metavar="TEXT",
               help='Marking printed at the top of every page, e.g. "CONFIDENTIAL - '
                    'faculty only".')
@@ -57,7 +62,7 @@ def _written(html: Path, n_tables: int) -> str:
 def report(data: str, instrument: str, time_col: str, id_col: str | None,
            cohort_col: str | None, group_col: str | None, reference: str | None,
            title: str | None, min_cell: int, map_file: str | None, output: Path,
-           paper: str | None, confidential: str | None) -> None:
+           paper: str | None, labels_file: str | None, confidential: str | None) -> None:
     """Write the yearly report: one self-contained HTML or PDF file, plus every table as CSV/XLSX.
 
     Page one is an executive summary (one sentence, one chart, three numbers, what can and
@@ -78,11 +83,15 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
       empathy report export.csv -i jse-s --map columns.yaml --time wave --min-cell 5
       empathy report survey.csv -i jse-s --time year --paper letter \\
           --confidential "CONFIDENTIAL - faculty only" -o report.pdf
+      empathy report survey.csv -i jse-s --time year --group gender \\
+          --labels labels.yaml -o report.html
     """
     from ..report import build_report
+    from ..report.labels import load_labels
     from ..report.render import check_outputs
 
-    check_outputs(output, inputs=[data, instrument, map_file])  # the output rule, up front
+    check_outputs(output, inputs=[data, instrument, map_file, labels_file])  # up front
+    labels = load_labels(labels_file)  # a bad labels file stops before any work
     frame, inst, columns = load_inputs(data, instrument, map_file)
     time_col, id_col, cohort_col, group_col = resolve_names(
         frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
@@ -92,7 +101,8 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
         options["columns"] = columns
     rep = build_report(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
                        group=group_col, title=title, min_cell=min_cell, source_path=data,
-                       options=options, paper=paper, confidential=confidential)
+                       options=options, paper=paper, confidential=confidential,
+                       labels=labels, progress=True)
     html = rep.write(output)
     click.echo(_written(html, len(rep.tables)))
 

@@ -23,13 +23,58 @@ import pandas as pd
 from ..errors import EmpathyMetricsError
 from ..instruments import Instrument
 from ..suppression import suppressed_label
-from ._tables import Figure, Section
+from ._tables import Column, Figure, Section
+from .labels import Labels
 
-__all__ = ["Context", "Runner", "STEPS"]
+__all__ = ["Context", "Runner", "Progress", "STEPS"]
 
 #: Progress-bar steps: scoring, trend, mixed model, 4 score figures, reliability and its
 #: figure, EFA with 2 figures, CFA, invariance, item figure, norms, methods.
 STEPS = 18
+
+
+class Progress:
+    """Progress of the report on standard error: a bar in a terminal, otherwise one line per
+    step that took a second or more (``mode`` ``"bar"``, ``"lines"`` or ``"off"``)."""
+
+    def __init__(self, mode: str, total: int, label: str = "Building report") -> None:
+        self.mode, self.total, self.label = mode, total, label
+        self._bar: Any = None
+        self._cm: Any = None
+
+    @staticmethod
+    def mode_for(enabled: bool | None) -> str:
+        """``None``: a bar in a terminal, else silent; ``True``: a bar in a terminal, else
+        lines; ``False``: silent."""
+        import sys
+
+        tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        if enabled is False or (enabled is None and not tty):
+            return "off"
+        return "bar" if tty else "lines"
+
+    def __enter__(self) -> Progress:
+        if self.mode == "bar":
+            import sys
+
+            import click
+
+            self._cm = click.progressbar(length=self.total, label=self.label, file=sys.stderr,
+                                         item_show_func=lambda what: what or "")
+            self._bar = self._cm.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(*exc)
+
+    def update(self, n: int, what: str | None = None, seconds: float | None = None) -> None:
+        if self.mode == "bar" and self._bar is not None:
+            self._bar.update(n, what)
+        elif self.mode == "lines" and what and seconds is not None and seconds >= 1.0:
+            import sys
+
+            print(f"{self.label}: {what} ({seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
 class Runner:
@@ -39,6 +84,14 @@ class Runner:
         self.bar = bar
         self.done = 0
         self.timings: dict[str, float] = {}
+
+    def timed(self, what: str, func: Callable[[], Any]) -> Any:
+        """Run a core step whose errors stop the report (timed, shown in the progress)."""
+        start = _time.perf_counter()
+        result = func()
+        self.timings[what] = _time.perf_counter() - start
+        self.step(1, what, self.timings[what])
+        return result
 
     def __call__(self, section: Section, what: str, func: Callable[[], Any]) -> Any:
         start = _time.perf_counter()
@@ -66,15 +119,18 @@ class Runner:
                 seen.add(msg)
                 section.notes.append(msg)
         self.timings[what] = _time.perf_counter() - start
-        self.step()
+        self.step(1, what, self.timings[what])
         return result
 
-    def step(self, n: int = 1) -> None:
-        """Advance the progress bar (never past its total)."""
+    def step(self, n: int = 1, what: str | None = None, seconds: float | None = None) -> None:
+        """Advance the progress (never past its total); ``what`` took ``seconds``."""
         n = max(0, min(n, STEPS - self.done))
-        if n:
+        if n or what:
             self.done += n
-            self.bar.update(n)
+            try:
+                self.bar.update(n, what, seconds)
+            except TypeError:  # a plain bar: update(n)
+                self.bar.update(n)
 
 
 @dataclass
@@ -106,6 +162,7 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     highlights: list[tuple[str, str, str]] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
+    labels: Labels = field(default_factory=Labels)
 
     @property
     def label(self) -> str:
@@ -153,15 +210,129 @@ class Context:
         """Whether the same students can be followed (ids repeat across times)."""
         return self.n_followed > 0 and not any("ids do not repeat" in n for n in self.tr.notes)
 
+    # ------------------------------------------------------------------ display labels
+    @property
+    def tw(self) -> str:
+        """The time column as a word in a sentence (its label, see :mod:`.labels`)."""
+        return self.labels.word(self.time)
+
+    @property
+    def cw(self) -> str:
+        """The cohort column in a sentence."""
+        return self.labels.word(self.cohort) if self.cohort else "cohort"
+
+    @property
+    def gw(self) -> str:
+        """The group column in a sentence."""
+        return self.labels.word(self.group) if self.group else "group"
+
+    def header(self, column: str | None) -> str:
+        """A column's label as a table header."""
+        return self.labels.header(column) if column else ""
+
+    def show(self, column: str | None, value: Any) -> str:
+        """A value of ``column`` as shown (its label, or its default display)."""
+        return self.labels.text(column, value)
+
+    def when(self, t: Any) -> str:
+        """A time in a sentence: ``year 3`` (column word and code), or the time's own label
+        when it has one (``PGY-3``; a REDCap event ``year_3_arm_1`` -> ``Year 3``)."""
+        shown = self.show(self.time, t)
+        if shown != str(t) and not shown.replace(".", "", 1).isdigit():
+            return shown
+        return f"{self.tw} {shown}"
+
+    def vcol(self, data_col: str, variable: str | None, header: str | None = None) -> Column:
+        """A table column showing the labelled values of ``variable`` held in ``data_col``."""
+        return Column(header if header is not None else self.header(variable),
+                      lambda r: self.show(variable, r.get(data_col)), numeric=False, key=True)
+
+    def roles(self) -> dict[str, str]:
+        """Table columns holding values of the time, cohort or group column -> that column."""
+        out = {c: self.time for c in ("time", "from", "to")}
+        if self.cohort:
+            out.update({c: self.cohort for c in (self.cohort, "cohort", "reference_cohort")})
+        if self.group:
+            out.update({c: self.group for c in (self.group, "group", "reference_group")})
+        return out
+
+    def export_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A table's CSV/XLSX form with labelled values and headers (see :mod:`.labels`)."""
+        roles = self.roles()
+        out = frame
+        for col, var in roles.items():
+            if col in out.columns:
+                if out is frame:
+                    out = frame.copy()
+                out[col] = [v if v is None or (isinstance(v, float) and v != v)
+                            else self.labels.value(var, v) for v in out[col].tolist()]
+        rename = {}
+        for col in out.columns:
+            var = self.time if col == "time" else col if col in (self.cohort, self.group) \
+                else None
+            if var is not None and self.labels.has_column(var):
+                rename[col] = self.labels.column(var)
+        return out.rename(columns=rename) if rename else out
+
+    def relabel_figure(self, fig: Any) -> None:
+        """Show labels in a figure the plots module drew with codes: time ticks, panel
+        titles ("year 3 (n=...)"), axis labels and legends."""
+        times = {str(t): self.show(self.time, t) for t in self.times}
+        codes = {str(t): t for t in self.times}
+        words = {}
+        for col in (self.time, self.cohort, self.group):
+            if col and self.labels.has_column(col):
+                words[col] = self.labels.word(col)
+        cohort_vals = {}
+        if self.cohort is not None and self.cohort in self.frame.columns:
+            cohort_vals = {str(v): self.show(self.cohort, v)
+                           for v in self.frame[self.cohort].dropna().unique()}
+        if not words and all(k == v for k, v in times.items()) \
+                and all(k == v for k, v in cohort_vals.items()):
+            return
+        import re
+
+        from matplotlib.text import Text
+
+        for ax in fig.axes:
+            ticks = ax.get_xticklabels()
+            texts = [t.get_text() for t in ticks]
+            new = []
+            for text in texts:
+                head, sep, tail = text.partition("\n")
+                new.append(times.get(head, head) + sep + tail)
+            if new != texts and len(ax.get_xticks()) == len(new):
+                ax.set_xticks(ax.get_xticks(), new)
+        pattern = re.compile(rf"\b{re.escape(self.time)} ([^\s,:)]+)")
+        for text in fig.findobj(Text):
+            old = text.get_text()
+            if not old:
+                continue
+            value = pattern.sub(lambda m: self.when(codes[m.group(1)]) if m.group(1) in codes
+                                else m.group(0), old)
+            head, sep, tail = value.partition(" (n=")
+            if head in cohort_vals and sep:
+                value = cohort_vals[head] + sep + tail
+            for col, word in words.items():
+                if value == col:  # an axis or legend title naming the column
+                    value = self.labels.header(col)
+                else:  # "mean by year", "one panel per year"
+                    value = re.sub(rf"\b(by|per|each|across|from) {re.escape(col)}\b",
+                                   lambda m, w=word: f"{m.group(1)} {w}", value)
+            if value != old:
+                text.set_text(value)
+
     def design_sentence(self) -> str:
         """Whether the comparisons between times are of the same or of different students."""
-        time = self.time
+        time = self.tw
         if not self.longitudinal:
             return (f"Each {time}'s respondents are counted separately and no student id links "
                     f"answers across {time}s, so a difference between {time}s compares "
                     "different students, not the same students changing.")
+        n = self.n_followed
+        count = f"{n:,}" if n >= self.min_cell else f"fewer than {self.min_cell}"
         return (f"Comparisons between {time}s compare everyone who answered in each {time} "
-                f"(partly different students); {self.n_followed:,} students answered in two or "
+                f"(partly different students); {count} students answered in two or "
                 f"more {time}s, and only results marked 'same students' follow individuals.")
 
     def largest_change(self) -> Any:
@@ -178,6 +349,7 @@ class Context:
             caption: str, alt: str) -> None:
         def make() -> Figure:
             fig = draw()
+            self.relabel_figure(fig)
             return Figure.from_matplotlib(fig, name, caption, alt)
 
         figure = self.run(section, what, make)

@@ -133,6 +133,8 @@ class Table:
     index: bool = False
     keys: tuple[str, ...] = ()
     display: pd.DataFrame | None = None
+    #: Applied to ``data`` when exported (display labels for values and headers).
+    relabel: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.data = self._guard(self.data)
@@ -199,8 +201,9 @@ class Table:
 
     def export_frame(self) -> pd.DataFrame:
         """The frame written to CSV and XLSX: suppressed rows blanked, ``suppressed`` saying
-        why ("small", "complementary", or False for a shown cell)."""
-        return with_kinds(self.data)
+        why ("small", "complementary", or False for a shown cell), display labels applied."""
+        data = with_kinds(self.data)
+        return self.relabel(data) if self.relabel is not None else data
 
 
 @dataclass
@@ -220,8 +223,11 @@ class Figure:
         buf = io.BytesIO()
         # text stays text (smaller files, selectable, fast to print); fixed ids, so the same
         # figure gives the same bytes
+        # a figure with a layout engine (the plots use constrained layout) already fits its
+        # canvas: one draw instead of the two that bbox_inches="tight" needs
+        tight = None if fig.get_layout_engine() is not None else "tight"
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
-            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+            fig.savefig(buf, format="svg", bbox_inches=tight, metadata={"Date": None})
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         return cls(name=name, caption=caption, alt=alt, uri=f"data:image/svg+xml;base64,{data}")
 

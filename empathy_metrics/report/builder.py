@@ -27,10 +27,11 @@ import pandas as pd
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
 from ..suppression import DEFAULT_MIN_CELL
-from ._context import STEPS, Context, Runner
+from ._context import STEPS, Context, Progress, Runner
 from ._print import check_paper
 from ._tables import Section
 from .document import Report
+from .labels import Labels, load_labels
 from .sections import build_order, section_specs
 
 __all__ = ["Report", "build_report", "DEFAULT_OPTIONS"]
@@ -72,6 +73,7 @@ def build_report(
     progress: bool | None = None,
     paper: str | None = None,
     confidential: str | None = None,
+    labels: Labels | Mapping[str, Any] | str | Path | None = None,
 ) -> Report:
     """Run the yearly-report analyses on ``data`` and arrange them into a :class:`Report`.
 
@@ -97,11 +99,19 @@ def build_report(
         Overrides of :data:`DEFAULT_OPTIONS` (reference time, mixed-model scales, alpha CI,
         EFA factors, parallel-analysis iterations, seed, ...).
     progress
-        Show a progress bar (default: only on an interactive terminal).
+        Progress on standard error: ``None`` (default) a bar on an interactive terminal and
+        nothing otherwise; ``True`` a bar on a terminal, otherwise one line per step that
+        took a second or more (what the CLI uses); ``False`` nothing.
     paper
         ``"letter"`` or ``"a4"``: the page size when printed or written as PDF (default: from
         the locale, Letter in the US and Canada, see :func:`~empathy_metrics.report._print.
         default_paper`).
+    labels
+        Display labels: a :class:`~empathy_metrics.report.labels.Labels`, a mapping
+        ``{"columns": {"year": "Training year"}, "values": {"gender": {1: "Women"}}}`` or a
+        YAML file of that shape; used in every table, figure, CSV/XLSX header and value and
+        sentence (the analyses run on the codes). Default: the column names, whole numbers
+        without decimals, REDCap event names as words.
     confidential
         A marking such as ``"CONFIDENTIAL — faculty only"`` shown at the top of the report and
         in the top margin of every printed page.
@@ -123,7 +133,6 @@ def build_report(
     treats the times as independent groups although the same students answer at several
     times (a longitudinal invariance model would account for that); the report says so.
     """
-    from .._progress import progress as progress_bar
     from ..cohorts import trend
     from ..scoring import score
 
@@ -139,6 +148,7 @@ def build_report(
         raise InputError(f"min_cell must be a positive whole number, got {min_cell!r}")
     min_cell = int(min_cell)
     paper = check_paper(paper)
+    display = load_labels(labels)
     if confidential is not None and not str(confidential).strip():
         confidential = None
     inst = load_instrument(instrument)
@@ -167,14 +177,14 @@ def build_report(
             and "total" not in scales:
         mixed_scales = scales[:1]  # no total: the headline scale
 
-    with progress_bar(STEPS, "Building report", enabled=progress) as bar:
+    with Progress(Progress.mode_for(progress), STEPS) as bar:
         run = Runner(bar)
         # ---------------------------------------------------------------- core (errors raise)
-        scored = score(frame, inst)
-        run.step()
-        tr = trend(frame, inst, time=time, id=id, cohort=cohort, group=group,
-                   reference=opts["reference"], min_cell=min_cell, mixed=False)
-        run.step()
+        scored = run.timed("Scoring", lambda: score(frame, inst))
+        tr = run.timed("Scores by time, cohort and group",
+                       lambda: trend(frame, inst, time=time, id=id, cohort=cohort, group=group,
+                                     reference=opts["reference"], min_cell=min_cell,
+                                     mixed=False))
         shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
         times = sorted(tr.times)
         time_shown = {t: all(shown[(s, t)] for s in tr.scales) for t in times}
@@ -182,7 +192,7 @@ def build_report(
                       min_cell=min_cell, times=times, time_shown=time_shown, shown=shown,
                       frame=frame, scored=scored, opts=opts, run=run,
                       mixed_scales=mixed_scales, exclusions=data.attrs.get("exclusions"),
-                      source=source, digest=digest, started=started)
+                      source=source, digest=digest, started=started, labels=display)
         specs = section_specs()
         sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
         for spec in build_order(specs):
@@ -197,11 +207,12 @@ def build_report(
             if t.name in names:  # pragma: no cover - a programming error in a section
                 raise RuntimeError(f"two report tables are named {t.name!r}")
             names.add(t.name)
+            t.relabel = ctx.export_labels
     for i, f in enumerate((f for s in sections.values() for f in s.figures), start=1):
         f.number = i
     n_resp = len(frame)
-    subtitle = (f"{inst.name} · {n_resp:,} responses · {time} "
-                f"{', '.join(map(str, times))} · cells with fewer than {min_cell} "
+    subtitle = (f"{inst.name} · {n_resp:,} responses · {ctx.tw} "
+                f"{', '.join(ctx.show(time, t) for t in times)} · cells with fewer than {min_cell} "
                 "respondents suppressed")
     report = Report(
         title=title if title is not None else "Empathy across training years",

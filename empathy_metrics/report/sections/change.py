@@ -10,7 +10,6 @@ import pandas as pd
 
 from .._context import Context
 from .._tables import Column, Section, Table, fmt_ci
-from .._words import when
 from . import SectionSpec
 
 
@@ -18,7 +17,7 @@ def _mixed_model(ctx: Context, section: Section) -> None:
     """Fit the mixed model on the times shown in the report (sets ``ctx.mixed_tr``)."""
     from ...cohorts import trend
 
-    tr, time = ctx.tr, ctx.time
+    tr = ctx.tr
     kept = [t for t in ctx.times if ctx.time_shown[t]]
     if (tr.id is not None and ctx.mixed_scales and tr.reference in kept and len(kept) >= 2
             and "ids do not repeat" not in " ".join(tr.notes)):
@@ -26,8 +25,8 @@ def _mixed_model(ctx: Context, section: Section) -> None:
         # then reveal nothing about a suppressed time
         frame = ctx.frame
         ctx.mixed_tr = ctx.run(section, "The mixed model",
-                               lambda: trend(frame[frame[time].isin(kept)], ctx.inst, time=time,
-                                             id=ctx.id, min_cell=ctx.min_cell,
+                               lambda: trend(frame[frame[ctx.time].isin(kept)], ctx.inst,
+                                             time=ctx.time, id=ctx.id, min_cell=ctx.min_cell,
                                              reference=tr.reference, scales=ctx.mixed_scales,
                                              mixed=True))
     else:
@@ -35,11 +34,11 @@ def _mixed_model(ctx: Context, section: Section) -> None:
 
 
 def _change(ctx: Context, section: Section) -> None:
-    tr, time = ctx.tr, ctx.time
+    tr, time = ctx.tr, ctx.tw
     ref = tr.reference
     section.para(
         f"Cross-sectional change compares everyone who answered at each {time} with everyone "
-        f"at {when(time, ref)} (Welch mean difference, Cohen's d and Hedges' g with 95% "
+        f"at {ctx.when(ref)} (Welch mean difference, Cohen's d and Hedges' g with 95% "
         "confidence intervals). Change is given in scale points as well as in SD units, "
         "because standardised effects alone can exaggerate small changes (Colliver et al. "
         "2010).")
@@ -48,8 +47,8 @@ def _change(ctx: Context, section: Section) -> None:
             "suppressed", "primary_suppressed"]
     bt = tr.by_time[tr.by_time["time"] != ref][[c for c in cols if c in tr.by_time.columns]]
     section.add(Table(
-        "change_vs_reference", f"Change from {when(time, ref)}", ctx.with_names(bt),
-        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+        "change_vs_reference", f"Change from {ctx.when(ref)}", ctx.with_names(bt),
+        [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
          Column.int("n", "n"), Column.num("diff_vs_ref", "Difference (points)", 2, True),
          Column.ci("diff_ci_low", "diff_ci_high"), Column.p("diff_p"),
          Column.num("d_vs_ref", "Cohen's d", 2, True),
@@ -89,8 +88,8 @@ def _change(ctx: Context, section: Section) -> None:
         section.add(Table(
             "adjacent_change", f"Change between adjacent {time}s (Holm-adjusted p)",
             ctx.with_names(pd.DataFrame(adj)),
-            [Column.text("scale_name", "Scale"), Column.text("from", "From"),
-             Column.text("to", "To"), Column.num("diff", "Difference", 2, True),
+            [Column.text("scale_name", "Scale"), ctx.vcol("from", ctx.time, "From"),
+             ctx.vcol("to", ctx.time, "To"), Column.num("diff", "Difference", 2, True),
              Column.ci("ci_low", "ci_high"), Column.p("p"), Column.p("p_holm", "p (Holm)")],
             min_cell=ctx.min_cell))
 
@@ -109,7 +108,7 @@ def _change(ctx: Context, section: Section) -> None:
         section.para(
             f"A linear mixed model with a random intercept per student (score ~ {time} + "
             f"(1 | {ctx.id}), REML) uses every answer of every student, including those who "
-            f"missed a {time}. Estimates are differences from {when(time, ref)} in points.")
+            f"missed a {time}. Estimates are differences from {ctx.when(ref)} in points.")
         mrows = []
         for scale in mt.scales:
             md = mt.mixed_model.get(scale)
@@ -145,8 +144,8 @@ def _change(ctx: Context, section: Section) -> None:
         section.add(Table(
             "paired_change", f"Paired change of the same students between adjacent {time}s",
             ctx.with_names(tr.paired),
-            [Column.text("scale_name", "Scale"), Column.text("from", "From"),
-             Column.text("to", "To"), Column.int("n", "Students"),
+            [Column.text("scale_name", "Scale"), ctx.vcol("from", ctx.time, "From"),
+             ctx.vcol("to", ctx.time, "To"), Column.int("n", "Students"),
              Column.num("mean_change", "Mean change", 2, True),
              Column.ci("ci_low", "ci_high"), Column.num("dz", "d_z", 2, True),
              Column.p("p")], min_cell=ctx.min_cell))
@@ -159,25 +158,25 @@ def _change(ctx: Context, section: Section) -> None:
         rc = ctx.with_names(rc.drop(columns=[c for c in ("s_diff",) if c in rc.columns]))
         rc["category"] = rc["category"].astype(str).str.replace("_", " ")
         section.add(Table(
-            "reliable_change", f"Reliable change from {when(time, ref)}", rc,
-            [Column.text("scale_name", "Scale"), Column.text("to", f"To {time}"),
+            "reliable_change", f"Reliable change from {ctx.when(ref)}", rc,
+            [Column.text("scale_name", "Scale"), ctx.vcol("to", ctx.time, f"To {time}"),
              Column.text("category", "Category"), Column.int("count", "Students"),
              Column.num("alpha", "Alpha used", 3)], min_cell=ctx.min_cell,
             display=rc[rc["scale"] == ctx.main] if ctx.main in set(rc["scale"]) else None,
             note=ctx.main_only_note))
     if ctx.group is not None and not tr.group_differences.empty:
-        section.heading(f"Differences between {ctx.group} groups")
+        section.heading(f"Differences between {ctx.gw} groups")
         gd = tr.group_differences
         keep = [c for c in ("scale", "time", "group", "reference_group", "diff", "diff_ci_low",
                             "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g",
                             "suppressed", "primary_suppressed") if c in gd.columns]
         gdn = ctx.with_names(gd[keep])
         section.add(Table(
-            "group_differences", f"{ctx.group.capitalize()} differences within each {time}",
+            "group_differences", f"{ctx.header(ctx.group)} differences within each {time}",
             gdn,
-            [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
-             Column.text("group", ctx.group.capitalize()),
-             Column.text("reference_group", "Compared with"),
+            [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
+             ctx.vcol("group", ctx.group),
+             ctx.vcol("reference_group", ctx.group, "Compared with"),
              Column.num("diff", "Difference", 2, True), Column.ci("diff_ci_low", "diff_ci_high"),
              Column.p("diff_p"), Column.num("d", "d", 2, True)], min_cell=ctx.min_cell,
             display=gdn[gdn["scale"] == ctx.main], note=ctx.main_only_note))
@@ -187,7 +186,7 @@ def _cohort_differences(ctx: Context, section: Section) -> None:
     cd = getattr(ctx.tr, "cohort_differences", None)
     if ctx.cohort is None or cd is None or cd.empty or "diff" not in cd.columns:
         return
-    time, cohort = ctx.time, ctx.cohort
+    time, cohort = ctx.tw, ctx.cw
     section.heading(f"Differences between entering {cohort}s")
     section.para(f"Each {cohort} compared with the reference {cohort} at the same {time} "
                  "(Welch mean difference and Cohen's d), so a director can see whether a "
@@ -197,10 +196,10 @@ def _cohort_differences(ctx: Context, section: Section) -> None:
                         "suppressed", "primary_suppressed") if c in cd.columns]
     data = ctx.with_names(cd[keep])
     section.add(Table(
-        "cohort_differences", f"{cohort.capitalize()} differences within each {time}", data,
-        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
-         Column.text("cohort", cohort.capitalize()),
-         Column.text("reference_cohort", "Compared with"),
+        "cohort_differences", f"{ctx.header(ctx.cohort)} differences within each {time}", data,
+        [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
+         ctx.vcol("cohort", ctx.cohort),
+         ctx.vcol("reference_cohort", ctx.cohort, "Compared with"),
          Column.num("diff", "Difference", 2, True), Column.ci("diff_ci_low", "diff_ci_high"),
          Column.p("diff_p"), Column.num("d", "d", 2, True)],
         keys=("cohort", "reference_cohort"), min_cell=ctx.min_cell,

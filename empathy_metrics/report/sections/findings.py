@@ -6,14 +6,14 @@ import numpy as np
 
 from .._context import Context
 from .._tables import Section, fmt_ci, fmt_num
-from .._words import change_phrase, effect_word, p_phrase, when
+from .._words import change_phrase, effect_word, p_phrase
 from . import SectionSpec
 
 
 def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
     """Plain-words findings; returns detail cards (label, value, detail) for other sections."""
     rel, inv = ctx.results.get("reliability"), ctx.results.get("structure")
-    tr, time, inst = ctx.tr, ctx.time, ctx.inst
+    tr, time, inst = ctx.tr, ctx.tw, ctx.inst
     ref = tr.reference
     bt = tr.by_time
     main = ctx.main
@@ -25,11 +25,12 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
     who = (f" from {ctx.frame[ctx.id].nunique():,} students" if ctx.id else "")
     section.para(
         f"This report describes {n_resp:,} responses{who} to the {inst.name}, by {time} "
-        f"({', '.join(map(str, ctx.times))}). Higher scores mean more empathy; the {what} "
+        f"({', '.join(ctx.show(ctx.time, t) for t in ctx.times)}). Higher scores mean more "
+        f"empathy; the {what} "
         f"ranges from {lo_s:g} to {hi_s:g}. " + ctx.design_sentence())
     if ctx.shown.get((main, ref), False):
         r = total.loc[ref]
-        highlights.append((f"Mean {what}, {when(time, ref)}", fmt_num(r["mean"], 1),
+        highlights.append((f"Mean {what}, {ctx.when(ref)}", fmt_num(r["mean"], 1),
                            f"95% CI {fmt_ci(r['ci_low'], r['ci_high'], 1)}; n = {int(r['n'])}"))
     best = None
     for t in ctx.times:
@@ -39,8 +40,8 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
         if not np.isfinite(r["diff_vs_ref"]):
             continue
         phrase, ci = change_phrase(r["diff_vs_ref"], r["diff_ci_low"], r["diff_ci_high"])
-        sentence = (f"{ctx.main_words} of the students answering in {when(time, t)} was {phrase} "
-                    f"than that of the students answering in {when(time, ref)} "
+        sentence = (f"{ctx.main_words} of the students answering in {ctx.when(t)} was {phrase} "
+                    f"than that of the students answering in {ctx.when(ref)} "
                     f"({ci}; d = {fmt_num(r['d_vs_ref'], 2)}, "
                     f"95% CI {fmt_ci(r['d_ci_low'], r['d_ci_high'])}).")
         if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0:
@@ -54,7 +55,7 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
             best = (t, r)
     if best is not None:
         t, r = best
-        highlights.append((f"Largest change: {when(time, t)} vs {ref}",
+        highlights.append((f"Largest change: {ctx.when(t)} vs {ref}",
                            f"{fmt_num(r['diff_vs_ref'], 1, True)} points",
                            f"95% CI {fmt_ci(r['diff_ci_low'], r['diff_ci_high'], 1)}; "
                            f"d = {fmt_num(r['d_vs_ref'], 2)}"))
@@ -69,8 +70,8 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
             phrase, ci = change_phrase(v["estimate"], v["ci"][0], v["ci"][1])
             section.bullets.append(
                 f"Following the same students ({md['n_groups']:,} students, mixed model), "
-                f"{ctx.main_words.lower()} in {when(time, best[0])} was {phrase} than in "
-                f"{when(time, ref)} ({ci}).")
+                f"{ctx.main_words.lower()} in {ctx.when(best[0])} was {phrase} than in "
+                f"{ctx.when(ref)} ({ci}).")
         if sl:
             section.bullets.append(
                 f"On average the {what} changed by {fmt_num(sl['estimate'], 2, True)} points "
@@ -83,8 +84,9 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
                 continue
             phrase, ci = change_phrase(r.diff, r.diff_ci_low, r.diff_ci_high)
             section.bullets.append(
-                f"In {when(time, ref)}, the total of the '{r.group}' group was {phrase} than "
-                f"that of the '{r.reference_group}' group ({ci}; d = {fmt_num(r.d, 2)}).")
+                f"In {ctx.when(ref)}, the total of the '{ctx.show(ctx.group, r.group)}' group was "
+                f"{phrase} than that of the '{ctx.show(ctx.group, r.reference_group)}' group "
+                f"({ci}; d = {fmt_num(r.d, 2)}).")
     cd = getattr(tr, "cohort_differences", None)
     if ctx.cohort is not None and cd is not None and not cd.empty and "diff" in cd.columns:
         mine = cd[(cd["scale"] == main) & ~cd["suppressed"].astype(bool)]
@@ -94,8 +96,9 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
             if r["diff"] == r["diff"]:
                 phrase, ci = change_phrase(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
                 section.bullets.append(
-                    f"The newest entering {ctx.cohort} ({newest}) scored {phrase} in "
-                    f"{when(time, r['time'])} than the {r['reference_cohort']} {ctx.cohort} "
+                    f"The newest entering {ctx.cw} ({ctx.show(ctx.cohort, newest)}) scored "
+                    f"{phrase} in {ctx.when(r['time'])} than the "
+                    f"{ctx.show(ctx.cohort, r['reference_cohort'])} {ctx.cw} "
                     f"did ({ci}; d = {fmt_num(r['d'], 2)})"
                     + (": no clear difference." if r["diff_ci_low"] <= 0 <= r["diff_ci_high"]
                        else "."))
@@ -108,7 +111,8 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
             shown = {r.category: r.count for r in part.itertuples() if not r.suppressed}
             if "decline" in shown:
                 section.bullets.append(
-                    f"Between {when(time, ref)} and {to}, {int(shown['decline'])} students "
+                    f"Between {ctx.when(ref)} and {ctx.show(ctx.time, to)}, "
+                    f"{int(shown['decline'])} students "
                     f"showed a reliable decline in the {what} (beyond measurement error)"
                     + (f" and {int(shown['improvement'])} a reliable improvement"
                        if "improvement" in shown else "") + ".")

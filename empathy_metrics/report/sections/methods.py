@@ -44,6 +44,9 @@ def _methods(ctx: Context, section: Section) -> dict[str, str]:
         ("time", ctx.time), ("id", ctx.id), ("cohort", ctx.cohort), ("group", ctx.group))
         if col is not None)
     prov["Reference time"] = str(ctx.tr.reference)
+    prov["Display labels"] = (Path(ctx.labels.source).name if ctx.labels.source
+                              else "given in code" if (ctx.labels.columns or ctx.labels.values)
+                              else "defaults (column names, codes)")
     prov["Small-cell threshold"] = (f"{ctx.min_cell} (with complementary suppression, "
                                     "NCES 2011-603)")
     opts = {k: v for k, v in ctx.opts.items() if k != "columns"}

@@ -26,7 +26,7 @@ def _norm_label(norm_group: str, labels: Mapping[str, Any]) -> Any:
 def _norms(ctx: Context, section: Section) -> None:
     from ...norms import norm_scores
 
-    inst, time = ctx.inst, ctx.time
+    inst, time = ctx.inst, ctx.tw
     norms = [n for n in inst.norms if n.scale in ctx.tr.scales]
     if not norms:
         section.unavailable = f"The {inst.id} definition carries no published norms."
@@ -64,7 +64,7 @@ def _norms(ctx: Context, section: Section) -> None:
                 ok = bool(len(hit)) and not bool(hit["suppressed"].iloc[0])
                 row = {**base, "time": t, "suppressed": not ok}
                 if ok:
-                    mask = ((ctx.frame[time] == t) & (ctx.frame[ctx.group] == g)).to_numpy()
+                    mask = ((ctx.frame[ctx.time] == t) & (ctx.frame[ctx.group] == g)).to_numpy()
                     res = norm_scores(scores.loc[mask, norm.scale].dropna(), inst, norm.scale,
                                       norm.group)
                     d = res.to_dict()
@@ -85,15 +85,18 @@ def _norms(ctx: Context, section: Section) -> None:
         "samples differ from any one school; treat this as context, not a benchmark.")
     section.add(Table(
         "norms", "Scores against published norms", ctx.with_names(pd.DataFrame(rows)),
-        [Column.text("scale_name", "Scale"), Column.text("norm_group", "Norm group"),
-         Column.text("time", time.capitalize()), Column.int("n", "n"),
+        [Column.text("scale_name", "Scale"),
+         Column("Norm group", lambda r: str(r.get("norm_group", "")).capitalize(),
+                numeric=False, key=True),
+         ctx.vcol("time", ctx.time), Column.int("n", "n"),
          Column.num("norm_mean", "Norm mean", 1), Column.num("norm_sd", "Norm SD", 1),
          Column.num("mean_z", "Mean z", 2, True),
          Column.num("median_percentile", "Median percentile", 0)],
         keys=("norm_group", "norm_mean", "norm_sd"), min_cell=ctx.min_cell))
     for norm in norms:
         pop = f" ({norm.population})" if norm.population else ""
-        section.bullets.append(f"{norm.scale}/{norm.group}{pop}: {norm.citation}")
+        section.bullets.append(f"{ctx.name(norm.scale)}, {norm.group.capitalize()}{pop}: "
+                               f"{norm.citation}")
 
 
 SECTION = SectionSpec("norms", 50, lambda ctx: "Comparison with published norms", _norms)

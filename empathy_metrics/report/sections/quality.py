@@ -82,7 +82,7 @@ def _export_notes(ctx: Context, section: Section) -> None:
 
 def _quality(ctx: Context, section: Section) -> None:
     exclusions = ctx.exclusions
-    frame, time = ctx.frame, ctx.time
+    frame, time = ctx.frame, ctx.tw
     counts = ctx.scored.flag_counts()
     n = len(frame)
     rows = [{"check": "Responses (rows) read", "count": n}]
@@ -90,7 +90,7 @@ def _quality(ctx: Context, section: Section) -> None:
         rows.append({"check": f"Respondents (distinct '{ctx.id}')",
                      "count": int(frame[ctx.id].nunique())})
     rows.append({"check": f"Rows without a '{time}' value (left out)",
-                 "count": int(frame[time].isna().sum())})
+                 "count": int(frame[ctx.time].isna().sum())})
     rows += [
         {"check": "Not scorable: too many unanswered items (left out of that scale)",
          "count": counts.get("unscorable", 0)},
@@ -140,7 +140,7 @@ def _quality(ctx: Context, section: Section) -> None:
     per = bt[bt["scale"] == ctx.main][["time", "n", "suppressed"]].copy()
     section.add(Table(
         "responses_by_time", f"Scored responses by {time} ({ctx.name(ctx.main)})", per,
-        [Column.text("time", time.capitalize()), Column.int("n", "Scored responses")],
+        [ctx.vcol("time", ctx.time), Column.int("n", "Scored responses")],
         min_cell=ctx.min_cell))
 
 

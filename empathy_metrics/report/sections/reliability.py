@@ -16,14 +16,14 @@ def _reliability(ctx: Context, section: Section) -> Any:
     from ... import plots
     from ...cohorts import reliability_by_time
 
-    time, opts = ctx.time, ctx.opts
+    time, opts = ctx.tw, ctx.opts
     section.para(
         f"Internal consistency of each scale, computed separately for each {time}: "
         f"Cronbach's alpha with its 95% confidence interval ({opts['alpha_ci']} method) on "
         "the students who answered every item of the scale. Alpha of .70 or more is usually "
         "considered adequate for comparing groups.")
     res = ctx.run(section, f"Reliability by {time}",
-                  lambda: reliability_by_time(ctx.frame, ctx.inst, time=time,
+                  lambda: reliability_by_time(ctx.frame, ctx.inst, time=ctx.time,
                                               min_cell=ctx.min_cell, ci=opts["alpha_ci"],
                                               scales=ctx.tr.scales))
     if res is None:
@@ -41,7 +41,7 @@ def _reliability(ctx: Context, section: Section) -> Any:
     section.add(Table(
         "reliability_by_time", f"Reliability by {time}",
         ctx.with_names(table.drop(columns=[c for c in ("note",) if c in table.columns])),
-        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+        [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
          Column.int("n", "n (complete)"), Column.num("alpha", "Alpha", 3),
          Column.ci("ci_low", "ci_high", digits=3)], min_cell=ctx.min_cell))
     if not table["suppressed"].all():
@@ -53,5 +53,5 @@ def _reliability(ctx: Context, section: Section) -> Any:
     return res
 
 
-SECTION = SectionSpec("reliability", 110, lambda ctx: f"Reliability by {ctx.time}",
+SECTION = SectionSpec("reliability", 110, lambda ctx: f"Reliability by {ctx.tw}",
                       _reliability, appendix=True)

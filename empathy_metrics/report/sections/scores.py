@@ -35,7 +35,7 @@ _BY_TIME_COLS = ["scale", "time", "n", "mean", "sd", "se", "ci_low", "ci_high", 
 def _scores(ctx: Context, section: Section) -> None:
     from ... import plots
 
-    tr, time = ctx.tr, ctx.time
+    tr, time = ctx.tr, ctx.tw
     main = ctx.main
     lo, hi = ctx.inst.scale_range(main)
     section.para(
@@ -45,7 +45,7 @@ def _scores(ctx: Context, section: Section) -> None:
     by_time = ctx.with_names(tr.by_time[_BY_TIME_COLS])
     section.add(Table(
         "scores_by_time", f"Scores by {time}", by_time,
-        [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+        [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
          Column.int("n", "n"), Column.num("mean", "Mean"), Column.num("sd", "SD"),
          Column.ci("ci_low", "ci_high"), Column.num("median", "Median", 1),
          Column.num("iqr", "IQR", 1)], min_cell=ctx.min_cell))
@@ -70,7 +70,7 @@ def _scores(ctx: Context, section: Section) -> None:
     if dist is not None and not dist.empty:
         section.add(Table(
             "score_distribution", f"Distribution of scores by {time}", ctx.with_names(dist),
-            [Column.text("scale_name", "Scale"), Column.text("time", time.capitalize()),
+            [Column.text("scale_name", "Scale"), ctx.vcol("time", ctx.time),
              Column.int("n", "n"), Column.num("mean", "Mean"), Column.num("sd", "SD"),
              Column("Min", lambda r: _coded(r.get("min"), r.get("min_coded"), "<")),
              Column.num("q1", "Q1", 1), Column.num("median", "Median", 1),
@@ -93,14 +93,14 @@ def _scores(ctx: Context, section: Section) -> None:
                 "the bins hidden so that they cannot be worked out from n, are marked x.",
                 f"Histograms of the {ctx.name(main).lower()} score, one panel per {time}")
     if ctx.cohort is not None and not tr.cohort_trajectories.empty:
-        section.heading(f"By entering {ctx.cohort}")
+        section.heading(f"By entering {ctx.cw}")
         ct = tr.cohort_trajectories
         ct = ctx.with_names(ct[ct["scale"] == main])
         section.add(Table(
-            "cohort_trajectories", f"{ctx.name(main)} score by {ctx.cohort} and {time}",
+            "cohort_trajectories", f"{ctx.name(main)} score by {ctx.cw} and {time}",
             ctx.with_names(tr.cohort_trajectories),
-            [Column.text(ctx.cohort, ctx.cohort.capitalize()),
-             Column.text("time", time.capitalize()), Column.int("n", "n"),
+            [ctx.vcol(ctx.cohort, ctx.cohort),
+             ctx.vcol("time", ctx.time), Column.int("n", "n"),
              Column.num("mean", "Mean"), Column.num("sd", "SD"),
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.cohort,), min_cell=ctx.min_cell, display=ct,
@@ -109,17 +109,17 @@ def _scores(ctx: Context, section: Section) -> None:
         if why:
             section.para(why)
         ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, main), "cohorts",
-                f"Each entering {ctx.cohort}'s mean {ctx.name(main).lower()} score by {time} "
+                f"Each entering {ctx.cw}'s mean {ctx.name(main).lower()} score by {time} "
                 "(95% CI).",
-                f"Line chart of the mean {ctx.name(main).lower()} score of each {ctx.cohort}")
+                f"Line chart of the mean {ctx.name(main).lower()} score of each {ctx.cw}")
     if ctx.group is not None and not tr.group_stats.empty:
-        section.heading(f"By {ctx.group}")
+        section.heading(f"By {ctx.gw}")
         gs = tr.group_stats
         table = Table(
-            "group_stats", f"{ctx.name(main)} score by {ctx.group} and {time}",
+            "group_stats", f"{ctx.name(main)} score by {ctx.gw} and {time}",
             ctx.with_names(gs),
-            [Column.text(ctx.group, ctx.group.capitalize()),
-             Column.text("time", time.capitalize()), Column.int("n", "n"),
+            [ctx.vcol(ctx.group, ctx.group),
+             ctx.vcol("time", ctx.time), Column.int("n", "n"),
              Column.num("mean", "Mean"), Column.num("sd", "SD"),
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.group,), min_cell=ctx.min_cell,
@@ -133,7 +133,7 @@ def _scores(ctx: Context, section: Section) -> None:
 
 
 def _title(ctx: Context) -> str:
-    return f"Scores by {ctx.time}" + (f" and {ctx.cohort}" if ctx.cohort else "")
+    return f"Scores by {ctx.tw}" + (f" and {ctx.cw}" if ctx.cohort else "")
 
 
 SECTION = SectionSpec("scores", 30, _title, _scores)

@@ -11,7 +11,7 @@ import pandas as pd
 from ...errors import InputError
 from .._context import Context
 from .._tables import Column, Section, Table
-from .._words import p_phrase, when
+from .._words import p_phrase
 from . import SectionSpec
 
 
@@ -49,7 +49,7 @@ def _structure(ctx: Context, section: Section) -> Any:
     from ... import plots
     from ...efa import efa
 
-    time, opts, inst = ctx.time, ctx.opts, ctx.inst
+    time, opts, inst = ctx.tw, ctx.opts, ctx.inst
     st = opts["structure_time"]
     if st is None:
         st = ctx.tr.reference
@@ -63,14 +63,14 @@ def _structure(ctx: Context, section: Section) -> Any:
     k = opts["efa_factors"] or max(len(subs), 1)
     inv = None
     if not ctx.time_shown.get(st, False):
-        section.unavailable = (f"The factor analyses were not run: {when(time, st)} has "
+        section.unavailable = (f"The factor analyses were not run: {ctx.when(st)} has "
                                f"fewer than {ctx.min_cell} respondents.")
         for _ in range(3):
             ctx.run.step()
     else:
-        sub = ctx.frame[ctx.frame[time] == st]
+        sub = ctx.frame[ctx.frame[ctx.time] == st]
         section.para(
-            f"Exploratory and confirmatory factor analyses of the {when(time, st)} responses "
+            f"Exploratory and confirmatory factor analyses of the {ctx.when(st)} responses "
             "(each student once). The published structure of the "
             f"{inst.id} has {len(subs)} subscale(s): "
             + ", ".join(inst.scale_name(s) for s in subs) + ".")
@@ -86,7 +86,7 @@ def _structure(ctx: Context, section: Section) -> Any:
                 f"factor(s); {e.n_factors} were extracted ({e.method}, {e.rotation} rotation) "
                 "to match the published structure.")
             section.add(Table(
-                "efa_loadings", f"EFA loadings ({when(time, st)})",
+                "efa_loadings", f"EFA loadings ({ctx.when(st)})",
                 e.to_frame().rename_axis("item"),
                 [Column.text("item", "Item")]
                 + [Column.num(c, c, 2) for c in e.loadings.columns]
@@ -139,8 +139,8 @@ def _structure(ctx: Context, section: Section) -> Any:
     def run_inv() -> Any:
         from ...cfa import invariance
 
-        sub = ctx.frame[ctx.frame[time].isin(kept)]
-        return invariance(sub, inst, time)
+        sub = ctx.frame[ctx.frame[ctx.time].isin(kept)]
+        return invariance(sub, inst, ctx.time)
 
     inv = ctx.run(section, f"Invariance across {time}s", run_inv)
     if inv is None:
@@ -190,5 +190,5 @@ def _structure(ctx: Context, section: Section) -> Any:
 
 
 SECTION = SectionSpec(
-    "structure", 120, lambda ctx: f"Factor structure and comparability across {ctx.time}s",
+    "structure", 120, lambda ctx: f"Factor structure and comparability across {ctx.tw}s",
     _structure, appendix=True)

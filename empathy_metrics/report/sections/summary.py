@@ -46,7 +46,7 @@ def _likely(low: float, high: float, digits: int = 1, unit: str = "") -> str:
 
 def _newest(ctx: Context) -> _Point | None:
     """The newest class's mean: the newest entering class at its latest shown time."""
-    main, time = ctx.main, ctx.time
+    main = ctx.main
     ct = ctx.tr.cohort_trajectories
     if ctx.cohort is not None and ct is not None and not ct.empty:
         mine = ct[(ct["scale"] == main) & ~ct["suppressed"].astype(bool)]
@@ -54,15 +54,15 @@ def _newest(ctx: Context) -> _Point | None:
         if not mine.empty:
             newest = max(mine[ctx.cohort])
             r = mine[mine[ctx.cohort] == newest].sort_values("time").iloc[-1]
-            return _Point(f"The newest class ({ctx.cohort} {newest})", float(r["mean"]),
-                          float(r["ci_low"]), float(r["ci_high"]), int(r["n"]), r["time"],
-                          newest)
+            return _Point(f"The newest class ({ctx.cw} {ctx.show(ctx.cohort, newest)})",
+                          float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]),
+                          int(r["n"]), r["time"], newest)
     bt = ctx.tr.by_time
     first = [t for t in ctx.times if ctx.shown.get((main, t), False)]
     if not first:
         return None
     r = bt[(bt["scale"] == main) & (bt["time"] == first[0])].iloc[0]
-    return _Point(f"Students in {time} {first[0]}", float(r["mean"]), float(r["ci_low"]),
+    return _Point(f"Students in {ctx.when(first[0])}", float(r["mean"]), float(r["ci_low"]),
                   float(r["ci_high"]), int(r["n"]), first[0])
 
 
@@ -122,11 +122,11 @@ def _direction(low: float, high: float, up: str, down: str, same: str) -> str:
 
 
 def _headline(ctx: Context, point: _Point | None, change: _Change | None, norm: Any) -> str:
-    time, what = ctx.time, ctx.name(ctx.main).lower()
+    what = ctx.name(ctx.main).lower()
     parts = []
     if point is not None:
         text = (f"{point.who} averaged {_num(point.mean)} on the {ctx.inst.id.upper()} "
-                f"{what} in {time} {point.time}")
+                f"{what} in {ctx.when(point.time)}")
         if norm is not None:
             rel = _direction(point.low - norm.mean, point.high - norm.mean,
                              "above", "below", "close to")
@@ -137,20 +137,21 @@ def _headline(ctx: Context, point: _Point | None, change: _Change | None, norm: 
         way = _direction(change.low, change.high, "higher", "lower", "")
         if change.same_students:
             if way:
-                text = (f"the same students scored {_num(abs(change.diff))} points {way} in "
-                        f"{time} {change.last} than in {time} {change.first}")
+                text = (f"following the same students (mixed model), scores were "
+                        f"{_num(abs(change.diff))} points {way} in {ctx.when(change.last)} than "
+                        f"in {ctx.when(change.first)}")
                 text += f" (a {size} change)" if size else ""
             else:
-                text = (f"the same students' scores in {time} {change.last} were not clearly "
-                        f"different from {time} {change.first}")
+                text = (f"the same students' scores in {ctx.when(change.last)} were not clearly "
+                        f"different from {ctx.when(change.first)}")
         else:
             if way:
-                text = (f"students in {time} {change.last} scored {_num(abs(change.diff))} "
-                        f"points {way} than students in {time} {change.first} — different "
+                text = (f"students in {ctx.when(change.last)} scored {_num(abs(change.diff))} "
+                        f"points {way} than students in {ctx.when(change.first)} — different "
                         "students, so this is a gap between classes, not a change of the same "
                         "students")
             else:
-                text = (f"students in {time} {change.last} and in {time} {change.first} did "
+                text = (f"students in {ctx.when(change.last)} and in {ctx.when(change.first)} did "
                         "not clearly differ")
         parts.append(text)
     if not parts:
@@ -162,18 +163,19 @@ def _headline(ctx: Context, point: _Point | None, change: _Change | None, norm: 
 
 def _cards(ctx: Context, point: _Point | None, change: _Change | None,
            norm: Any) -> list[tuple[str, str, str]]:
-    time, what = ctx.time, ctx.name(ctx.main).lower()
+    what = ctx.name(ctx.main).lower()
     lo_s, hi_s = ctx.inst.scale_range(ctx.main)
     cards = []
     if point is not None:
-        cards.append((f"{point.who}, {time} {point.time}", _num(point.mean),
+        cards.append((f"{point.who}, {ctx.when(point.time)}", _num(point.mean),
                       f"Average {what} (possible {lo_s:g}–{hi_s:g}); "
                       f"{_likely(point.low, point.high)} (95% CI); n = {point.n:,}"))
     if change is not None:
         who = "same students" if change.same_students else "different students"
         sure = ("could be no change at all" if change.low <= 0 <= change.high
                 else "unlikely to be chance alone")
-        cards.append((f"{time.capitalize()} {change.first} → {change.last} ({who})",
+        cards.append((f"{ctx.header(ctx.time)} {ctx.show(ctx.time, change.first)} → "
+                      f"{ctx.show(ctx.time, change.last)} ({who})",
                       f"{fmt_num(change.diff, 1, True)} points",
                       f"{_likely(change.low, change.high)} points (95% CI); {sure}"))
     if norm is not None and point is not None:
@@ -190,7 +192,7 @@ def _cards(ctx: Context, point: _Point | None, change: _Change | None,
 
 
 def _conclusions(ctx: Context, change: _Change | None) -> tuple[list[str], list[str]]:
-    time = ctx.time
+    time = ctx.tw
     inv = ctx.results.get("structure")
     can, cannot = [], []
     if ctx.cohort is not None:
@@ -230,13 +232,13 @@ def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
 
     from ... import plots
 
-    main, time = ctx.main, ctx.time
+    main = ctx.main
     lo_s, hi_s = ctx.inst.scale_range(main)
     bt = ctx.tr.by_time
     tot = bt[bt["scale"] == main].set_index("time")
     order = list(ctx.times)
     xpos = {t: i for i, t in enumerate(order)}
-    fig = MplFigure(figsize=(7.4, 2.75), layout="constrained")
+    fig = MplFigure(figsize=(7.4, 2.45), layout="constrained")
     ax = fig.subplots()
     shown = [t for t in order if ctx.shown.get((main, t), False)]
     x = np.array([xpos[t] for t in shown], dtype=float)
@@ -275,9 +277,9 @@ def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
     else:
         y0, y1 = lo_s, hi_s
     ax.set_ylim(y0, y1)
-    ax.set_xticks(range(len(order)), [str(t) for t in order])
+    ax.set_xticks(range(len(order)), [ctx.show(ctx.time, t) for t in order])
     ax.set_xlim(-0.5, len(order) - 0.5)
-    ax.set_xlabel(time)
+    ax.set_xlabel(ctx.header(ctx.time))
     ax.set_ylabel(f"{ctx.name(main)} (mean)")
     if y0 > lo_s:
         plots.axis_break(ax)
@@ -293,15 +295,13 @@ def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
     """Fill page one; the three cards are also ``ctx.highlights``."""
     point, change, norm = _newest(ctx), _change(ctx), _norm(ctx)
     section.para(_headline(ctx, point, change, norm))
-    what, time = ctx.name(ctx.main).lower(), ctx.time
+    what, time = ctx.name(ctx.main).lower(), ctx.tw
     lo_s, hi_s = ctx.inst.scale_range(ctx.main)
     caption = (f"Mean {what} of everyone who answered in each {time} (line, 95% band)"
-               + (f", and {point.who.lower()} (diamonds, 95% CI)" if point else "")
-               + (f"; grey: the national norm, mean ± 1 SD ({norm.population}; "
+               + (f" and {point.who.lower()} (diamonds, 95% CI)" if point else "")
+               + (f"; grey: national norm, mean ± 1 SD ({norm.population}; "
                   f"{norm.citation.split('.')[0]})" if norm is not None else "")
-               + f". Possible scores {lo_s:g}–{hi_s:g}: the range the y-axis shows is stated "
-               "under the chart; a break mark on the axis means it does not start at the lowest "
-               "possible score.")
+               + f". Possible scores {lo_s:g}–{hi_s:g}.")
     ctx.fig(section, "Summary chart", lambda: _chart(ctx, point, norm), "summary",
             caption, f"Line chart of the mean {what} by {time} with the newest class")
     cards = _cards(ctx, point, change, norm)
