@@ -135,3 +135,14 @@ def test_cli_labels_and_a_bad_labels_file(tmp_path):
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "Training year" in out.read_text(encoding="utf-8")
+
+
+def test_a_time_column_named_like_a_statistic_stays_distinct(monkeypatch):
+    """A Qualtrics time column "Q3" beside the quartiles: every header is distinct."""
+    specs = [s for s in section_specs() if s.id == "scores"]
+    monkeypatch.setattr(builder, "section_specs", lambda: specs)
+    frame = pd.read_csv(DATA).rename(columns={"year": "Q3"})
+    rep = build_report(frame, "jse-s", time="Q3", progress=False)
+    for table in rep.tables:
+        heads = [c.label for c in table.columns]
+        assert len(heads) == len(set(heads)), (table.name, heads)
