@@ -262,9 +262,9 @@ CATALOGUE = {
     "time column not found": (
         lambda t: ["trend", _good(t), "-i", "teq", "--time", "wave"],
         ["good.csv", "column 'wave'", "time column 'wave' not found"]),
-    "report written as PDF": (
-        lambda t: ["report", _good(t), "-i", "teq", "--time", "TEQ1", "-o", t / "r.pdf"],
-        ["r.pdf", "PDF output is not available"]),
+    "report in an unsupported format": (
+        lambda t: ["report", _good(t), "-i", "teq", "--time", "TEQ1", "-o", t / "r.docx"],
+        ["r.docx", "unsupported output format"]),
     "report tables folder holds the input": (
         lambda t: ["report", _input_in_tables(t), "-i", "teq", "--time", "TEQ1", "-o",
                    t / "r.html"],
