@@ -187,6 +187,18 @@ class InvarianceResult(Result):
                 f"<p>{html.escape(self.verdict)}</p>{html_notes(notes)}</div>")
 
 
+def _nested_comparisons(models: dict[str, CFAResult], cfi_cutoff: float,
+                        rmsea_cutoff: float | None) -> pd.DataFrame:
+    """The two nested comparisons of an invariance sequence: metric vs configural, scalar vs
+    metric (one row each, see :func:`_compare`)."""
+    return pd.DataFrame([
+        _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
+                 rmsea_cutoff),
+        _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
+                 rmsea_cutoff),
+    ])
+
+
 def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: float,
              rmsea_cutoff: float | None) -> dict[str, Any]:
     """lavaan ``lavTestLRT``: the difference of chi-squares on the difference of dfs; under
@@ -360,12 +372,7 @@ def invariance(
               for name, equal in (("configural", ()), ("metric", ("loadings",)),
                                   ("scalar", ("loadings", "intercepts")))}
     _warn_improper(models)
-    comp = pd.DataFrame([
-        _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
-                 rmsea_cutoff),
-        _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
-                 rmsea_cutoff),
-    ])
+    comp = _nested_comparisons(models, cfi_cutoff, rmsea_cutoff)
     searches: dict[str, PartialSearch] = {}
     if partial and miss == "listwise":
         searches = _partial_searches(spec, stats_g, models, comp, fit,
@@ -458,12 +465,7 @@ def _longitudinal(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
                                  f"{level.capitalize()} model (longitudinal)", missing)
               for level, est in ests.items()}
     _warn_improper(models)
-    comp = pd.DataFrame([
-        _compare(models["configural"], models["metric"], "metric vs configural", cfi_cutoff,
-                 rmsea_cutoff),
-        _compare(models["metric"], models["scalar"], "scalar vs metric", cfi_cutoff,
-                 rmsea_cutoff),
-    ])
+    comp = _nested_comparisons(models, cfi_cutoff, rmsea_cutoff)
     verdict, sound = _verdict(comp, models["configural"].fit, time, cfi_cutoff, rmsea_cutoff,
                               searched=True, unit="occasion")
     who = ("every respondent with an answer, by full-information ML" if missing == "fiml"
