@@ -65,7 +65,7 @@ def schmid_leiman(corr: np.ndarray, n_factors: int, *, method: str = "minres") -
     group loadings ``sign(F)·sqrt(max(F² − (F·gl)², 0))`` and ``u2 = 1 − h2`` with ``h2`` the
     communalities of the factor solution.
     """
-    from .efa import fit_factors
+    from .extraction import fit_factors
     from .rotation import rotate
 
     r = np.asarray(corr, dtype=float)
@@ -145,7 +145,7 @@ def omega(corr: np.ndarray, n_factors: int, *, method: str = "minres",
         value = 2 * rr / (1 + rr)
         return Omega(omega_total=value, omega_h=None, omega_u=value, n_factors=1)
     if n_factors == 1:
-        from .efa import fit_factors
+        from .extraction import fit_factors
 
         fit = fit_factors(r, 1, method, warn=False)
         g, u2 = fit.loadings[:, 0], fit.uniquenesses

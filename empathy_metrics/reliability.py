@@ -234,8 +234,8 @@ def _alpha_replicates(design: np.ndarray, cols: list[list[int]], n_boot: int,
     The resample counts of each block are drawn once and multiplied with the shared design
     (one matrix product), so several scales of the same respondents cost one draw.
     """
+    from ._blas import single_thread_blas
     from ._progress import progress
-    from .efa import single_thread_blas
 
     n = design.shape[0]
     reps = np.empty((n_boot, len(cols)))
@@ -544,7 +544,7 @@ def _shared_moments(arr: np.ndarray, scales: dict[str, list[int]]) -> dict[str, 
     """
     union = sorted({i for idx in scales.values() for i in idx})
     x = arr[:, union] if union != list(range(arr.shape[1])) else arr
-    from .efa import single_thread_blas
+    from ._blas import single_thread_blas
 
     n = x.shape[0]
     mean = x.mean(axis=0)
@@ -684,7 +684,7 @@ def _scale_omega(scale: str, corr: np.ndarray, x: pd.DataFrame, notes: list[str]
                  boot: bool
                  ) -> tuple[Any, dict[str, tuple[float, float]]]:
     """Omega of one scale (psych::omega conventions) and, for bootstrap CIs, its intervals."""
-    from .efa import single_thread_blas
+    from ._blas import single_thread_blas
 
     k = corr.shape[0]
     nf = min(n_factors, max(k - 1, 1))

@@ -380,7 +380,7 @@ def test_reference_file_records_versions() -> None:
 
 def test_fast_one_factor_path_equals_fit_factors() -> None:
     """Parallel analysis's lean one-factor minres gives psych's (unpolished) communalities."""
-    from empathy_metrics.efa import (
+    from empathy_metrics.parallel import (
         _lbfgsb_direct,
         _lbfgsb_minimize,
         _null_correlations,

@@ -81,7 +81,7 @@ def test_epi_bfi_four_factors_reaches_a_stationary_point_below_psychs_objective(
     """epi.bfi, 4 factors: psych stops at .0616435 (its minres gradient is not the objective's
     gradient at a bound); we continue to a stationary point, .0616126, with the same Heywood
     item (epiE) -- never a worse objective than psych's."""
-    from empathy_metrics.efa import _PSI_LOWER, _minres_exact
+    from empathy_metrics.extraction import _PSI_LOWER, _minres_exact
 
     epi = pd.read_csv(DATA / "epi.bfi.csv")
     r = epi.corr().to_numpy()
@@ -91,7 +91,7 @@ def test_epi_bfi_four_factors_reaches_a_stationary_point_below_psychs_objective(
     assert ours <= REF["epi_bfi"]["objective"]
     assert ours == pytest.approx(0.0616126, abs=1e-7)
     # stationarity: zero gradient for free uniquenesses, non-negative at the lower bound
-    from empathy_metrics.efa import _optimise_uniquenesses
+    from empathy_metrics.extraction import _optimise_uniquenesses
 
     psi, _ = _optimise_uniquenesses(r, 4, "minres")
     _, grad = _minres_exact(psi, r, 4)

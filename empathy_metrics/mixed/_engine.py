@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..efa import single_thread_blas
+from .._blas import single_thread_blas
 from ..errors import DataError
 from ._optimize import OptimResult, optimise
 from ._pls import BlockStats, block_stats
