@@ -21,6 +21,7 @@ from ._common import (
     resolve_names,
     wrap_errors,
 )
+from .trend_cmd import enrolled_option, read_enrolled
 
 __all__ = ["report", "demo"]
 
@@ -38,6 +39,7 @@ def _written(html: Path, n_tables: int) -> str:
 @instrument_option
 @cohort_options
 @click.option("--title", default=None, metavar="TEXT", help="Title shown on the report.")
+@enrolled_option
 @map_option
 @reader_options
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
@@ -61,7 +63,8 @@ def _written(html: Path, n_tables: int) -> str:
 @wrap_errors
 def report(data: str, instrument: str, time_col: str, id_col: str | None,
            cohort_col: str | None, group_col: str | None, reference: str | None,
-           title: str | None, min_cell: int, map_file: str | None, output: Path,
+           title: str | None, min_cell: int, enrolled_file: str | None,
+           map_file: str | None, output: Path,
            paper: str | None, labels_file: str | None, confidential: str | None) -> None:
     """Write the yearly report: one self-contained HTML or PDF file, plus every table as CSV/XLSX.
 
@@ -81,6 +84,8 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
       empathy report survey.csv -i jse-s --time year --id student_id --cohort cohort \\
           --group gender --title "Class of 2026 empathy report" -o report.html
       empathy report export.csv -i jse-s --map columns.yaml --time wave --min-cell 5
+      empathy report survey.csv -i jse-s --time year --id student_id --cohort cohort \\
+          --enrolled enrolment.csv -o report.html
       empathy report survey.csv -i jse-s --time year --paper letter \\
           --confidential "CONFIDENTIAL - faculty only" -o report.pdf
       empathy report survey.csv -i jse-s --time year --group gender \\
@@ -90,8 +95,9 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
     from ..report.labels import load_labels
     from ..report.render import check_outputs
 
-    check_outputs(output, inputs=[data, instrument, map_file, labels_file])  # up front
+    check_outputs(output, inputs=[data, instrument, map_file, labels_file, enrolled_file])
     labels = load_labels(labels_file)  # a bad labels file stops before any work
+    enrolled = read_enrolled(enrolled_file)  # checked by trend, before anything is written
     frame, inst, columns = load_inputs(data, instrument, map_file)
     time_col, id_col, cohort_col, group_col = resolve_names(
         frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
@@ -102,7 +108,7 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
     rep = build_report(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
                        group=group_col, title=title, min_cell=min_cell, source_path=data,
                        options=options, paper=paper, confidential=confidential,
-                       labels=labels, progress=True)
+                       labels=labels, enrolled=enrolled, progress=True)
     html = rep.write(output)
     click.echo(_written(html, len(rep.tables)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ._common import (
@@ -18,9 +20,37 @@ from ._common import (
     wrap_errors,
 )
 
-__all__ = ["trend"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["trend", "read_enrolled", "enrolled_option"]
 
 _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+#: ``--enrolled FILE`` of ``empathy trend`` and ``empathy report``.
+enrolled_option = click.option(
+    "--enrolled", "enrolled_file", default=None, metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Enrolment counts (columns cohort, year, enrolled; cohort may be left out only "
+         "without --cohort): adds response rates per cohort and year beside the change in "
+         "score.")
+
+
+def read_enrolled(path: str | None) -> pd.DataFrame | None:
+    """The ``--enrolled`` file as a frame indexed by its file rows (for error messages).
+
+    Its columns are checked by :func:`empathy_metrics.cohorts.attrition.check_enrolled` when
+    ``trend`` runs, so a bad file stops before any output is written.
+    """
+    if path is None:
+        return None
+    from ..io import read_responses, source_rows
+
+    enrolled = read_responses(path)
+    enrolled.index = source_rows(enrolled)
+    enrolled.attrs.update(source=str(path), line_numbers=True)
+    return enrolled
 
 
 @click.command("trend")
@@ -29,10 +59,7 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @cohort_options
 @click.option("--random-slope", "random_slope", is_flag=True, default=False,
               help="Add a random slope of time per respondent to the mixed models.")
-@click.option("--enrolled", "enrolled_file", default=None, metavar="FILE",
-              type=click.Path(dir_okay=False),
-              help="Enrolment counts (columns cohort, year, enrolled): adds response rates "
-                   "per cohort and year beside the change in score.")
+@enrolled_option
 @map_option
 @reader_options
 @click.option("--plot", "plot_path", default=None, metavar="OUT.png|.svg|.pdf",
@@ -73,13 +100,7 @@ def trend(data: str, instrument: str, time_col: str, id_col: str | None,
     frame = fold_groups(frame, group_col, time_col, min_cell)
     if columns:
         frame = frame.rename(columns={col: item for item, col in columns.items()})
-    enrolled = None
-    if enrolled_file is not None:
-        from ..io import read_responses, source_rows
-
-        enrolled = read_responses(enrolled_file)
-        enrolled.index = source_rows(enrolled)
-        enrolled.attrs.update(source=str(enrolled_file), line_numbers=True)
+    enrolled = read_enrolled(enrolled_file)
     result = run_trend(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
                        group=group_col, reference=reference, min_cell=min_cell,
                        random_slope=random_slope, enrolled=enrolled)

@@ -278,8 +278,12 @@ def check_enrolled(enrolled: pd.DataFrame, *, time: str, cohort: str | None,
     need = ["enrolled"] + (["cohort"] if cohort is not None else [])
     missing = [c for c in need if c not in cols] + ([] if tcol is not None else ["year"])
     if missing:
+        hint = "columns must be cohort, year, enrolled"
+        if "cohort" in missing:
+            hint += (f"; the analysis is by cohort ('{cohort}'): give one row per cohort "
+                     "and year, or leave the cohort out for response rates per year only")
         raise InputError(f"enrolment counts lack the column(s) {', '.join(missing)}",
-                         file=source, hint="columns must be cohort, year, enrolled")
+                         file=source, hint=hint)
     out = pd.DataFrame({"time": enrolled[tcol]}, index=enrolled.index)
     if cohort is not None:
         out.insert(0, "cohort", enrolled[cols["cohort"]])

@@ -83,8 +83,10 @@ def trend(
         ``(1 + time | id)``; its SD and correlation with the intercept are reported.
     enrolled
         Optional enrolment counts, columns ``cohort``, ``year`` (or the time column's name) and
-        ``enrolled`` (``cohort`` may be left out to give counts per time only); adds the
-        response rates (:func:`empathy_metrics.cohorts.attrition.response_rate_table`).
+        ``enrolled``; adds the response rates
+        (:func:`empathy_metrics.cohorts.attrition.response_rate_table`). The ``cohort`` column
+        is required whenever ``cohort`` is given (rates per cohort and time); it may be left
+        out only when the analysis has no ``cohort`` column, and the rates are then per time.
 
     Returns
     -------
@@ -137,17 +139,18 @@ def trend(
     inp = prepare_trend_input(data, inst, time=time, id=id, cohort=cohort, group=group,
                               reference=reference, min_cell=min_cell, scales=scales)
     by_time = describe.by_time_table(inp)
+    cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
+        inp, group_reference=group_reference, cohort_reference=cohort_reference)
+    # bad enrolment counts stop before the models run
+    rates = _response_rates(inp, enrolled, cohort_traj, by_time)
     norms = describe.norm_table(inp)
     tests = compare.time_tests(inp)
     mixed_out, slope_out, paired, rc = longitudinal.longitudinal_tables(
         inp, {s: tests[s]["linear_trend"] for s in inp.scales}, alpha=alpha,
         alpha_by_time=alpha_by_time, mixed=mixed, random_slope=random_slope)
     meaningful = change.change_table(inp, by_time, rc, alpha=alpha, alpha_by_time=alpha_by_time)
-    cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
-        inp, group_reference=group_reference, cohort_reference=cohort_reference)
     who_left = attrition.attrition_table(inp)
     sensitivity = attrition.sensitivity_table(inp, by_time, mixed_out)
-    rates = _response_rates(inp, enrolled, cohort_traj, by_time)
     sequential = (cohort_sequential.cohort_sequential_models(inp) if mixed
                   else dict.fromkeys(inp.scales))
     histogram, distribution, _ = _histogram_tables(inst, inp.scales, _flat(inp.values),

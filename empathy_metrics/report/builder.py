@@ -74,6 +74,7 @@ def build_report(
     paper: str | None = None,
     confidential: str | None = None,
     labels: Labels | Mapping[str, Any] | str | Path | None = None,
+    enrolled: pd.DataFrame | None = None,
 ) -> Report:
     """Run the yearly-report analyses on ``data`` and arrange them into a :class:`Report`.
 
@@ -115,6 +116,10 @@ def build_report(
     confidential
         A marking such as ``"CONFIDENTIAL — faculty only"`` shown at the top of the report and
         in the top margin of every printed page.
+    enrolled
+        Enrolment counts per cohort and year (columns ``cohort``, ``year``, ``enrolled``), as
+        for :func:`empathy_metrics.cohorts.trend`: the "Who answered" section then shows the
+        response rates beside the change in score.
 
     Returns
     -------
@@ -184,7 +189,7 @@ def build_report(
         tr = run.timed("Scores by time, cohort and group",
                        lambda: trend(frame, inst, time=time, id=id, cohort=cohort, group=group,
                                      reference=opts["reference"], min_cell=min_cell,
-                                     mixed=False))
+                                     mixed=False, enrolled=enrolled))
         shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
         times = sorted(tr.times)
         time_shown = {t: all(shown[(s, t)] for s in tr.scales) for t in times}
