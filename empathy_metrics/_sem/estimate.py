@@ -285,6 +285,9 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
                 hint="an item is constant or a linear combination of others; drop it",
             )
     const = _constant(groups, structure.meanstructure)
+    if any(st.missing for st in groups):
+        return _optimise_fiml(structure, groups, const, max_iter=max_iter, tol=tol,
+                              start=start)
     theta = _start(structure, groups, const) if start is None else start.copy()
     f, grad, info = discrepancy(structure, groups, theta, const, derivatives=2)
     _check_identified(info)
@@ -326,6 +329,26 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
                                           and np.max(np.abs(grad)) < 1e-6):
             converged = True
             break
+    return _finish(structure, groups, theta, f, converged, it, info, const)
+
+
+def _optimise_fiml(structure: Structure, groups: list[GroupStats], const: float, *,
+                   max_iter: int, tol: float, start: np.ndarray | None) -> Estimate:
+    """FIML: start from the complete-data fit to the EM moments, then Newton steps
+    (:mod:`.fiml`)."""
+    from .fiml import complete_data_groups, newton_fiml
+
+    if start is None:
+        start = _optimise(structure, complete_data_groups(groups), max_iter=max_iter,
+                          tol=1e-8, start=None).theta
+    theta, f, converged, it = newton_fiml(structure, groups, start, const,
+                                          max_iter=max_iter, tol=tol)
+    return _finish(structure, groups, theta, f, converged, it, None, const)
+
+
+def _finish(structure: Structure, groups: list[GroupStats], theta: np.ndarray, f: float,
+            converged: bool, it: int, info: np.ndarray | None, const: float) -> Estimate:
+    """The :class:`Estimate` of a converged fit (an error otherwise)."""
     if not converged:
         raise DegenerateDataError(
             f"the maximum-likelihood estimation did not converge after {it} iterations",
@@ -337,7 +360,7 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
     loglik = h1 - n_total * f / 2.0
     est = Estimate(structure, groups, theta, np.zeros((structure.q, structure.q)), f, loglik,
                    converged, it, [])
-    est.info = info / 2.0
+    est.info = None if info is None else info / 2.0
     est.robust["const"] = const
     return est
 

@@ -25,8 +25,9 @@ finite differences of the gradient (lavaan differentiates numerically).
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from .samples import GroupStats
+from .samples import Block, GroupStats
 from .structure import Structure
 
 __all__ = ["observed_hessian", "MAX_P"]
@@ -35,32 +36,49 @@ __all__ = ["observed_hessian", "MAX_P"]
 MAX_P = 40
 
 
-def _moment_terms(st: GroupStats, sigma: np.ndarray, mu: np.ndarray, meanstructure: bool):
-    """dl/dSigma (p x p), dl/dmu (p), and -d2l/dm dm' blocks (ss: p^4, ms: p^3, mm: p^2)."""
+def _moment_terms(blocks: list[Block], sigma: np.ndarray, mu: np.ndarray,
+                  meanstructure: bool):
+    """dl/dSigma (p x p), dl/dmu (p), and -d2l/dm dm' blocks (ss: p^2 x p^2, ms: p^3, mm:
+    p^2).
+
+    The covariance-covariance block is returned in a form valid for contraction with
+    *symmetric* directions :math:`A, B` (derivatives of a covariance matrix), which is all it
+    is used for: with :math:`Y = 2C - \\Sigma^{-1}` the two Kronecker terms of the docstring
+    sum to :math:`\\tfrac n2\\mathrm{tr}(A\\,Y B\\,\\Sigma^{-1})`, i.e. the matrix
+    :math:`\\tfrac n2\\,\\Sigma^{-1}\\otimes Y` on :math:`\\mathrm{vec}\\,A`,
+    :math:`\\mathrm{vec}\\,B`. Each block's :math:`\\Sigma_{oo}^{-1}`, :math:`Y` and
+    :math:`\\Sigma_{oo}^{-1}d` are zero-padded to ``p`` variables and stacked, so the sum over
+    the ``B`` blocks is one matrix product (``p^2 x B`` times ``B x p^2``).
+    """
     p = len(mu)
-    a = np.zeros((p, p))
-    b = np.zeros(p)
-    h_ss = np.zeros((p, p, p, p))
-    h_ms = np.zeros((p, p, p))
-    h_mm = np.zeros((p, p))
-    for blk in st.blocks:
+    nb = len(blocks)
+    s_all = np.zeros((nb, p, p))
+    y_all = np.zeros((nb, p, p))
+    v_all = np.zeros((nb, p))
+    w = np.empty(nb)
+    for k, blk in enumerate(blocks):
         o = np.arange(p) if blk.obs is None else blk.obs
         sinv = np.linalg.inv(sigma[np.ix_(o, o)])
         d = blk.mean - mu[o] if meanstructure else np.zeros(len(o))
-        c = sinv @ (blk.cov + np.outer(d, d)) @ sinv
         v = sinv @ d
-        n = blk.n
-        a[np.ix_(o, o)] += -0.5 * n * (sinv - c)
-        local = (np.einsum("ru,st->rstu", c - sinv, sinv)
-                 + np.einsum("st,ru->rstu", c, sinv)) * (n / 2.0)
+        y = 2.0 * (sinv @ blk.cov @ sinv + np.outer(v, v)) - sinv
         if blk.obs is None:
-            h_ss += local
+            s_all[k], y_all[k], v_all[k] = sinv, y, v
         else:
-            h_ss[np.ix_(o, o, o, o)] += local
-        if meanstructure:
-            b[o] += n * v
-            h_mm[np.ix_(o, o)] += n * sinv
-            h_ms[np.ix_(o, o, o)] += n * sinv[:, :, None] * v[None, None, :]
+            s_all[k][np.ix_(o, o)] = sinv
+            y_all[k][np.ix_(o, o)] = y
+            v_all[k, o] = v
+        w[k] = blk.n
+    s2 = s_all.reshape(nb, p * p)
+    y2 = y_all.reshape(nb, p * p)
+    a = (-0.25 * w @ (s2 - y2)).reshape(p, p)  # -n/2 (S - C) with C = (Y + S) / 2
+    g = ((s2 * (w / 2.0)[:, None]).T @ y2).reshape(p, p, p, p)  # [r,t,s,u] = S_rt Y_su
+    h_ss = np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(p * p, p * p)
+    if not meanstructure:
+        return a, np.zeros(p), h_ss, np.zeros((p, p * p)), np.zeros((p, p))
+    b = w @ v_all
+    h_mm = (w @ s2).reshape(p, p)
+    h_ms = ((s2 * w[:, None]).T @ v_all).reshape(p, p * p)  # [j, (r, s)] = n S_jr v_s
     return a, b, h_ss, h_ms, h_mm
 
 
@@ -106,13 +124,14 @@ def observed_hessian(structure: Structure, groups: list[GroupStats],
         p = len(mu)
         if not structure.meanstructure:
             mu = st.mean
-        a, b, h_ss, h_ms, h_mm = _moment_terms(st, sigma, mu, structure.meanstructure)
+        a, b, h_ss, h_ms, h_mm = _moment_terms(st.blocks, sigma, mu, structure.meanstructure)
         d_sig, d_mu, cols = structure.jacobian(theta, g)
         k = len(cols)
-        dd = d_sig.reshape(k, p * p)
-        first = dd @ h_ss.reshape(p * p, p * p) @ dd.T
+        # the Jacobian of Sigma is sparse (a loading touches one row and column)
+        dd = sparse.csr_matrix(d_sig.reshape(k, p * p))
+        first = np.asarray(dd @ np.asarray(dd @ h_ss).T).T
         if structure.meanstructure:
-            cross = d_mu.T @ h_ms.reshape(p, p * p) @ dd.T
+            cross = d_mu.T @ np.asarray(dd @ h_ms.T).T
             first += cross + cross.T + d_mu.T @ h_mm @ d_mu
         info[np.ix_(cols, cols)] += first
         info -= _second_derivative_terms(structure, theta, g, a, b)

@@ -1,0 +1,102 @@
+"""Full-information ML estimation: a complete-data start, then Newton steps.
+
+Minimising the FIML discrepancy :math:`F = -\\tfrac2N(\\ell_{H0} - \\ell_{H1})` by Fisher
+scoring needs, at every iteration, the expected information of every missing-data pattern
+(:math:`\\sum_k n_k\\,\\mathrm{tr}(\\Sigma_{k}^{-1}\\Delta_a\\Sigma_k^{-1}\\Delta_b)` over the
+patterns :math:`k`): for a wide longitudinal model (40 variables, ~200 parameters, ~80
+patterns) that is tens of billions of operations per iteration. Two observations make it
+cheap:
+
+1. The ML fit of the same model to the EM (saturated-model) moments :math:`\\hat\\mu,
+   \\hat\\Sigma` *as if they were complete-data moments* is close to the FIML estimate (the
+   two coincide when nothing is missing, and differ only through how the missing-data
+   patterns weight the misfit). That fit costs one block per group. It is the start.
+2. From there Newton's method on :math:`F` with the analytic observed information
+   (:mod:`.hessian`, one pair of matrix products over the patterns) converges
+   quadratically, in a few steps, to the same optimum: the FIML estimate is defined by
+   :math:`\\nabla F = 0`, not by the path taken, so the result is lavaan's (which uses
+   quasi-Newton steps from its own start).
+
+Steps are halved until :math:`F` does not increase; when the observed information is not
+positive definite (far from the optimum) a Fisher-scoring step on the expected information
+is taken instead. Convergence: largest gradient element below ``tol``.
+
+References: Arbuckle (1996), Full information estimation in the presence of incomplete data;
+Jamshidian & Bentler (1999), ML estimation of mean and covariance structures with missing
+data using the EM algorithm (the complete-data problem on EM moments); lavaan
+``lav_model_estimate`` (``missing = "ml"``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .samples import Block, GroupStats
+from .structure import Structure
+
+__all__ = ["complete_data_groups", "newton_fiml"]
+
+
+def complete_data_groups(groups: list[GroupStats]) -> list[GroupStats]:
+    """Each group's EM moments as if they were complete-data moments (one block)."""
+    out = []
+    for st in groups:
+        p = len(st.mean)
+        ll = -st.n / 2.0 * (p * math.log(2 * math.pi) + np.linalg.slogdet(st.cov)[1] + p)
+        out.append(GroupStats(st.label, st.n, st.mean, st.cov,
+                              [Block(None, st.n, st.mean, st.cov)], float(ll), missing=False))
+    return out
+
+
+def _step(structure: Structure, groups: list[GroupStats], theta: np.ndarray, const: float,
+          grad: np.ndarray) -> np.ndarray:
+    """Newton step on the observed information, or a Fisher-scoring step when the observed
+    information is not positive definite."""
+    from .estimate import discrepancy, observed_information
+
+    hess = observed_information(structure, groups, theta, const, grad=grad, central=False)
+    try:
+        np.linalg.cholesky(hess)
+        return np.linalg.solve(hess, grad)
+    except np.linalg.LinAlgError:
+        info = discrepancy(structure, groups, theta, const, derivatives=2)[2]
+        try:
+            return np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            return np.linalg.lstsq(info, grad, rcond=None)[0]
+
+
+def newton_fiml(structure: Structure, groups: list[GroupStats], theta: np.ndarray,
+                const: float, *, max_iter: int, tol: float
+                ) -> tuple[np.ndarray, float, bool, int]:
+    """Newton iterations on the FIML discrepancy from ``theta``.
+
+    Returns
+    -------
+    theta, F, converged, iterations
+    """
+    from .estimate import discrepancy
+
+    f, grad, _ = discrepancy(structure, groups, theta, const, derivatives=1)
+    if grad is None:
+        return theta, math.inf, False, 0
+    for it in range(1, max_iter + 1):
+        if np.max(np.abs(grad)) < tol:
+            return theta, f, True, it - 1
+        step = _step(structure, groups, theta, const, grad)
+        t = 1.0
+        while True:
+            cand = theta - t * step
+            f_new, g_new, _ = discrepancy(structure, groups, cand, const, derivatives=1)
+            if math.isfinite(f_new) and f_new <= f + 1e-12 * max(abs(f), 1.0):
+                break
+            t /= 2.0
+            if t < 1e-10:
+                return theta, f, bool(np.max(np.abs(grad)) < 1e-7), it
+        change = f - f_new
+        theta, f, grad = cand, f_new, g_new
+        if 0 <= change <= 1e-15 * max(abs(f), 1.0) and np.max(np.abs(grad)) < 1e-6:
+            return theta, f, True, it
+    return theta, f, bool(np.max(np.abs(grad)) < tol), max_iter
