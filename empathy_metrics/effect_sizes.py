@@ -145,7 +145,8 @@ def nct_cdf(t: np.ndarray | float, df: np.ndarray | float,
     t, df, ncp = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, df, ncp)))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = np.array(stats.nct.cdf(t, df, ncp), dtype=float, ndmin=1).reshape(t.shape)
+        # the ufunc behind stats.nct.cdf, without its ~70 µs of argument handling per call
+        p = np.array(special.nctdtr(df, ncp, t), dtype=float, ndmin=1).reshape(t.shape)
         bad = ~np.isfinite(p)
         if bad.any():
             p[bad] = stats.nct.sf(-t[bad], df[bad], -ncp[bad])
@@ -162,19 +163,73 @@ def nct_cdf(t: np.ndarray | float, df: np.ndarray | float,
     return p
 
 
-def _bracket(f, t: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lower/upper ncp with ``f(lo) > target > f(hi)``, widening the start ``t ± (10 + 2|t|)``."""
-    width = 10.0 + 2.0 * np.abs(t)
-    lo, hi = t - width, t + width
+def _bracket(f, target: np.ndarray, lo: np.ndarray, hi: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Widen ``[lo, hi]`` (doubling its width at each end that fails) until
+    ``f(lo) > target > f(hi)``; returns ``lo, hi, f(lo) − target, f(hi) − target``."""
+    width = hi - lo
     for _ in range(60):
-        low_ok, high_ok = f(lo) > target, f(hi) < target
+        f_lo, f_hi = f(lo) - target, f(hi) - target
+        low_ok, high_ok = f_lo > 0, f_hi < 0
         if low_ok.all() and high_ok.all():
-            return lo, hi
+            return lo, hi, f_lo, f_hi
         lo = np.where(low_ok, lo, lo - width)
         hi = np.where(high_ok, hi, hi + width)
         width = width * 2.0
     raise FloatingPointError("no noncentrality parameter brackets the confidence limit; "
                              "the confidence interval cannot be computed")
+
+
+def _start(t: np.ndarray, df: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A narrow starting bracket around cdflib's approximate ncp (``special.nctdtrinc``,
+    accurate to about 1e-5), or ``t ± (10 + 2|t|)`` where it gives none."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        guess = special.nctdtrinc(df, target, t)
+    good = np.isfinite(guess)
+    centre = np.where(good, guess, t)
+    half = np.where(good, 1e-4 * (1.0 + np.abs(centre)), 10.0 + 2.0 * np.abs(t))
+    return centre - half, centre + half
+
+
+def _solve_ncp(t: np.ndarray, df: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """ncp with ``nct_cdf(t, df, ncp) = target`` (elementwise; the CDF decreases in ncp).
+
+    A checked bracket (:func:`_bracket`) is narrowed by the Illinois variant of regula falsi
+    (Dowell & Jarratt 1971: the end kept twice has its function value halved, superlinear
+    convergence) with a bisection step whenever the secant point leaves the bracket, until
+    the bracket is at most ``1e-12·(1 + |ncp|)`` wide; the midpoint is returned. Bisection
+    takes over for any element not converged after 60 steps.
+    """
+    def f(idx: np.ndarray, ncp: np.ndarray) -> np.ndarray:
+        return nct_cdf(t[idx], df[idx], ncp) - target[idx]
+
+    lo, hi, flo, fhi = _bracket(lambda x: nct_cdf(t, df, x), target, *_start(t, df, target))
+    side = np.zeros(t.size, dtype=int)  # end moved last: -1 lo, +1 hi
+    active = np.nonzero(hi - lo > 1e-12 * (1.0 + np.abs(0.5 * (lo + hi))))[0]
+    for step in range(200):
+        if active.size == 0:
+            break
+        a_lo, a_hi, a_flo, a_fhi = lo[active], hi[active], flo[active], fhi[active]
+        mid = 0.5 * (a_lo + a_hi)
+        with np.errstate(all="ignore"):
+            x = a_hi - a_fhi * (a_hi - a_lo) / (a_fhi - a_flo)
+        if step >= 60:
+            x = mid
+        x = np.where((x > a_lo) & (x < a_hi), x, mid)
+        fx = f(active, x)
+        above = fx > 0  # ncp too small: x is the new lower end
+        s_old = side[active]
+        lo[active] = np.where(above, x, a_lo)
+        hi[active] = np.where(above, a_hi, x)
+        flo[active] = np.where(above, fx, np.where(s_old == 1, 0.5 * a_flo, a_flo))
+        fhi[active] = np.where(above, np.where(s_old == -1, 0.5 * a_fhi, a_fhi), fx)
+        side[active] = np.where(above, -1, 1)
+        exact = fx == 0
+        lo[active[exact]] = hi[active[exact]] = x[exact]
+        width = hi[active] - lo[active]
+        active = active[width > 1e-12 * (1.0 + np.abs(0.5 * (lo[active] + hi[active])))]
+    return 0.5 * (lo + hi)
 
 
 def noncentral_t_ci(
@@ -188,10 +243,14 @@ def noncentral_t_ci(
 
     Notes
     -----
-    The CDF decreases strictly in the ncp. Each limit is bracketed (both ends checked, the
-    bracket widened until it holds) and then bisected to a width of ``1e-12·(1 + |ncp|)``. The
-    CDF is :func:`nct_cdf`, which never returns NaN for finite input, so a failed evaluation
-    raises instead of being read as a direction. A non-finite ``t`` or ``df`` gives NaN limits.
+    The CDF decreases strictly in the ncp. Both limits of every element are solved together
+    (:func:`_solve_ncp`): a bracket around cdflib's approximate root, checked at both ends and
+    widened until it holds, is narrowed by Illinois regula falsi (safeguarded by bisection)
+    to a width of ``1e-12·(1 + |ncp|)`` — the result of bisecting the whole bracket to that
+    width, in about 6 instead of about 45 CDF evaluations (``tests/test_effect_sizes.py``
+    compares with plain bisection to 1e-10). The CDF is :func:`nct_cdf`, which never returns
+    NaN for finite input, so a failed evaluation raises instead of being read as a
+    direction. A non-finite ``t`` or ``df`` gives NaN limits.
 
     Raises
     ------
@@ -202,26 +261,12 @@ def noncentral_t_ci(
     df_all = np.broadcast_to(np.asarray(df, dtype=float), t_all.shape)
     ok = np.isfinite(t_all) & np.isfinite(df_all) & (df_all > 0)
     t, df = t_all[ok], df_all[ok]
-
-    def cdf(ncp: np.ndarray) -> np.ndarray:
-        return nct_cdf(t, df, ncp)
-
-    def solve(target: float) -> np.ndarray:
-        out = np.full(t_all.shape, np.nan)
-        if t.size == 0:
-            return out
-        lo, hi = _bracket(cdf, t, target)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            above = cdf(mid) > target  # ncp too small
-            lo = np.where(above, mid, lo)
-            hi = np.where(above, hi, mid)
-            if np.all(hi - lo <= 1e-12 * (1.0 + np.abs(mid))):
-                break
-        out[ok] = 0.5 * (lo + hi)
-        return out
-
-    return solve(0.5 + level / 2), solve(0.5 - level / 2)
+    lo, hi = np.full(t_all.shape, np.nan), np.full(t_all.shape, np.nan)
+    if t.size:
+        targets = np.repeat([0.5 + level / 2, 0.5 - level / 2], t.size)
+        ncp = _solve_ncp(np.tile(t, 2), np.tile(df, 2), targets)
+        lo[ok], hi[ok] = ncp[:t.size], ncp[t.size:]
+    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -247,7 +292,8 @@ def cohens_d(
     -----
     ``s_p = sqrt(((n_x−1)s_x² + (n_y−1)s_y²)/(n_x+n_y−2))``, ``d = (x̄ − ȳ)/s_p``. The CI inverts
     the noncentral t: ``t = d / sqrt(1/n_x + 1/n_y)`` with ``df = n_x + n_y − 2``; the ncp limits
-    (:func:`noncentral_t_ci`, a checked bracket and bisection on a NaN-free noncentral-t CDF)
+    (:func:`noncentral_t_ci`, a checked bracket narrowed by regula falsi on a NaN-free
+    noncentral-t CDF)
     are rescaled by ``sqrt(1/n_x + 1/n_y)``; they agree with R ``uniroot`` on
     ``pt(t, df, ncp)`` within 1e-4 on a grid of d −3…3 and n 5…5000 per group
     (``tests/reference/effect_sizes.R``). Hedges'

@@ -38,6 +38,8 @@ COVERAGE_BOUNDS = (0.93, 0.97)
 TAIL_MISS_BOUNDS = (0.011, 0.039)
 #: issue 9: the d grid against R, within 1e-4 on the d scale.
 ATOL_GRID = 1e-4
+#: the regula-falsi root finder vs plain bisection of the whole bracket to the same width.
+ATOL_BISECTION = 1e-10
 #: our bisection vs R uniroot on the integral form of the CDF (both to ~1e-12): much tighter.
 ATOL_GRID_INTEGRAL = 1e-8
 #: R's pt() switches to a normal approximation beyond this |ncp| (src/nmath/pnt.c).
@@ -226,3 +228,36 @@ def test_limits_solve_their_equations_by_independent_quadrature(t, df):
     lo, hi = noncentral_t_ci(t, df)
     assert _nct_cdf_quad(t, float(df), float(lo[0])) == pytest.approx(0.975, abs=1e-8)
     assert _nct_cdf_quad(t, float(df), float(hi[0])) == pytest.approx(0.025, abs=1e-8)
+
+
+def _bisect_ncp(t: np.ndarray, df: np.ndarray, target: float) -> np.ndarray:
+    """Plain bisection of ``nct_cdf(t, df, ncp) = target`` from ``t ± (10 + 2|t|)`` (widened
+    until it brackets) to a width of ``1e-12·(1 + |ncp|)``: the solver before the speed-up."""
+    width = 10.0 + 2.0 * np.abs(t)
+    lo, hi = t - width, t + width
+    while not ((nct_cdf(t, df, lo) > target).all() and (nct_cdf(t, df, hi) < target).all()):
+        lo = np.where(nct_cdf(t, df, lo) > target, lo, lo - width)
+        hi = np.where(nct_cdf(t, df, hi) < target, hi, hi + width)
+        width = width * 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        above = nct_cdf(t, df, mid) > target
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        if np.all(hi - lo <= 1e-12 * (1.0 + np.abs(mid))):
+            break
+    return 0.5 * (lo + hi)
+
+
+def test_fast_limits_equal_plain_bisection():
+    """The regula-falsi solver gives bisection's limits (to 1e-10) over t −150…150, df 2…10000,
+    as whole arrays and one value at a time (what the cohort tables call)."""
+    rng = np.random.default_rng(12)
+    t = np.concatenate([np.linspace(-60, 60, 121), rng.normal(0, 5, 60), [0.0, 150.0, -150.0]])
+    df = np.concatenate([np.tile([2.0, 5, 30, 200, 5000, 10000], 21)[:121],
+                         rng.integers(2, 10000, 60).astype(float), [3.0, 9998.0, 40.0]])
+    lo, hi = noncentral_t_ci(t, df)
+    assert np.abs(lo - _bisect_ncp(t, df, 0.975)).max() <= ATOL_BISECTION
+    assert np.abs(hi - _bisect_ncp(t, df, 0.025)).max() <= ATOL_BISECTION
+    for i in range(0, t.size, 23):
+        one = noncentral_t_ci(t[i], df[i])
+        assert (one[0][0], one[1][0]) == pytest.approx((lo[i], hi[i]), abs=ATOL_BISECTION)
