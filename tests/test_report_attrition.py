@@ -16,12 +16,21 @@ DATA = Path(__file__).parent / "reference" / "data" / "attrition_sim.csv"
 
 
 @pytest.fixture(scope="module")
-def section():
+def report():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rep = build_report(pd.read_csv(DATA), "jse-s", time="year", id="id", cohort="cohort",
-                           min_cell=10)
-    return rep.section("attrition")
+        return build_report(pd.read_csv(DATA), "jse-s", time="year", id="id", cohort="cohort",
+                            min_cell=10)
+
+
+@pytest.fixture(scope="module")
+def section(report):
+    return report.section("attrition")
+
+
+@pytest.fixture(scope="module")
+def mixed_table(report):
+    return next(t for t in report.section("change").tables if t.name == "mixed_model").data
 
 
 def _text(section) -> str:
@@ -44,6 +53,22 @@ def test_section_marks_same_and_different_students(section):
     assert cs.loc["time[3]", "design"] == "same students"
     assert cs.loc["cohort[2022]", "design"] == "different students"
     assert cs.loc["time[3]", "estimate"] == pytest.approx(-4.09698437210465, rel=1e-4)
+
+
+def test_change_by_design_has_the_mixed_model_rows(section, mixed_table):
+    """The three estimates the section's text promises: all available, mixed model (the
+    report's mixed model, fitted once on the shown times), completers only."""
+    se = _table(section, "change_by_design").data
+    total = se[se["scale"] == "total"]
+    assert list(total[total["time"] == 3]["estimate"]) == ["all available", "mixed model",
+                                                         "completers only"]
+    mm = total[total["estimate"] == "mixed model"].set_index("time")
+    for t in (2, 3, 4):
+        term = mixed_table[(mixed_table["scale"] == "total")
+                           & (mixed_table["term"] == f"time[{t}]")].iloc[0]
+        assert mm.loc[t, "diff"] == term["estimate"]
+        assert (mm.loc[t, "ci_low"], mm.loc[t, "ci_high"]) == (term["ci_low"], term["ci_high"])
+        assert mm.loc[t, "design"] == "same students"
 
 
 def test_attrition_table_and_suppression(section):

@@ -146,3 +146,27 @@ def test_a_time_column_named_like_a_statistic_stays_distinct(monkeypatch):
     for table in rep.tables:
         heads = [c.label for c in table.columns]
         assert len(heads) == len(set(heads)), (table.name, heads)
+
+
+def test_who_answered_section_speaks_in_labels(monkeypatch):
+    """The attrition section (sentences, table headers, model terms) uses the labels, never
+    the raw column names or codes."""
+    data = Path(__file__).parent / "reference" / "data" / "attrition_sim.csv"
+    frame = pd.read_csv(data).rename(columns={"year": "yr_code", "cohort": "entry_yr"})
+    specs = [s for s in section_specs() if s.id in ("change", "attrition")]
+    monkeypatch.setattr(builder, "section_specs", lambda: specs)
+    labels = {"columns": {"yr_code": "Training year", "entry_yr": "Entering class"},
+              "values": {"yr_code": {1: "PGY-1", 2: "PGY-2", 3: "PGY-3", 4: "PGY-4"}}}
+    rep = build_report(frame, "jse-s", time="yr_code", id="id", cohort="entry_yr",
+                       min_cell=10, labels=labels, progress=False)
+    sec = rep.section("attrition")
+    words = " ".join(b[1] for b in sec.blocks if isinstance(b, tuple) and b[0] == "p")
+    assert "yr_code" not in words and "entry_yr" not in words
+    assert "training year" in words and "entering class" in words and "PGY-1" in words
+    heads = {t.name: [c.label for c in t.columns] for t in sec.tables}
+    assert heads["attrition"][0] == "Entering class"
+    assert "Training year" in heads["change_by_design"]
+    terms = [r["cells"][0][0] for r in next(t for t in sec.tables
+                                            if t.name == "cohort_sequential").html_rows()]
+    assert "PGY-3" in terms and "Entering class 2022" in terms
+    assert not any("[" in t for t in terms if t != "Intercept")

@@ -50,3 +50,22 @@ def test_page_css_numbers_pages_and_marks_them():
     assert 'counter(page) " of " counter(pages)' in css
     assert "@top-center" in css and css_string("Faculty only") in css
     assert "@top-center" not in page_css("a4", "Title", None)
+
+
+def test_long_lists_may_break_across_pages_but_page_one_stays_whole():
+    """A long Key findings list continues on the next page (kept whole it left half a page
+    empty); its items, and page one's lists, are never split."""
+    from pathlib import Path
+
+    import empathy_metrics.report as rpt
+
+    css = (Path(rpt.__file__).parent / "report.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    whole = set()
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        if re.search(r"(page-)?break-inside:\s*avoid", body):
+            whole.update(s.strip() for s in selectors.split(","))
+    assert not whole & {".list-block", ".notes", "ul", "ul.findings", ".section-findings"}
+    assert {".list-block li", ".notes li"} <= whole
+    assert {".page-one .list-block", ".page-one .notes"} <= whole
+    assert {"figure", ".table-wrap"} <= whole  # tables and figures are never split

@@ -97,3 +97,82 @@ def test_without_norms_the_third_number_is_the_size_of_the_change(monkeypatch, i
     rep = build_report(frame, inst, time="wave", progress=False)
     assert [c[0] for c in rep.highlights][2] == "Size of the change"
     assert "norm" not in rep.section("summary").blocks[0][1]
+
+
+ATTRITION = Path(__file__).parent / "reference" / "data" / "attrition_sim.csv"
+#: lme4 estimates in tests/reference/attrition.json are given to ~1e-12; the card rounds to 0.1.
+RTOL_MODEL = 1e-6
+
+
+def test_cohort_sequential_design_uses_the_year_effect_and_its_own_size(monkeypatch):
+    """Cohorts followed over years (tests/reference/attrition.R): page one's first→last change
+    is the year-of-training effect of the cohort-sequential lmer (same students, cohorts held
+    apart), and its size word comes from that estimate over the model's SD of one answer."""
+    import json
+
+    from scipy import stats
+
+    from empathy_metrics.report._models import model_d
+    from empathy_metrics.report._words import effect_word
+
+    _only(monkeypatch, "change", "attrition", "summary")
+    ref = json.loads((ATTRITION.parent.parent / "attrition.json").read_text())
+    cs = ref["cohort_sequential"]
+    term = cs["terms"]["time[4]"]
+    q = stats.t.ppf(0.975, term["df"])
+    low, high = term["estimate"] - q * term["se"], term["estimate"] + q * term["se"]
+    d_r = term["estimate"] / (cs["sigma"] ** 2 + cs["sd_intercept"] ** 2) ** 0.5
+    rep = build_report(pd.read_csv(ATTRITION), "jse-s", time="year", id="id",
+                       cohort="cohort", min_cell=10, progress=False)
+    model = rep.section("attrition")  # the model whose year effect page one shows
+    assert any(t.name == "cohort_sequential" for t in model.tables)
+    card = rep.highlights[1]
+    assert card[0] == "Year 1 → 4 (same students)"
+    assert card[1] == f"{term['estimate']:+.1f} points".replace("-", "\u2212")
+    assert f"likely between {low:.1f} and {high:.1f} points".replace("-", "\u2212") in card[2]
+    headline = rep.section("summary").blocks[0][1]
+    assert "a mixed model that holds the entering classes apart" in headline
+    assert f"({effect_word(d_r)} change)" in headline or f"(a {effect_word(d_r)} change)" \
+        in headline
+    # model_d is the formula the headline used, on lme4's numbers
+    assert model_d(term["estimate"], cs) == pytest.approx(d_r, rel=RTOL_MODEL)
+    # the respondents' (cross-sectional) d of year 4 vs 1 differs: the word is not taken from it
+    bt = trend(pd.read_csv(ATTRITION), "jse-s", time="year", mixed=False).by_time
+    d_cross = bt[(bt.scale == "total") & (bt.time == 4)].d_vs_ref.iloc[0]
+    assert abs(d_cross - d_r) > 0.05
+
+
+def test_mixed_model_change_takes_its_size_from_the_model(monkeypatch):
+    """Ids but no cohort column: the change is the mixed model's time effect and the third
+    card (an instrument without norms) gives d = estimate / model SD, not the respondents'
+    Cohen's d."""
+    import numpy as np
+
+    from empathy_metrics.instruments import load_instrument
+
+    _only(monkeypatch, "change", "attrition", "summary")
+    inst = load_instrument("iri")
+    rng = np.random.default_rng(5)
+    n, waves = 150, 3
+    person = rng.normal(0, 0.8, n)
+    rows = []
+    for w in range(waves):
+        shift = -0.45 * w
+        raw = np.clip(np.round(2 + person[:, None] + shift + rng.normal(0, 0.9, (n, 28))),
+                      inst.response_min, inst.response_max)
+        rows.append(pd.DataFrame(raw, columns=inst.item_ids).assign(wave=w + 1,
+                                                                     sid=np.arange(n)))
+    frame = pd.concat(rows, ignore_index=True)
+    rep = build_report(frame, inst, time="wave", id="sid", progress=False)
+    sec = rep.section("change")
+    mm = next(t for t in sec.tables if t.name == "mixed_model").data
+    scale = mm["scale"].iloc[0]
+    est = mm[(mm.scale == scale) & (mm.term == "time[3]")].estimate.iloc[0]
+    sigma = mm[(mm.scale == scale) & (mm.term == "residual SD")].estimate.iloc[0]
+    sd_id = mm[(mm.scale == scale)
+               & (mm.term == "random-intercept SD (between students)")].estimate.iloc[0]
+    d = est / np.hypot(sigma, sd_id)
+    card = rep.highlights[2]
+    assert card[0] == "Size of the change"
+    assert f"d = {d:.2f}".replace("-", "\u2212") in card[2] and "mixed model" in card[2]
+    assert rep.highlights[1][0].endswith("(same students)")

@@ -15,7 +15,7 @@ from . import SectionSpec
 
 def _mixed_model(ctx: Context, section: Section) -> None:
     """Fit the mixed model on the times shown in the report (sets ``ctx.mixed_tr``)."""
-    from ...cohorts import trend
+    from .._models import fit_mixed
 
     tr = ctx.tr
     kept = [t for t in ctx.times if ctx.time_shown[t]]
@@ -23,12 +23,7 @@ def _mixed_model(ctx: Context, section: Section) -> None:
             and "ids do not repeat" not in " ".join(tr.notes)):
         # only the times shown in the report's tables: the model's terms and counts can
         # then reveal nothing about a suppressed time
-        frame = ctx.frame
-        ctx.mixed_tr = ctx.run(section, "The mixed model",
-                               lambda: trend(frame[frame[ctx.time].isin(kept)], ctx.inst,
-                                             time=ctx.time, id=ctx.id, min_cell=ctx.min_cell,
-                                             reference=tr.reference, scales=ctx.mixed_scales,
-                                             mixed=True))
+        ctx.mixed_tr = ctx.run(section, "The mixed model", lambda: fit_mixed(ctx))
     else:
         ctx.run.step()
 

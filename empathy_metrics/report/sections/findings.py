@@ -111,7 +111,7 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
             shown = {r.category: r.count for r in part.itertuples() if not r.suppressed}
             if "decline" in shown:
                 section.bullets.append(
-                    f"Between {ctx.when(ref)} and {ctx.show(ctx.time, to)}, "
+                    f"Between {ctx.when(ref)} and {ctx.when(to)}, "
                     f"{int(shown['decline'])} students "
                     f"showed a reliable decline in the {what} (beyond measurement error)"
                     + (f" and {int(shown['improvement'])} a reliable improvement"

@@ -71,13 +71,14 @@ def _export_notes(ctx: Context, section: Section) -> None:
     elif attrs.get("sheet") is not None:
         section.para(f"Sheet read from the workbook: {attrs['sheet']}.")
     for col, n in (attrs.get("carried") or {}).items():
-        section.para(f"'{col}' is recorded on each record's first REDCap event only; it was "
-                     f"carried to the record's other events ({n} rows).")
+        section.para(f"'{ctx.header(col)}' is recorded on each record's first REDCap event "
+                     f"only; it was carried to the record's other events ({n} rows).")
     for col, levels in (attrs.get("folded_groups") or {}).items():
         if levels:
-            section.para(f"'{col}' groups with fewer than {ctx.min_cell} respondents in a "
-                         f"{ctx.time} ({', '.join(map(str, levels))}) and missing values are "
-                         "shown together as one group 'other / not stated'.")
+            shown = ", ".join(ctx.show(col, v) for v in levels)
+            section.para(f"'{ctx.header(col)}' groups with fewer than {ctx.min_cell} "
+                         f"respondents in a {ctx.tw} ({shown}) and missing values are shown "
+                         "together as one group 'other / not stated'.")
 
 
 def _quality(ctx: Context, section: Section) -> None:

@@ -4,9 +4,12 @@ The headline is the newest class: with an entering-class column, the newest clas
 shown time; without one, the students at the first time (in a one-year export, the newest
 entrants). The trend is the mean of everyone who answered at each time; the change is the one
 from the first to the last shown time, worded as a change of the same students only when it
-comes from the mixed model that follows them, and otherwise as a gap between different
-students. Every number shown is one the other sections show (same suppression); uncertainty is
-put in words ("likely between 113 and 118") beside the 95% interval it comes from.
+comes from a mixed model that follows them (in a cohort-sequential design the model that also
+holds the entering cohorts apart, so that the change is the year-of-training effect within
+students), and otherwise as a gap between different students; its size word ("a small
+change") comes from the same estimate as the number. Every number shown is one the other
+sections show (same suppression); uncertainty is put in words ("likely between 113 and
+118") beside the 95% interval it comes from.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._context import Context
+from .._models import model_d
 from .._tables import Section, fmt_num
 from .._words import effect_word
 from . import SectionSpec
@@ -68,7 +72,9 @@ def _newest(ctx: Context) -> _Point | None:
 
 @dataclass
 class _Change:
-    """The change from the first to the last shown time."""
+    """The change from the first to the last shown time, and its size in SD units from the
+    same estimate (Cohen's d of the two times' respondents, or the model's effect over its
+    SD, :func:`~empathy_metrics.report._models.model_d`)."""
 
     first: Any
     last: Any
@@ -78,9 +84,28 @@ class _Change:
     d: float | None
     same_students: bool
     n_students: int | None
+    model: str | None = None  # "mixed model" / "cohort-sequential model"; None: respondents
+
+
+def _model_change(ctx: Context, model: dict[str, Any] | None, ref: Any, last: Any,
+                  name: str) -> _Change | None:
+    """The ``time[last]`` effect of a mixed model as the change, or None."""
+    if not model or not ctx.longitudinal:
+        return None
+    if model.get("time_reference", ref) != ref:
+        return None
+    term = model["terms"].get(f"time[{last}]")
+    if not term or term.get("estimate") is None or term.get("suppressed"):
+        return None
+    est = float(term["estimate"])
+    return _Change(ref, last, est, float(term["ci"][0]), float(term["ci"][1]),
+                   model_d(est, model), True, int(model["n_groups"]), name)
 
 
 def _change(ctx: Context) -> _Change | None:
+    """First -> last shown time: in a cohort-sequential design the year-of-training effect of
+    the model with entering cohorts (same students, cohort differences held apart), else the
+    mixed model's time effect when ids repeat, else the respondents' difference."""
     main = ctx.main
     shown = [t for t in ctx.times if ctx.shown.get((main, t), False)]
     ref = ctx.tr.reference
@@ -90,17 +115,16 @@ def _change(ctx: Context) -> _Change | None:
     if last == ref:
         return None
     mt = ctx.mixed_tr
-    md = mt.mixed_model.get(main) if mt is not None else None
+    for model, name in ((ctx.results.get("attrition"), "cohort-sequential model"),
+                        (mt.mixed_model.get(main) if mt is not None else None, "mixed model")):
+        found = _model_change(ctx, model, ref, last, name)
+        if found is not None:
+            return found
     bt = ctx.tr.by_time
     row = bt[(bt["scale"] == main) & (bt["time"] == last)].iloc[0]
-    d = float(row["d_vs_ref"]) if pd.notna(row["d_vs_ref"]) else None
-    if md and ctx.longitudinal:
-        term = md["terms"].get(f"time[{last}]")
-        if term and term.get("estimate") is not None and not term.get("suppressed"):
-            return _Change(ref, last, float(term["estimate"]), float(term["ci"][0]),
-                           float(term["ci"][1]), d, True, int(md["n_groups"]))
     if not np.isfinite(float(row["diff_vs_ref"])):
         return None
+    d = float(row["d_vs_ref"]) if pd.notna(row["d_vs_ref"]) else None
     return _Change(ref, last, float(row["diff_vs_ref"]), float(row["diff_ci_low"]),
                    float(row["diff_ci_high"]), d, False, None)
 
@@ -136,8 +160,10 @@ def _headline(ctx: Context, point: _Point | None, change: _Change | None, norm: 
         size = effect_word(change.d) if change.d is not None else None
         way = _direction(change.low, change.high, "higher", "lower", "")
         if change.same_students:
+            how = ("a mixed model that holds the entering classes apart"
+                   if change.model == "cohort-sequential model" else "mixed model")
             if way:
-                text = (f"following the same students (mixed model), scores were "
+                text = (f"following the same students ({how}), scores were "
                         f"{_num(abs(change.diff))} points {way} in {ctx.when(change.last)} than "
                         f"in {ctx.when(change.first)}")
                 text += f" (a {size} change)" if size else ""
@@ -186,8 +212,11 @@ def _cards(ctx: Context, point: _Point | None, change: _Change | None,
                       f"{_likely(low, high)} (95% CI); {rel} of {_num(norm.mean)} "
                       f"(SD {_num(norm.sd)})"))
     elif change is not None and change.d is not None:
+        what_d = (f"Cohen's d = {fmt_num(change.d, 2)}" if change.model is None else
+                  f"d = {fmt_num(change.d, 2)}: the {change.model}'s change over its SD of "
+                  "one answer")
         cards.append(("Size of the change", effect_word(change.d).capitalize(),
-                      f"Cohen's d = {fmt_num(change.d, 2)} (0.2 small, 0.5 medium, 0.8 large)"))
+                      f"{what_d} (0.2 small, 0.5 medium, 0.8 large)"))
     return cards
 
 
@@ -314,4 +343,4 @@ def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
 
 
 SECTION = SectionSpec("summary", 10, lambda ctx: "Summary", _summary,
-                      needs=("change", "structure"))
+                      needs=("change", "structure", "attrition"))
