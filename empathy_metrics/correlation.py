@@ -5,6 +5,9 @@
   thresholds, ``correct = 0.5``, ``smooth = TRUE``).
 * :func:`smooth_correlation` -- ``psych::cor.smooth``.
 * :func:`bivariate_normal_cdf` -- vectorised standard bivariate normal CDF (Owen's T).
+* :func:`polychoric_two_step` -- lavaan's two-step polychoric ML for many item pairs at once
+  (thresholds fixed, no continuity correction), used by the WLSMV sample statistics
+  (:mod:`empathy_metrics._sem.ordinal_stats`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = [
     "pearson_matrix",
     "polychoric_matrix",
     "polychoric_result",
+    "polychoric_two_step",
     "smooth_correlation",
 ]
 
@@ -33,6 +37,10 @@ _THRESHOLD_CLIP = 10.0
 _GOLDEN_ITERATIONS = 70
 #: Largest |rho| searched (psych's optimize() works on (-1, 1)).
 _RHO_BOUND = 1.0 - 1e-9
+#: lavaan's floor for model cell probabilities (``.Machine$double.eps^(2/3)``).
+PI_FLOOR = np.finfo(float).eps ** (2.0 / 3.0)
+#: lavaan's bounds for a polychoric correlation (nlminb ``lower``/``upper``).
+LAVAAN_RHO_BOUND = 0.999
 
 
 def _as_array(data: Any) -> tuple[np.ndarray, list[str] | None]:
@@ -258,6 +266,148 @@ def _golden_section(
         fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
         c, d = c_next, d_next
     return (lo + hi) / 2.0
+
+
+def bivariate_normal_pdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray | float) -> np.ndarray:
+    """Standard bivariate normal density :math:`\\phi_2(h, k; \\rho)` (broadcasting)."""
+    rho = np.asarray(rho, dtype=float)
+    one = 1.0 - rho * rho
+    q = (h * h - 2.0 * rho * h * k + k * k) / one
+    return np.exp(-0.5 * q) / (2.0 * np.pi * np.sqrt(one))
+
+
+def padded_bounds(tau: np.ndarray) -> np.ndarray:
+    """Category bounds ``[-c, tau_1, ..., tau_{C-1}, +c]`` per row (``c`` = the clip)."""
+    t = np.clip(tau, -_THRESHOLD_CLIP, _THRESHOLD_CLIP)
+    big = np.full((t.shape[0], 1), _THRESHOLD_CLIP)
+    return np.concatenate([-big, t, big], axis=1)
+
+
+def cell_model(tau_x: np.ndarray, tau_y: np.ndarray, rho: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Cell probabilities and their derivatives in rho, batched over pairs.
+
+    ``tau_x``, ``tau_y``: (m, C-1) thresholds, padded with ``+inf`` (or any value >= the clip)
+    for items with fewer categories, whose extra cells then have probability 0. Returns
+    ``pi`` (m, C, C), floored at lavaan's ``eps^(2/3)``, and ``dpi`` = d pi / d rho, the
+    four-corner sum of bivariate normal densities at the thresholds (Olsson 1979, eq. 8).
+    """
+    pi = np.maximum(_cell_probabilities(tau_x, tau_y, rho), PI_FLOOR)
+    bx = padded_bounds(tau_x)
+    by = padded_bounds(tau_y)
+    dens = bivariate_normal_pdf(bx[:, :, None], by[:, None, :], rho[:, None, None])
+    dens[:, [0, -1], :] = 0.0
+    dens[:, :, [0, -1]] = 0.0
+    dpi = dens[:, 1:, 1:] - dens[:, :-1, 1:] - dens[:, 1:, :-1] + dens[:, :-1, :-1]
+    return pi, dpi
+
+
+def _two_by_two(tables: np.ndarray, rho: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """lavaan's special cases of 2 x 2 tables; returns the adjusted tables (in place flags).
+
+    Two empty cells: rho = +-1 (fixed); one empty cell: 0.5 added to it and its diagonal
+    partner, 0.5 taken from the two others (margins kept; lavaan ``zero.add = c(0.5, 0)``,
+    ``zero.keep.margins = TRUE``); ``ad = bc``: rho = 0 (fixed).
+    """
+    t = tables[:, :2, :2].copy()
+    zero = t == 0
+    nz = zero.sum(axis=(1, 2))
+    two = nz == 2
+    rho[two] = np.where(t[two, 0, 0] > 0, 1.0, -1.0)
+    fixed[two] = True
+    one = nz == 1
+    on_diag = zero[:, 0, 0] | zero[:, 1, 1]
+    sign = np.where(on_diag, 1.0, -1.0)[:, None, None] * np.array([[0.5, -0.5], [-0.5, 0.5]])
+    t = np.where(one[:, None, None], t + sign, t)
+    indep = ~fixed & (t[:, 0, 0] * t[:, 1, 1] == t[:, 0, 1] * t[:, 1, 0])
+    rho[indep] = 0.0
+    fixed[indep] = True
+    out = tables.copy()
+    out[:, :2, :2] = t
+    return out
+
+
+def polychoric_two_step(
+    tables: np.ndarray,
+    tau_x: np.ndarray,
+    tau_y: np.ndarray,
+    *,
+    binary: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    tol: float = 1e-12,
+    max_iter: int = 200,
+) -> np.ndarray:
+    """Two-step polychoric correlations of many item pairs, as lavaan (``lav_bvord``).
+
+    Parameters
+    ----------
+    tables
+        (m, C, C) contingency tables (counts) of the m pairs; categories beyond an item's own
+        number are empty.
+    tau_x, tau_y
+        (m, C-1) thresholds of the row and column item of each pair (fixed: step one),
+        padded with ``+inf`` beyond an item's own categories.
+    binary
+        (m,) True where both items are binary (the 2 x 2 rules below apply).
+    start
+        Starting values (default: 0).
+
+    Returns
+    -------
+    ndarray (m,)
+
+    Notes
+    -----
+    Maximises :math:`\\ell(\\rho) = \\sum_{ab} n_{ab} \\log \\pi_{ab}(\\rho)` over
+    :math:`|\\rho| \\le 0.999` (lavaan's nlminb bounds) by Fisher scoring, all pairs at once:
+    :math:`\\rho \\leftarrow \\rho + \\ell'(\\rho) / I(\\rho)` with
+    :math:`\\ell' = \\sum n_{ab} \\pi'_{ab}/\\pi_{ab}` and
+    :math:`I = N \\sum \\pi'^2_{ab}/\\pi_{ab}`, halving a step that lowers the likelihood,
+    until the step is below ``tol``. Unlike ``psych::polychoric`` there is no continuity
+    correction for general tables; 2 x 2 tables follow lavaan: one empty cell gets 0.5 with the
+    margins kept, two empty cells give +-1, ``ad = bc`` gives 0.
+
+    References
+    ----------
+    Olsson, U. (1979). Psychometrika 44, 443-460. Rosseel, Y. lavaan 0.6,
+    ``lav_bvord_cor_twostep_fit``.
+    """
+    m = tables.shape[0]
+    rho = np.zeros(m) if start is None else np.clip(start, -0.99, 0.99).astype(float)
+    fixed = np.zeros(m, dtype=bool)
+    if binary is not None and binary.any():
+        sub = np.flatnonzero(binary)
+        r_sub, f_sub = rho[sub], fixed[sub]
+        adjusted = _two_by_two(tables[sub], r_sub, f_sub)
+        tables = tables.copy()
+        tables[sub] = adjusted
+        rho[sub], fixed[sub] = r_sub, f_sub
+    n = tables.sum(axis=(1, 2))
+    active = ~fixed
+
+    def loglik(idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+        pi, _ = cell_model(tau_x[idx], tau_y[idx], r)
+        return np.sum(tables[idx] * np.log(pi), axis=(1, 2))
+
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        r = rho[idx]
+        pi, dpi = cell_model(tau_x[idx], tau_y[idx], r)
+        grad = np.sum(tables[idx] * dpi / pi, axis=(1, 2))
+        info = n[idx] * np.sum(dpi * dpi / pi, axis=(1, 2))
+        step = grad / np.maximum(info, 1e-300)
+        new = np.clip(r + step, -LAVAAN_RHO_BOUND, LAVAAN_RHO_BOUND)
+        old_ll = np.sum(tables[idx] * np.log(pi), axis=(1, 2))
+        for _half in range(30):
+            worse = loglik(idx, new) < old_ll - 1e-12 * np.abs(old_ll)
+            if not worse.any():
+                break
+            new = np.where(worse, (new + r) / 2.0, new)
+        rho[idx] = new
+        active[idx] = np.abs(new - r) > tol
+    return rho
 
 
 def polychoric_result(
