@@ -4,7 +4,8 @@ lavaan's thresholds, polychoric correlations, NACOV (``lavInspect(fit, "gamma")`
 weights (``diag(lavInspect(fit, "wls.v"))``) for ``cfa(..., ordered = TRUE,
 estimator = "WLSMV")`` on bfi (A1-A5, C1-C5; one group and by gender), ability (16 binary
 items; all rows and a 120-row sample with an empty 2 x 2 cell) and HolzingerSwineford1939 cut
-into 3-4 categories (one group and by school).
+into 3-4 categories (one group and by school); with ``missing = "pairwise"``: bfi (one group
+and by gender) and ability.
 """
 
 import json
@@ -24,8 +25,9 @@ from empathy_metrics.errors import DataError, DegenerateDataError, InputError
 
 REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "ordinal_stats.json").read_text())
-#: Thresholds are closed form (qnorm of cumulative proportions) in both programs.
-THRESHOLD_TOL = 1e-9
+#: Thresholds are closed form (qnorm of cumulative proportions) in both programs; the JSON
+#: keeps 10 significant digits (observed differences <= 5e-10).
+THRESHOLD_TOL = 1e-8
 #: Correlations: lavaan's nlminb stops at its own tolerance (observed differences ~4e-8).
 CORR_TOL = 1e-6
 #: Gamma and the DWLS weights: relative 1e-5 (entries near zero: 1e-6 of the largest entry).
@@ -55,7 +57,8 @@ def test_matches_lavaan(key):
     ref = REF[key]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ability_small: not positive definite (lavaan: silent)
-        stats = ordinal_sample_stats(_data(key), ref["items"], group=ref.get("group") or None)
+        stats = ordinal_sample_stats(_data(key), ref["items"], group=ref.get("group") or None,
+                                     missing=ref["missing"])
     labels = ref["labels"] or [None]
     assert len(stats) == len(labels)
     by_label = {str(g.label): g for g in stats.groups}
@@ -192,6 +195,27 @@ def test_perfectly_related_binary_items_are_a_clear_error():
     frame = pd.DataFrame({"a": x, "b": x, "c": rng.integers(0, 2, 200)})
     with pytest.raises(DegenerateDataError, match="perfectly related"):
         ordinal_sample_stats(frame, ["a", "b", "c"])
+
+
+def test_pairwise_uses_every_row_with_an_answer():
+    bfi = _data("bfi")
+    items = REF["bfi_ac"]["items"]
+    answered = int(bfi[items].notna().any(axis=1).sum())
+    listwise = ordinal_sample_stats(bfi, items)
+    pairwise = ordinal_sample_stats(bfi, items, missing="pairwise")
+    assert (listwise.n_total, pairwise.n_total) == (REF["bfi_ac"]["groups"][0]["n"], answered)
+    assert pairwise.n_dropped == len(bfi) - answered
+    assert pairwise.missing == "pairwise"
+
+
+def test_pair_never_answered_together_is_a_clear_error_under_pairwise():
+    frame = _simulated(7).astype(float)
+    frame.loc[:199, "i0"] = np.nan
+    frame.loc[200:, "i1"] = np.nan
+    with pytest.raises(DataError, match="never answered together"):
+        ordinal_sample_stats(frame, list(frame.columns), missing="pairwise")
+    with pytest.raises(InputError, match="'listwise' or 'pairwise'"):
+        ordinal_sample_stats(frame, list(frame.columns), missing="fiml")
 
 
 def test_missing_columns_and_single_group_are_input_errors():

@@ -37,13 +37,23 @@ from scipy import special
 from ..correlation import PI_FLOOR, cell_model, padded_bounds
 from ..errors import DegenerateDataError
 
-__all__ = ["threshold_scores", "pair_cell_scores", "nacov"]
+__all__ = ["threshold_scores", "pair_cell_scores", "pair_tables", "nacov"]
+
+
+def pair_tables(codes: np.ndarray, pairs: np.ndarray, c: int) -> np.ndarray:
+    """(m, c, c) contingency tables of the item pairs; rows missing either item (-1) skipped."""
+    ix, iy = pairs[:, 0], pairs[:, 1]
+    m = ix.size
+    both = (codes[:, ix] >= 0) & (codes[:, iy] >= 0)
+    flat = (np.arange(m)[None, :] * c + codes[:, ix]) * c + codes[:, iy]
+    return np.bincount(flat[both], minlength=m * c * c).reshape(m, c, c).astype(float)
 
 
 def threshold_scores(codes: np.ndarray, tau: list[np.ndarray]) -> np.ndarray:
     """Casewise scores of the univariate probit likelihoods in the thresholds.
 
-    For a case in category :math:`c` (0-based) of item :math:`j`,
+    For a case in category :math:`c` (0-based) of item :math:`j` (a missing answer, code -1,
+    scores 0: lavaan's NA-ignoring cross-products under ``missing = "pairwise"``),
     :math:`\\partial \\log P(c) / \\partial \\tau_t = \\phi(\\tau_t)
     ([c = t] - [c = t + 1]) / P(c)` with :math:`P(c) = \\Phi(\\tau_{c+1}) - \\Phi(\\tau_c)`
     (0-based thresholds, :math:`\\tau_{-1} = -\\infty`, :math:`\\tau_{K-1} = \\infty`).
@@ -53,7 +63,7 @@ def threshold_scores(codes: np.ndarray, tau: list[np.ndarray]) -> np.ndarray:
     for j, t in enumerate(tau):
         c = codes[:, j]
         cdf = np.concatenate([[0.0], special.ndtr(t), [1.0]])
-        prob = np.diff(cdf)[c]
+        prob = np.where(c >= 0, np.diff(cdf)[c], np.inf)
         k = np.arange(t.size)
         dens = np.exp(-0.5 * t * t) / np.sqrt(2.0 * np.pi)
         ind = (c[:, None] == k[None, :]).astype(float) - (c[:, None] == k[None, :] + 1)
@@ -101,7 +111,8 @@ def nacov(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray, rho: np.n
     Parameters
     ----------
     codes
-        (n, p) complete 0-based category codes.
+        (n, p) 0-based category codes, -1 for a missing answer (pairwise: the scores of a
+        missing answer are 0 and ``N`` counts every row).
     tau
         Per item thresholds (stage 1).
     pairs
@@ -126,14 +137,14 @@ def nacov(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray, rho: np.n
     ix, iy = pairs[:, 0], pairs[:, 1]
     m = ix.size
     pi, s_rho, gx, gy = pair_cell_scores(pad[ix], pad[iy], rho)
-    sc_cor = s_rho[np.arange(m)[None, :], codes[:, ix], codes[:, iy]]  # (n, m)
+    both = (codes[:, ix] >= 0) & (codes[:, iy] >= 0)
+    sc_cor = np.where(both, s_rho[np.arange(m)[None, :], codes[:, ix], codes[:, iy]], 0.0)
     sc = np.concatenate([threshold_scores(codes, tau), sc_cor], axis=1)
     inner = sc.T @ sc
     nth = int(start[-1])
 
     # A21 from the cell counts: sum_cases s_rho * d log pi / d tau
-    flat = (np.arange(m)[None, :] * c + codes[:, ix]) * c + codes[:, iy]
-    counts = np.bincount(flat.ravel(), minlength=m * c * c).reshape(m, c, c).astype(float)
+    counts = pair_tables(codes, pairs, c)
     w = np.where(pi > PI_FLOOR, counts * s_rho / pi, 0.0)
     ax = _a21_block(w, gx)
     ay = _a21_block(np.swapaxes(w, 1, 2), gy)

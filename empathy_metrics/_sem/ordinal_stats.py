@@ -19,9 +19,10 @@ correlations of the lower triangle without diagonal, column by column:
 
 Assumptions and choices (as lavaan): items are integer codes; an item's categories are the
 distinct values it takes anywhere in the data (before listwise deletion, all groups together);
-rows missing any item (or the group) are dropped (listwise, lavaan's default for ordered data);
-groups are sorted. Every category must be used in every group after listwise deletion (lavaan
-0.6-14 stops otherwise); here that is an error naming the item, group and value.
+rows missing any item (or the group) are dropped (listwise, lavaan's default for ordered data;
+``missing="pairwise"`` as lavaan's pairwise option); groups are sorted (lavaan: order of first
+appearance). Every category must be used in every group among the rows used (lavaan 0.6-14
+stops otherwise); here that is an error naming the item, group and value.
 
 References
 ----------
@@ -43,7 +44,7 @@ from scipy import special
 
 from ..correlation import LAVAAN_RHO_BOUND, polychoric_two_step
 from ..errors import DataError, DegenerateDataError, DegenerateDataWarning, InputError
-from .ordinal_nacov import nacov
+from .ordinal_nacov import nacov, pair_tables
 
 __all__ = ["OrdinalGroupStats", "OrdinalSampleStats", "ordinal_sample_stats"]
 
@@ -64,7 +65,7 @@ class OrdinalGroupStats:
     levels
         Per item, the sorted category values (as in the data).
     n
-        Rows used (complete on every item).
+        Rows used (listwise: complete on every item; pairwise: at least one answer).
     thresholds
         Per item, its ``len(levels[j]) - 1`` increasing thresholds.
     corr
@@ -123,6 +124,7 @@ class OrdinalSampleStats:
     group: str | None
     n_total: int
     n_dropped: int
+    missing: str = "listwise"
 
     def __getitem__(self, g: int) -> OrdinalGroupStats:
         return self.groups[g]
@@ -180,32 +182,34 @@ def _codes(frame: pd.DataFrame, items: Sequence[str], source: str | None
 
 
 def _check_categories(codes: np.ndarray, levels: list[np.ndarray], items: Sequence[str],
-                      label: Any, source: str | None) -> None:
+                      label: Any, source: str | None) -> list[np.ndarray]:
+    """Each item's category counts; an error if a category is empty (lavaan 0.6-14 stops)."""
+    freqs = []
     for j, lev in enumerate(levels):
-        freq = np.bincount(codes[:, j], minlength=lev.size)
+        col = codes[:, j]
+        freq = np.bincount(col[col >= 0], minlength=lev.size)
+        freqs.append(freq)
         if (freq == 0).any():
             empty = [f"{v:g}" for v in lev[freq == 0]]
             counts = ", ".join(f"{v:g}: {f}" for v, f in zip(lev, freq, strict=True))
             raise DataError(
                 f"nobody{_where(label)} answered {' or '.join(empty)} on item '{items[j]}' "
-                f"(among complete rows; counts {counts}); its thresholds cannot be estimated",
+                f"(among the rows used; counts {counts}); its thresholds cannot be estimated",
                 file=source, column=items[j],
                 hint="if it is not a valid answer set it to missing; otherwise collapse it "
                      "with its neighbour (recode) in every group, or drop the item")
+    return freqs
 
 
 def _group_stats(codes: np.ndarray, levels: list[np.ndarray], items: list[str], label: Any,
                  source: str | None) -> OrdinalGroupStats:
-    """Thresholds, polychoric correlations and NACOV of one group's complete codes."""
+    """Thresholds, polychoric correlations and NACOV of one group's codes (-1: missing)."""
     n, p = codes.shape
     if n < 2:
-        raise DataError(f"{n} complete respondent(s){_where(label)}; ordinal statistics need "
-                        "many more", file=source, hint="collect more responses")
-    _check_categories(codes, levels, items, label, source)
-    tau = []
-    for j, lev in enumerate(levels):
-        freq = np.bincount(codes[:, j], minlength=lev.size)
-        tau.append(special.ndtri(np.cumsum(freq)[:-1] / n))
+        raise DataError(f"{n} respondent(s) with answers{_where(label)}; ordinal statistics "
+                        "need many more", file=source, hint="collect more responses")
+    freqs = _check_categories(codes, levels, items, label, source)
+    tau = [special.ndtri(np.cumsum(f)[:-1] / f.sum()) for f in freqs]
     pairs = lavaan_pairs(p)
     rho = _polychorics(codes, tau, pairs, items, label, source)
     corr = np.eye(p)
@@ -237,9 +241,14 @@ def _polychorics(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray,
     for j, t in enumerate(tau):
         pad[j, : t.size] = t
     ix, iy = pairs[:, 0], pairs[:, 1]
-    m = ix.size
-    flat = (np.arange(m)[None, :] * c + codes[:, ix]) * c + codes[:, iy]
-    tables = np.bincount(flat.ravel(), minlength=m * c * c).reshape(m, c, c).astype(float)
+    tables = pair_tables(codes, pairs, c)
+    empty = tables.sum(axis=(1, 2)) < 2
+    if empty.any():
+        k = int(np.flatnonzero(empty)[0])
+        raise DataError(
+            f"items {items[iy[k]]} and {items[ix[k]]} are (almost) never answered together"
+            f"{_where(label)}; their polychoric correlation cannot be estimated", file=source,
+            hint="drop one of them or use missing='listwise'")
     binary = (n_cat[ix] == 2) & (n_cat[iy] == 2)
     two_empty = binary & ((tables[:, :2, :2] == 0).sum(axis=(1, 2)) == 2)
     if two_empty.any():
@@ -249,10 +258,8 @@ def _polychorics(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray,
             f"binary items {b} and {a}{_where(label)} are perfectly related (two empty cells "
             "in their 2 x 2 table); their tetrachoric correlation is +-1", file=source,
             hint="drop one of the two items")
-    sd = codes.std(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        start = np.corrcoef(codes, rowvar=False)[ix, iy] if np.all(sd > 0) else None
-    rho = polychoric_two_step(tables, pad[ix], pad[iy], binary=binary, start=start)
+    rho = polychoric_two_step(tables, pad[ix], pad[iy], binary=binary,
+                              start=_table_pearson(tables))
     at_bound = np.abs(rho) >= LAVAAN_RHO_BOUND - 1e-9
     if at_bound.any():
         k = int(np.flatnonzero(at_bound)[0])
@@ -261,6 +268,19 @@ def _polychorics(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray,
             f"is (nearly) {rho[k]:+.3f}; the items are (almost) the same",
             DegenerateDataWarning, stacklevel=4)
     return rho
+
+
+def _table_pearson(tables: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the category codes of each table (lavaan's starting value)."""
+    prob = tables / tables.sum(axis=(1, 2))[:, None, None]
+    k = np.arange(tables.shape[1], dtype=float)
+    px, py = prob.sum(axis=2), prob.sum(axis=1)
+    mx, my = px @ k, py @ k
+    vx, vy = px @ k**2 - mx**2, py @ k**2 - my**2
+    cxy = np.einsum("mab,a,b->m", prob, k, k) - mx * my
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cxy / np.sqrt(vx * vy)
+    return np.where(np.isfinite(r), r, 0.0)
 
 
 def _warn_not_positive_definite(corr: np.ndarray, label: Any) -> None:
@@ -275,7 +295,8 @@ def _warn_not_positive_definite(corr: np.ndarray, label: Any) -> None:
 
 
 def ordinal_sample_stats(data: pd.DataFrame, items: Sequence[str], group: str | None = None,
-                         *, source: str | None = None) -> OrdinalSampleStats:
+                         *, missing: str = "listwise", source: str | None = None
+                         ) -> OrdinalSampleStats:
     """Thresholds, polychoric correlations and their NACOV, per group, as lavaan.
 
     Parameters
@@ -287,6 +308,11 @@ def ordinal_sample_stats(data: pd.DataFrame, items: Sequence[str], group: str | 
     group
         Optional group column (lavaan ``group =``); groups are sorted; rows without a group
         are dropped.
+    missing
+        ``"listwise"`` (lavaan's default for ordered items: rows missing any item are
+        dropped) or ``"pairwise"`` (lavaan ``missing = "pairwise"``: thresholds from each
+        item's answers, each correlation from the rows answering both, missing answers score
+        0 in the NACOV, ``n`` = rows with at least one answer).
     source
         File name for error messages (default ``data.attrs["source"]``).
 
@@ -301,8 +327,8 @@ def ordinal_sample_stats(data: pd.DataFrame, items: Sequence[str], group: str | 
     InputError
         An item or the group column is not in the data.
     DataError
-        Non-integer codes, more than 20 categories, a category nobody chose in a group (after
-        listwise deletion), fewer than two groups with ``group``.
+        Non-integer codes, more than 20 categories, a category nobody chose in a group (among
+        the rows used), a pair never answered together, fewer than two groups with ``group``.
     DegenerateDataError
         An item with one category, a perfectly related pair of binary items, singular
         information.
@@ -327,24 +353,28 @@ def ordinal_sample_stats(data: pd.DataFrame, items: Sequence[str], group: str | 
     items = [str(i) for i in items]
     if len(items) < 2:
         raise InputError("ordinal statistics need at least two items", file=source)
+    if missing not in ("listwise", "pairwise"):
+        raise InputError(f"missing must be 'listwise' or 'pairwise' for ordinal data, got "
+                         f"{missing!r}", hint="lavaan's default for ordered items is listwise")
     codes, levels = _codes(data, items, source)
-    complete = (codes >= 0).all(axis=1)
+    observed = codes >= 0
+    keep = observed.all(axis=1) if missing == "listwise" else observed.any(axis=1)
+    word = "complete answers" if missing == "listwise" else "answers"
     if group is None:
-        keep = complete
         groups = [_group_stats(codes[keep], levels, items, None, source)]
     else:
         if group not in data.columns:
             raise InputError(f"group column '{group}' not found", file=source, column=group,
                              hint=f"columns are {', '.join(map(str, data.columns[:30]))}")
-        keep = complete & data[group].notna().to_numpy()
+        keep = keep & data[group].notna().to_numpy()
         labels, uniq = sorted_labels(data[group][keep])
         if len(uniq) < 2:
-            raise DataError(f"group column '{group}' has {len(uniq)} group(s) with complete "
-                            "answers; a multi-group model needs at least two", file=source,
+            raise DataError(f"group column '{group}' has {len(uniq)} group(s) with {word}; "
+                            "a multi-group model needs at least two", file=source,
                             column=group)
         lab = labels.to_numpy()
         sub = codes[keep]
         groups = [_group_stats(sub[lab == u], levels, items, u, source) for u in uniq]
     return OrdinalSampleStats(groups=groups, items=items, group=group,
                               n_total=int(sum(g.n for g in groups)),
-                              n_dropped=int(len(data) - keep.sum()))
+                              n_dropped=int(len(data) - keep.sum()), missing=missing)
