@@ -227,3 +227,14 @@ def test_missing_columns_and_single_group_are_input_errors():
     frame["g"] = 1
     with pytest.raises(DataError, match="at least two"):
         ordinal_sample_stats(frame, ["i0", "i1"], group="g")
+
+
+def test_score_crossproduct_by_row_blocks_is_the_same(monkeypatch):
+    """Large samples accumulate the NACOV's score cross-product in row blocks."""
+    from empathy_metrics._sem import ordinal_nacov
+
+    frame = _simulated(8, n=500)
+    whole = ordinal_sample_stats(frame, list(frame.columns))[0].gamma
+    monkeypatch.setattr(ordinal_nacov, "_CHUNK", 97)
+    blocks = ordinal_sample_stats(frame, list(frame.columns))[0].gamma
+    np.testing.assert_allclose(blocks, whole, rtol=1e-12, atol=1e-12)

@@ -99,6 +99,26 @@ def pair_cell_scores(tau_x: np.ndarray, tau_y: np.ndarray, rho: np.ndarray
     return pi, s_rho, cross(bx[:, 1:-1], by), cross(by[:, 1:-1], bx)
 
 
+#: Rows per block when accumulating the score cross-product (bounds memory for large n).
+_CHUNK = 20_000
+
+
+def _score_crossproduct(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray,
+                        s_rho: np.ndarray) -> np.ndarray:
+    """:math:`J = S^\\top S` of the casewise scores (thresholds, then rho), by row blocks."""
+    ix, iy = pairs[:, 0], pairs[:, 1]
+    cols = np.arange(ix.size)[None, :]
+    k = sum(t.size for t in tau) + ix.size
+    inner = np.zeros((k, k))
+    for lo in range(0, codes.shape[0], _CHUNK):
+        block = codes[lo:lo + _CHUNK]
+        both = (block[:, ix] >= 0) & (block[:, iy] >= 0)
+        sc_cor = np.where(both, s_rho[cols, block[:, ix], block[:, iy]], 0.0)
+        sc = np.concatenate([threshold_scores(block, tau), sc_cor], axis=1)
+        inner += sc.T @ sc
+    return inner
+
+
 def _a21_block(w: np.ndarray, g: np.ndarray) -> np.ndarray:
     """:math:`\\sum_b g_{tb}(w_{tb} - w_{t+1,b})` for each pair and threshold ``t``."""
     return np.sum(g * (w[:, :-1, :] - w[:, 1:, :]), axis=2)
@@ -137,10 +157,7 @@ def nacov(codes: np.ndarray, tau: list[np.ndarray], pairs: np.ndarray, rho: np.n
     ix, iy = pairs[:, 0], pairs[:, 1]
     m = ix.size
     pi, s_rho, gx, gy = pair_cell_scores(pad[ix], pad[iy], rho)
-    both = (codes[:, ix] >= 0) & (codes[:, iy] >= 0)
-    sc_cor = np.where(both, s_rho[np.arange(m)[None, :], codes[:, ix], codes[:, iy]], 0.0)
-    sc = np.concatenate([threshold_scores(codes, tau), sc_cor], axis=1)
-    inner = sc.T @ sc
+    inner = _score_crossproduct(codes, tau, pairs, s_rho)
     nth = int(start[-1])
 
     # A21 from the cell counts: sum_cases s_rho * d log pi / d tau
