@@ -345,8 +345,7 @@ def test_bootstrap_results_do_not_depend_on_the_memory_budget(monkeypatch):
         return original(gen, n, b)
 
     monkeypatch.setattr(boot, "MEMORY_BUDGET", 24 * 500 * 7)  # 7 resamples per block
-    # the module (the package attribute `empathy_metrics.reliability` is the function)
-    module = importlib.import_module("empathy_metrics.reliability")
+    module = importlib.import_module("empathy_metrics.alpha_bootstrap")
     monkeypatch.setattr(module, "resample_counts", spy)
     small = bootstrap_alpha(x, n_boot=230, seed=4, method="bca")
     assert max(sizes) == 7 and sum(sizes) == 230
