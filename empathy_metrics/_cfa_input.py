@@ -19,10 +19,14 @@ from ._sem import ModelSpec, parse_model
 from .errors import DataError, InputError
 
 __all__ = ["ESTIMATORS", "MISSING", "check_options", "prepare", "group_data", "single_data",
-           "parse_partial"]
+           "parse_partial", "ordinal_data", "check_wlsmv_equal", "WLSMV_STEPS"]
 
-#: Estimators: normal-theory ML, ML with robust (Huber-White) SEs and Yuan-Bentler test.
-ESTIMATORS = ("ml", "mlr")
+#: Estimators: normal-theory ML, ML with robust (Huber-White) SEs and Yuan-Bentler test,
+#: WLSMV for ordered items (DWLS on polychorics, robust SEs, scaled-shifted test).
+ESTIMATORS = ("ml", "mlr", "wlsmv")
+#: group_equal steps allowed under WLSMV (Wu & Estabrook 2016 identification)
+WLSMV_STEPS = ((), ("thresholds",), ("thresholds", "loadings"),
+               ("thresholds", "loadings", "intercepts"))
 #: Missing-data treatments: listwise deletion or full-information ML.
 MISSING = ("listwise", "fiml")
 
@@ -40,7 +44,47 @@ def check_options(estimator: str, missing: str) -> tuple[str, str]:
         raise InputError(f"unknown missing-data treatment '{missing}'",
                          hint="choose 'listwise' (complete cases) or 'fiml' (full-information "
                               "maximum likelihood)")
+    if est == "wlsmv" and miss == "fiml":
+        raise InputError("missing 'fiml' needs a likelihood: it works with estimator 'ml' or "
+                         "'mlr'; WLSMV uses complete cases (listwise), as lavaan does for "
+                         "ordered items",
+                         hint="use --missing listwise with --estimator wlsmv, or --estimator "
+                              "mlr with --missing fiml (items treated as continuous)")
     return est, miss
+
+
+def check_wlsmv_equal(group_equal: Sequence[str]) -> tuple[str, ...]:
+    """``group_equal`` under WLSMV must be one of the Wu & Estabrook (2016) steps."""
+    eq = tuple(str(x) for x in group_equal)
+    for step in WLSMV_STEPS:
+        if sorted(eq) == sorted(step):
+            return step
+    raise InputError(
+        f"group_equal {list(eq)} is not an ordinal invariance step",
+        hint="with ordered items (WLSMV) use [], ['thresholds'], ['thresholds', 'loadings'] "
+             "or ['thresholds', 'loadings', 'intercepts'] (Wu & Estabrook 2016)")
+
+
+def ordinal_data(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
+                 group: str | None, source: str | None) -> tuple[list[Any], list[Any] | None,
+                                                                 int]:
+    """Ordinal sample statistics per group (complete cases), group labels, rows dropped.
+
+    The thresholds, polychoric correlations and their asymptotic covariance come from
+    :func:`empathy_metrics._sem.ordinal_stats.ordinal_sample_stats` (lavaan's two-step
+    estimates and NACOV)."""
+    from ._sem.ordinal_stats import ordinal_sample_stats
+
+    data = frame.copy()
+    data.attrs["source"] = source
+    if group is not None:
+        if group not in responses.columns:
+            raise InputError(f"group column '{group}' not found", file=source, column=group,
+                             hint=f"columns are {', '.join(map(str, responses.columns[:30]))}")
+        data[group] = responses[group]
+    stats = ordinal_sample_stats(data, spec.observed, group, source=source)
+    labels = None if group is None else [g.label for g in stats.groups]
+    return list(stats.groups), labels, int(len(data) - stats.n_total)
 
 
 

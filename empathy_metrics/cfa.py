@@ -42,7 +42,7 @@ from . import _cfa_input as _input
 from . import _sem
 from ._results import Result, jsonable
 from ._sem import ModelSpec, parse_model
-from .errors import DegenerateDataWarning
+from .errors import DegenerateDataWarning, InputError
 
 __all__ = [
     "CFAResult",
@@ -71,9 +71,13 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
     se_free = est.se
     rows = []
     multi = len(est.groups) > 1
+    ordinal = isinstance(s, _sem.OrdinalStructure)
     for g, st in enumerate(est.groups):
         lam, phi, th, nu, alpha = s.matrices(est.theta, g)
         sigma, _ = s.implied(est.theta, g)
+        if ordinal:  # delta parameterization: residual variances 1/delta^2 - explained
+            np.fill_diagonal(th, s.residual_variances(est.theta, g))
+            sigma = lam @ phi @ lam.T + th
         sd_ov = np.sqrt(np.diag(sigma))
         sd_lv = np.sqrt(np.maximum(np.diag(phi), 0.0))
         free = s.free_of(g)
@@ -113,6 +117,13 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
             for j, f in enumerate(spec.factors):
                 add(f, "~1", "", alpha[j], se("alpha", j, 0),
                     alpha[j] / sd_lv[j] if sd_lv[j] > 0 else math.nan, "mean")
+        if ordinal:
+            tau, delta = s.scales(est.theta, g)
+            for i, v in enumerate(spec.observed):
+                for k in range(s.n_th[i]):
+                    add(v, "|", f"t{k + 1}", tau[i, k], se("tau", i, k), tau[i, k] / sd_ov[i],
+                        "threshold")
+                add(v, "~*~", v, delta[i], se("delta", i, 0), delta[i], "scale")
     table = pd.DataFrame(rows)
     if not multi:
         table = table.drop(columns="group")
@@ -143,8 +154,11 @@ def _design_line(res: Any) -> str:
         dropped = (f" ({res.n_dropped} with a missing answer dropped)" if res.n_dropped
                    else "")
         who = f"n = {res.n} complete respondents{dropped}"
-    how = ("robust maximum likelihood (MLR: Huber-White SEs, Yuan-Bentler scaled chi-square)"
-           if res.estimator == "mlr" else "maximum likelihood (lavaan defaults)")
+    how = {"mlr": "robust maximum likelihood (MLR: Huber-White SEs, Yuan-Bentler scaled "
+                  "chi-square)",
+           "wlsmv": "WLSMV for ordered items (DWLS on thresholds and polychoric correlations, "
+                    "robust SEs, mean-and-variance adjusted chi-square)"}.get(
+        res.estimator, "maximum likelihood (lavaan defaults)")
     return f"{who}; {how}, {res.npar} free parameters"
 
 
@@ -152,8 +166,10 @@ def _scaled_line(fit: Mapping[str, Any]) -> str:
     p = fit["pvalue_scaled"]
     ptxt = "—" if not math.isfinite(p) else ("< .001" if p < 0.001 else f"= {p:.3f}")
     lo, hi = fit["rmsea_ci_scaled"]
+    shift = (f", shift {_fmt(fit['shift_parameter'], 2)}" if "shift_parameter" in fit
+             else "")
     return (f"scaled: chi-square = {_fmt(fit['chisq_scaled'], 2)} (scaling factor "
-            f"{_fmt(fit['scaling_factor'])}), p {ptxt}; CFI = {_fmt(fit['cfi_scaled'])}, "
+            f"{_fmt(fit['scaling_factor'])}{shift}), p {ptxt}; CFI = {_fmt(fit['cfi_scaled'])}, "
             f"TLI = {_fmt(fit['tli_scaled'])}, RMSEA = {_fmt(fit['rmsea_scaled'])} "
             f"[90% CI {_fmt(lo)}, {_fmt(hi)}]")
 
@@ -165,8 +181,9 @@ def _fit_line(fit: Mapping[str, Any]) -> str:
     eq = "" if "<" in ptxt else "= "
     return (f"chi-square = {_fmt(fit['chisq'], 2)}, df = {fit['df']}, p {eq}{ptxt}; "
             f"CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = "
-            f"{_fmt(fit['rmsea'])} [90% CI {_fmt(lo)}, {_fmt(hi)}], SRMR = {_fmt(fit['srmr'])}; "
-            f"AIC = {_fmt(fit['aic'], 1)}, BIC = {_fmt(fit['bic'], 1)}")
+            f"{_fmt(fit['rmsea'])} [90% CI {_fmt(lo)}, {_fmt(hi)}], SRMR = {_fmt(fit['srmr'])}"
+            + ("" if not math.isfinite(fit["aic"]) else  # WLSMV: no likelihood
+               f"; AIC = {_fmt(fit['aic'], 1)}, BIC = {_fmt(fit['bic'], 1)}"))
 
 
 # ============================================================================================
@@ -353,7 +370,14 @@ def cfa(
         ``"ml"`` (normal-theory ML, lavaan's default) or ``"mlr"`` (ML estimates with
         Huber-White robust standard errors and the Yuan-Bentler scaled chi-square, lavaan
         ``estimator = "MLR"``; ``fit`` then also holds ``chisq_scaled``, ``cfi_scaled``,
-        ``tli_scaled``, ``rmsea_scaled``, ...).
+        ``tli_scaled``, ``rmsea_scaled``, ...), or ``"wlsmv"`` for ordered items (integer
+        category codes): lavaan's ``cfa(..., ordered = items, estimator = "WLSMV")``
+        defaults -- DWLS on thresholds and polychoric correlations, delta parameterization,
+        robust SEs, the mean-and-variance adjusted (scaled-shifted) chi-square; ``fit`` also
+        holds the ``*_scaled`` keys and ``shift_parameter``, ``parameters`` the thresholds
+        (``op = "|"``) and scaling factors (``"~*~"``). With groups, ``group_equal`` is a Wu &
+        Estabrook (2016) step: ``[]``, ``["thresholds"]``, ``["thresholds", "loadings"]``,
+        ``["thresholds", "loadings", "intercepts"]``.
     missing
         ``"listwise"`` (drop respondents with any missing model item) or ``"fiml"``
         (full-information ML using every answer, lavaan ``missing = "ml"``).
@@ -399,6 +423,14 @@ def cfa(
     \\mathrm{tr}(A_0^{-1}B_0)]/df` (Yuan & Bentler 2000; Mplus variant, lavaan's
     ``"yuan.bentler.mplus"``), also with FIML.
 
+    *WLSMV* (Muthen, du Toit & Spisic 1997; lavaan ``estimator = "WLSMV"``): the items'
+    thresholds and polychoric correlations (:mod:`empathy_metrics._sem.ordinal_stats`) are
+    fitted by diagonally weighted least squares with weights :math:`1/\\mathrm{diag}(\\Gamma)`;
+    standard errors from the sandwich with :math:`\\Gamma`; the chi-square adjusted in mean
+    and variance (Asparouhov & Muthen 2010). Residual variances of the latent responses are
+    :math:`1 - ` the explained variance (delta parameterization). Assumes normal latent
+    responses behind the categories and complete cases; see :mod:`empathy_metrics._sem.dwls`.
+
     *Fit*: :math:`\\chi^2 = N F_{ML}`; CFI, TLI against the independence model; RMSEA with a
     90 % CI from the noncentral :math:`\\chi^2`; Bentler's SRMR; AIC and BIC from the
     log-likelihood, all as lavaan's ``fitMeasures`` (see :mod:`empathy_metrics._sem.fit`).
@@ -421,15 +453,21 @@ def cfa(
     est_name, miss = _input.check_options(estimator, missing)
     frame, spec, source = _input.prepare(responses, instrument, model, columns)
     spec = _input.with_std_lv(spec, std_lv)
-    if group is None:
+    if est_name == "wlsmv":
+        stats_g, labels, n_dropped = _input.ordinal_data(responses, frame, spec, group, source)
+    elif group is None:
         stats_g, n_dropped = _input.single_data(frame, spec, miss)
         labels = None
     else:
         stats_g, labels, n_dropped = _input.group_data(responses, frame, spec, group, miss,
                                                        source)
     partial = _input.parse_partial(spec, group_partial)
-    est = _sem.fit_model(spec, stats_g, meanstructure=group is not None or miss == "fiml",
-                         equal=tuple(group_equal), partial=partial, estimator=est_name)
+    if est_name == "wlsmv":
+        est = _sem.fit_dwls(spec, stats_g, equal=_input.check_wlsmv_equal(group_equal),
+                            partial=partial)
+    else:
+        est = _sem.fit_model(spec, stats_g, meanstructure=group is not None or miss == "fiml",
+                             equal=tuple(group_equal), partial=partial, estimator=est_name)
     for message in est.warnings:
         warnings.warn(message, DegenerateDataWarning, stacklevel=2)
     res = result_from(est, spec, n_dropped, labels, "Confirmatory factor analysis", miss)
@@ -477,6 +515,10 @@ def modindices(result: CFAResult, *, sort: bool = True, minimum: float = 0.0) ->
     from ._sem import modindices as mi
 
     est = result._estimate
+    if result.estimator == "wlsmv":
+        raise InputError("modification indices are computed for ML and MLR fits only",
+                         hint="refit with estimator 'ml' or 'mlr' to screen for "
+                              "misspecifications")
     cands = mi.modification_indices(est)
     rows = []
     for cand, (value, epc) in zip(cands, mi.score_tests(est, cands), strict=True):

@@ -126,8 +126,13 @@ def test_cfa_std_lv_and_bad_estimator(files):
     loads = pd.DataFrame(json.loads(res.output)["loadings"])
     assert loads["se"].notna().all()  # no marker: every loading estimated
     res = runner.invoke(cli, ["cfa", str(HS), "--model", str(files["hs_model"]),
+                              "--estimator", "wls"])
+    assert res.exit_code == 2 and "wlsmv" in res.output  # the choices are listed
+    # WLSMV needs category codes: HS's test scores are continuous
+    res = runner.invoke(cli, ["cfa", str(HS), "--model", str(files["hs_model"]),
                               "--estimator", "wlsmv"])
-    assert res.exit_code == 2 and "wlsmv" in res.output
+    assert res.exit_code == 2 and "row 2, column 'x1'" in res.output
+    assert "integer category code" in res.output
 
 
 def test_invariance_json_matches_lavaan(files):
@@ -185,6 +190,30 @@ def test_invariance_table_and_errors(files):
     assert res.exit_code == 2 and "group column 'county' not found" in res.output
     res = runner.invoke(cli, ["invariance", str(HS), "--model", str(files["hs_model"])])
     assert res.exit_code == 2 and "--group" in res.output
+
+
+def test_cfa_wlsmv_json_matches_lavaan(tmp_path):
+    """--estimator wlsmv: lavaan's WLSMV fit measures, scaled ones included, in the JSON."""
+    ref = json.loads((REF_DIR / "wlsmv.json").read_text())["hs"]
+    model = tmp_path / "hs.lav"
+    model.write_text(ref["model"])
+    data = REF_DIR / "data" / "hs_quartiles.csv"
+    res = CliRunner().invoke(cli, ["cfa", str(data), "--model", str(model), "--estimator",
+                                   "wlsmv", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["estimator"] == "wlsmv" and out["n"] == 301
+    for key in ("chisq", "chisq_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr"):
+        assert out["fit"][key] == pytest.approx(ref["fit"][key], abs=ITERATIVE_TOL), key
+    assert out["fit"]["rmsea_ci_scaled"] == pytest.approx(
+        [ref["fit"]["rmsea_ci_lower_scaled"], ref["fit"]["rmsea_ci_upper_scaled"]],
+        abs=ITERATIVE_TOL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "empathy_metrics", "cfa", str(data), "--model", str(model),
+         "--estimator", "wlsmv", "--missing", "fiml"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "WLSMV uses complete cases" in proc.stderr and proc.stdout == ""
 
 
 def test_subprocess_json_and_help(files):

@@ -9,7 +9,10 @@ Modules, one job each:
 * :mod:`.robust` -- MLR: Huber-White standard errors and the Yuan-Bentler scaled test;
 * :mod:`.fit` -- fit measures as lavaan's ``fitMeasures``;
 * :mod:`.modindices` -- modification indices and score tests (``modindices``,
-  ``lavTestScore``).
+  ``lavTestScore``);
+* :mod:`.ordinal_model` / :mod:`.dwls` -- ordered items (delta parameterization) and WLSMV
+  (DWLS, robust SEs, scaled-shifted test); the sample statistics come from
+  :mod:`.ordinal_stats`.
 
 Reference: Rosseel Y (2012). lavaan: an R package for structural equation modeling. *J Stat
 Softw* 48(2); lavaan 0.6 source (``lav_model_estimate``, ``lav_mvnorm_missing``,
@@ -18,8 +21,10 @@ Softw* 48(2); lavaan 0.6 source (``lav_model_estimate``, ``lav_mvnorm_missing``,
 
 from __future__ import annotations
 
+from .dwls import OrdinalEstimate, fit_dwls
 from .estimate import Estimate, fit_model
-from .fit import FIT_KEYS, SCALED_KEYS, baseline, fit_measures
+from .fit import FIT_KEYS, SCALED_KEYS, baseline, fit_measures, fit_measures_wlsmv
+from .ordinal_model import OrdinalStructure
 from .samples import Block, GroupStats, check_sample, group_stats
 from .structure import Structure
 from .syntax import ModelSpec, parse_model
@@ -33,6 +38,10 @@ __all__ = [
     "Estimate",
     "fit_model",
     "fit_measures",
+    "fit_measures_wlsmv",
+    "OrdinalStructure",
+    "OrdinalEstimate",
+    "fit_dwls",
     "baseline",
     "group_stats",
     "check_sample",

@@ -30,7 +30,7 @@ from scipy import optimize, stats
 from .estimate import Estimate
 from .samples import GroupStats
 
-__all__ = ["fit_measures", "baseline", "rmsea_ci", "FIT_KEYS", "SCALED_KEYS"]
+__all__ = ["fit_measures", "fit_measures_wlsmv", "baseline", "rmsea_ci", "FIT_KEYS", "SCALED_KEYS"]
 
 FIT_KEYS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic")
 SCALED_KEYS = ("chisq_scaled", "df_scaled", "pvalue_scaled", "scaling_factor", "cfi_scaled",
@@ -128,7 +128,10 @@ def _rmsea(x2: float, df: float, n: int, n_groups: int) -> float:
 def fit_measures(est: Estimate) -> dict[str, Any]:
     """``chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci, srmr, aic, bic``, and under MLR also
     ``chisq_scaled, df_scaled, pvalue_scaled, scaling_factor, cfi_scaled, tli_scaled,
-    rmsea_scaled, rmsea_ci_scaled`` (definitions in the module docstring)."""
+    rmsea_scaled, rmsea_ci_scaled`` (definitions in the module docstring); a WLSMV fit gives
+    :func:`fit_measures_wlsmv`."""
+    if est.estimator == "wlsmv":
+        return fit_measures_wlsmv(est)
     n = est.n
     x2 = n * est.fmin
     df = est.df
@@ -152,6 +155,52 @@ def fit_measures(est: Estimate) -> dict[str, Any]:
     }
     if est.estimator == "mlr":
         out.update(_scaled(est, x2, df, n, G))
+    return out
+
+
+def fit_measures_wlsmv(est: Any) -> dict[str, Any]:
+    """The WLSMV fit measures (module docstring) of an
+    :class:`~empathy_metrics._sem.dwls.OrdinalEstimate`: the keys of :func:`fit_measures`
+    (``aic``/``bic`` NaN) and ``SCALED_KEYS`` + ``shift_parameter``."""
+    from .dwls import baseline_dwls
+
+    n, df, G = est.n, est.df, len(est.groups)
+    x2 = n * est.fmin
+    n_rmsea = n - G  # lavaan's lav_utils_get_ntotal for estimators other than ML
+    s = est.structure
+    base = baseline_dwls(est.groups, s.n_tau)
+    x2b, dfb = base["chisq"], base["df"]
+    lo, hi = rmsea_ci(x2, df, n_rmsea, G)
+    srmr_total = 0.0
+    for g, st in enumerate(est.groups):
+        r = (st.stats_vector - s.implied_stats(est.theta, g))[s.n_tau:]
+        srmr_total += st.n / n * math.sqrt(float(r @ r) / (s.p * (s.p + 1) / 2))
+    out: dict[str, Any] = {
+        "chisq": float(x2), "df": int(df),
+        "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else math.nan,
+        "cfi": float(_cfi(x2, df, x2b, dfb)), "tli": float(_tli(x2, df, x2b, dfb)),
+        "rmsea": float(_rmsea(x2, df, n_rmsea, G)), "rmsea_ci": [float(lo), float(hi)],
+        "srmr": float(srmr_total), "aic": math.nan, "bic": math.nan,
+    }
+    rob = est.robust
+    xs, xbs = rob["chisq_scaled"], base["chisq_scaled"]
+    if df > 0 and math.isfinite(xs):
+        los, his = rmsea_ci(xs, df, n_rmsea, G)
+        scaled = {"cfi_scaled": _cfi(xs, df, xbs, dfb), "tli_scaled": _tli(xs, df, xbs, dfb),
+                  "rmsea_scaled": _rmsea(xs, df, n_rmsea, G), "rmsea_ci_scaled": [los, his],
+                  "pvalue_scaled": stats.chi2.sf(xs, df)}
+    else:
+        scaled = {"cfi_scaled": math.nan, "tli_scaled": math.nan, "rmsea_scaled": math.nan,
+                  "rmsea_ci_scaled": [math.nan, math.nan], "pvalue_scaled": math.nan}
+    out.update({
+        "chisq_scaled": float(xs), "df_scaled": int(df),
+        "pvalue_scaled": float(scaled["pvalue_scaled"]),
+        "scaling_factor": float(rob["scaling_factor"]),
+        "cfi_scaled": float(scaled["cfi_scaled"]), "tli_scaled": float(scaled["tli_scaled"]),
+        "rmsea_scaled": float(scaled["rmsea_scaled"]),
+        "rmsea_ci_scaled": [float(v) for v in scaled["rmsea_ci_scaled"]],
+        "shift_parameter": float(rob["shift"]),
+    })
     return out
 
 

@@ -59,6 +59,9 @@ class Structure:
         Entries ``(kind, row, col)`` exempt from ``equal`` (lavaan's ``group.partial``).
     """
 
+    #: matrix kinds of the model (subclasses add more)
+    kinds: tuple[str, ...] = KINDS
+
     _EQUAL_KIND = {"loadings": "lambda", "intercepts": "nu", "residuals": "theta",
                    "residual.covariances": "theta", "lv.variances": "phi",
                    "lv.covariances": "phi"}
@@ -140,18 +143,40 @@ class Structure:
         self._add(kind, g, r, c, key)
 
     def _layout_group(self, g: int) -> None:
+        self._layout_loadings(g)
+        self._layout_residuals(g, variances=True)
+        self._layout_factors(g)
+        if self.meanstructure:
+            for i, v in enumerate(self.spec.observed):
+                self._entry("nu", g, i, 0, (v, "~1", ""), None)
+            free_means = "intercepts" in self.equal and g > 0
+            for j, f in enumerate(self.spec.factors):
+                self._entry("alpha", g, j, 0, (f, "~1", ""), None if free_means else 0.0)
+
+    def _layout_loadings(self, g: int) -> None:
         spec = self.spec
         pos = {v: i for i, v in enumerate(spec.observed)}
-        std_lv = spec.std_lv
         for j, f in enumerate(spec.factors):
             for k, item in enumerate(spec.indicators[f]):
-                default = 1.0 if (k == 0 and not std_lv) else None
+                default = 1.0 if (k == 0 and not spec.std_lv) else None
                 self._entry("lambda", g, pos[item], j, (f, "=~", item), default)
-        for i, v in enumerate(spec.observed):
-            self._entry("theta", g, i, i, (v, "~~", v), None)
+
+    def _layout_residuals(self, g: int, *, variances: bool) -> None:
+        """Residual variances (unless ``variances`` is false) and residual covariances."""
+        spec = self.spec
+        pos = {v: i for i, v in enumerate(spec.observed)}
+        if variances:
+            for i, v in enumerate(spec.observed):
+                self._entry("theta", g, i, i, (v, "~~", v), None)
         for a, b in spec.residual_covariances:
             i, k = sorted((pos[a], pos[b]), reverse=True)
             self._entry("theta", g, i, k, (a, "~~", b), None)
+
+    def _layout_factors(self, g: int) -> None:
+        """Factor variances (1 under std.lv, free in later groups with equal loadings) and
+        covariances."""
+        spec = self.spec
+        std_lv = spec.std_lv
         fpos = {f: j for j, f in enumerate(spec.factors)}
         for j, f in enumerate(spec.factors):
             free_var = std_lv and g > 0 and "loadings" in self.equal
@@ -162,12 +187,6 @@ class Structure:
                 a, b = spec.factors[k], spec.factors[j]
                 key = (a, "~~", b) if fpos[a] < fpos[b] else (b, "~~", a)
                 self._entry("phi", g, j, k, key, None)
-        if self.meanstructure:
-            for i, v in enumerate(spec.observed):
-                self._entry("nu", g, i, 0, (v, "~1", ""), None)
-            free_means = "intercepts" in self.equal and g > 0
-            for j, f in enumerate(spec.factors):
-                self._entry("alpha", g, j, 0, (f, "~1", ""), None if free_means else 0.0)
 
     def _build_index(self) -> None:
         """Per group and kind: (rows, cols, free indices) for vectorised scatter."""
@@ -175,7 +194,7 @@ class Structure:
         self._base = []
         for g in range(self.G):
             entry: dict[str, Any] = {}
-            for kind in KINDS:
+            for kind in self.kinds:
                 sel = [prm for prm in (self.params[k] for k in self.by_group[g])
                        if prm.kind == kind]
                 entry[kind] = (np.array([x.row for x in sel], dtype=int),
@@ -186,17 +205,21 @@ class Structure:
             entry["cols"] = cols
             entry["local"] = {int(c): i for i, c in enumerate(cols)}
             self._index.append(entry)
-            base = {"lambda": np.zeros((self.p, self.m)), "phi": np.zeros((self.m, self.m)),
-                    "theta": np.zeros((self.p, self.p)), "nu": np.zeros(self.p),
-                    "alpha": np.zeros(self.m)}
+            base = self._empty_base()
             for kind, r, c, v in self.fixed[g]:
-                if kind in ("nu", "alpha"):
+                if base[kind].ndim == 1:
                     base[kind][r] = v
                 else:
                     base[kind][r, c] = v
                     if kind in ("phi", "theta"):
                         base[kind][c, r] = v
             self._base.append(base)
+
+    def _empty_base(self) -> dict[str, np.ndarray]:
+        """Zero matrices of every kind, to receive the fixed values."""
+        return {"lambda": np.zeros((self.p, self.m)), "phi": np.zeros((self.m, self.m)),
+                "theta": np.zeros((self.p, self.p)), "nu": np.zeros(self.p),
+                "alpha": np.zeros(self.m)}
 
     # ----------------------------------------------------------------------------------------
     # model-implied moments and their derivatives

@@ -41,11 +41,15 @@ def _estimation_options(func):
              "full-information maximum likelihood (fiml; as lavaan missing='ml').",
     )(func)
     return click.option(
-        "--estimator", "estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False),
+        "--estimator", "estimator",
+        type=click.Choice(["ml", "mlr", "wlsmv"], case_sensitive=False),
         default="ml", show_default=True,
         help="ml: normal-theory maximum likelihood; mlr: the same estimates with robust "
              "(Huber-White) standard errors and the Yuan-Bentler scaled chi-square and fit "
-             "indices (as lavaan estimator='MLR'), for skewed Likert items.",
+             "indices (as lavaan estimator='MLR'), for skewed Likert items; wlsmv: items as "
+             "ordered categories (polychoric correlations and thresholds, DWLS, robust SEs, "
+             "mean-and-variance adjusted chi-square; as lavaan ordered=, estimator='WLSMV'; "
+             "complete cases only).",
     )(func)
 
 
@@ -91,7 +95,8 @@ def _parse(model: str | None, model_file: str | None):
         "  empathy cfa survey.csv -i jse-s\n"
         "  empathy cfa survey.csv -i jse-s --model two_factors.lav --format json > cfa.json\n"
         "  empathy cfa scores.csv --model model.lav      # model over the file's columns\n"
-        "  empathy cfa survey.csv -i jse-s --estimator mlr --missing fiml"
+        "  empathy cfa survey.csv -i jse-s --estimator mlr --missing fiml\n"
+        "  empathy cfa survey.csv -i jse-s --estimator wlsmv   # answers as ordered categories"
     ),
 )
 @data_argument
@@ -112,8 +117,9 @@ def cfa(data: str, instrument: str | None, model_file: str | None, map_file: str
     Reverse-keys the items, drops respondents with any missing model item (or, with
     --missing fiml, uses every answer), fits the instrument's subscales as correlated factors
     (or the --model), and reports chi-square, CFI, TLI, RMSEA with its 90% CI, SRMR, AIC, BIC
-    (with --estimator mlr also their scaled versions) and the loadings with standard errors
-    and standardised values (--format json gives every number at full precision).
+    (with --estimator mlr or wlsmv also their scaled versions) and the loadings with
+    standard errors and standardised values (--format json gives every number at full
+    precision). --estimator wlsmv treats the answers as ordered categories (lavaan's WLSMV).
     """
     from ..cfa import cfa as run_cfa
 
