@@ -23,7 +23,7 @@ from . import _sem
 from ._partial import PartialSearch, stepwise_release
 from ._results import Result, jsonable
 from ._sem import ModelSpec
-from .errors import DegenerateDataWarning
+from .errors import DegenerateDataWarning, InputError
 
 if TYPE_CHECKING:  # cfa imports this module at its end (re-export); no cycle at run time
     from .cfa import CFAResult
@@ -51,9 +51,11 @@ class InvarianceResult(Result):
     group_sizes
         Complete respondents per group.
     models
-        ``{"configural", "metric", "scalar"}`` -> multi-group :class:`CFAResult`.
+        ``{"configural", "metric", "scalar"}`` -> multi-group :class:`CFAResult`; under WLSMV
+        also ``"thresholds"`` (between configural and metric, Wu & Estabrook 2016).
     comparisons
-        One row per nested comparison (``metric vs configural``, ``scalar vs metric``):
+        One row per nested comparison (``metric vs configural``, ``scalar vs metric``; under
+        WLSMV ``thresholds vs configural``, ``metric vs thresholds``, ``scalar vs metric``):
         ``chisq_diff``, ``df_diff``, ``pvalue`` (lavaan's ``lavTestLRT``), ``delta_cfi``
         (restricted minus free), ``delta_rmsea``, ``holds``.
     verdict
@@ -115,21 +117,27 @@ class InvarianceResult(Result):
         rows = []
         for name, res in self.models.items():
             fit = res.fit
-            rows.append({"model": name, "chisq": fit["chisq"], "df": fit["df"],
-                         "pvalue": fit["pvalue"], "cfi": fit["cfi"], "tli": fit["tli"],
-                         "rmsea": fit["rmsea"], "rmsea_lo": fit["rmsea_ci"][0],
-                         "rmsea_hi": fit["rmsea_ci"][1], "srmr": fit["srmr"], "aic": fit["aic"],
-                         "bic": fit["bic"]})
+            row = {"model": name, "chisq": fit["chisq"], "df": fit["df"],
+                   "pvalue": fit["pvalue"], "cfi": fit["cfi"], "tli": fit["tli"],
+                   "rmsea": fit["rmsea"], "rmsea_lo": fit["rmsea_ci"][0],
+                   "rmsea_hi": fit["rmsea_ci"][1], "srmr": fit["srmr"]}
+            if "chisq_scaled" in fit:  # MLR / WLSMV: the scaled indices the criteria use
+                row.update({"chisq_scaled": fit["chisq_scaled"],
+                            "cfi_scaled": fit["cfi_scaled"], "tli_scaled": fit["tli_scaled"],
+                            "rmsea_scaled": fit["rmsea_scaled"]})
+            if math.isfinite(fit["aic"]):  # no likelihood (WLSMV): no AIC/BIC
+                row.update({"aic": fit["aic"], "bic": fit["bic"]})
+            rows.append(row)
         return pd.DataFrame(rows).set_index("model")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"groups", "configural", "metric", "scalar", "comparisons", "partial", "design",
-        "estimator", "missing", "verdict"}``."""
+        """``{"groups", "configural", ["thresholds",] "metric", "scalar", "comparisons",
+        "partial", "design", "estimator", "missing", "verdict"}`` (``"thresholds"``: the
+        ordinal step under WLSMV)."""
+        steps = {name: jsonable(res.fit) for name, res in self.models.items()}
         return {
             "groups": jsonable(list(self.groups)),
-            "configural": jsonable(self.configural),
-            "metric": jsonable(self.metric),
-            "scalar": jsonable(self.scalar),
+            **steps,
             "comparisons": jsonable(self.comparisons),
             "partial": {k: v.to_dict() for k, v in self.partial.items()},
             "design": self.design,
@@ -298,6 +306,11 @@ def invariance(
         As in :func:`~empathy_metrics.cfa.cfa`: ``"mlr"`` gives robust SEs, scaled fit
         indices (the ΔCFI/ΔRMSEA criteria then use ``cfi_scaled``/``rmsea_scaled``) and the
         Satorra-Bentler scaled difference test; ``missing = "fiml"`` uses every answer.
+        ``"wlsmv"`` treats the answers as ordered categories and tests ordinal invariance in
+        four steps -- configural, thresholds, + loadings (metric), + intercepts (scalar) --
+        with the Wu & Estabrook (2016) identification, the scaled-shifted difference test and
+        the scaled ΔCFI/ΔRMSEA (see :mod:`empathy_metrics._invariance_ordinal`; complete
+        cases, independent groups, no partial search).
     id
         Respondent id column. When ids repeat across the levels of ``group`` (the same
         students answering in several years), ``group`` is taken as the occasion and the
@@ -355,10 +368,21 @@ def invariance(
     note = ""
     if id is not None:
         if _long.repeated_ids(responses, id, group, source):
+            if est_name == "wlsmv":
+                raise InputError(
+                    f"ids in '{id}' repeat across '{group}': longitudinal invariance is fitted "
+                    "by maximum likelihood, not WLSMV",
+                    hint="use --estimator ml or mlr (with --missing fiml) for the same "
+                         "students over time; WLSMV invariance is for independent groups")
             return _longitudinal(responses, frame, spec, group, id, source, est_name, miss,
                                  cfi_cutoff, rmsea_cutoff)
         note = (f" (No id in '{id}' occurs at more than one '{group}', so the groups are "
                 "independent and a multi-group model is used.)")
+    if est_name == "wlsmv":
+        from ._invariance_ordinal import ordinal_invariance
+
+        return ordinal_invariance(responses, frame, spec, group, source, cfi_cutoff=cfi_cutoff,
+                                  rmsea_cutoff=rmsea_cutoff, partial=partial, note=note)
     stats_g, uniq, n_dropped = _input.group_data(responses, frame, spec, group, miss, source)
 
     from .cfa import result_from

@@ -123,7 +123,8 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
                 for k in range(s.n_th[i]):
                     add(v, "|", f"t{k + 1}", tau[i, k], se("tau", i, k), tau[i, k] / sd_ov[i],
                         "threshold")
-                add(v, "~*~", v, delta[i], se("delta", i, 0), delta[i], "scale")
+                # standardised: delta times the SD of y* (1/delta) = 1, as lavaan
+                add(v, "~*~", v, delta[i], se("delta", i, 0), delta[i] * sd_ov[i], "scale")
     table = pd.DataFrame(rows)
     if not multi:
         table = table.drop(columns="group")

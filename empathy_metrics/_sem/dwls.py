@@ -58,7 +58,7 @@ from .estimate import Estimate
 from .ordinal_model import OrdinalStructure
 from .syntax import ModelSpec
 
-__all__ = ["OrdinalGroup", "OrdinalEstimate", "fit_dwls", "baseline_dwls"]
+__all__ = ["OrdinalGroup", "OrdinalEstimate", "fit_dwls", "baseline_dwls", "satorra_2000"]
 
 
 class OrdinalGroup(Protocol):
@@ -289,3 +289,58 @@ def _admissibility(est: OrdinalEstimate) -> list[str]:
             out.append(f"the factor covariance matrix{where} is not positive definite "
                        "(a factor correlation at or beyond 1): factors may not be distinct")
     return out
+
+
+def satorra_2000(free: OrdinalEstimate, restricted: OrdinalEstimate) -> dict[str, float]:
+    """Scaled-shifted difference test of nested WLSMV fits (lavaan ``lavTestLRT``'s default
+    for ``test = "scaled.shifted"``: ``lav_test_diff_Satorra2000`` with ``H1 = TRUE``,
+    ``A.method = "delta"``).
+
+    With :math:`\\Pi` the stacked Jacobian of the less restricted model (at its estimates),
+    :math:`\\Pi_0` that of the restricted model (at its own), :math:`H = \\Pi^+\\Pi_0` and
+    :math:`A` an orthonormal basis of the orthogonal complement of the columns of :math:`H`
+    (the constraints, in the free model's parameters), :math:`P = E` (unit information of
+    the free model), :math:`M = P^{-1}A'(AP^{-1}A')^+AP^{-1}`:
+    :math:`\\mathrm{tr}_1 = \\sum_g f_g\\mathrm{tr}(W_g\\Gamma_gW_g\\Pi_gM\\Pi_g')`,
+    :math:`\\mathrm{tr}_2 = \\mathrm{tr}[(U\\Gamma)^2]` with :math:`U = W\\Pi M\\Pi'W`,
+    :math:`\\Gamma = \\oplus_g f_g\\Gamma_g`; then with :math:`m = df_0 - df_1`,
+    :math:`a = \\sqrt{m/\\mathrm{tr}_2}`, :math:`b = m - a\\,\\mathrm{tr}_1`, the difference
+    :math:`(T_0 - T_1)a + b` on :math:`m` df (Satorra 2000; Asparouhov & Muthen 2010).
+    Returns ``chisq_diff``, ``df_diff``, ``pvalue``.
+    """
+    groups = free.groups
+    n = free.n
+    m = restricted.df - free.df
+    diff = n * (restricted.fmin - free.fmin)
+    if m <= 0:
+        return {"chisq_diff": diff, "df_diff": int(m), "pvalue": math.nan}
+    pi = [free.structure.stats_jacobian(free.theta, g) for g in range(len(groups))]
+    pi0 = np.vstack([restricted.structure.stats_jacobian(restricted.theta, g)
+                     for g in range(len(groups))])
+    ginv_tol = math.sqrt(np.finfo(float).eps)  # MASS::ginv's tolerance
+    h = np.linalg.pinv(np.vstack(pi), rcond=ginv_tol) @ pi0
+    u_h, sv, _ = np.linalg.svd(h, full_matrices=True)
+    rank = int(np.sum(sv > max(h.shape) * np.finfo(float).eps * sv[0]))
+    a_mat = u_h[:, rank:].T
+    p_inv = np.linalg.inv(free.info)
+    apa = a_mat @ p_inv @ a_mat.T
+    mid = p_inv @ a_mat.T @ np.linalg.pinv(apa, rcond=ginv_tol) @ a_mat @ p_inv
+    fg = [st.n / n for st in groups]
+    tr1 = 0.0
+    blocks = []
+    for f, st, j in zip(fg, groups, pi, strict=True):
+        wj = st.wls_weights[:, None] * j
+        tr1 += f * float(np.sum((wj @ mid @ wj.T) * st.gamma))
+        blocks.append((wj, f * st.gamma))
+    w_pi = np.vstack([b[0] for b in blocks])
+    u = w_pi @ mid @ w_pi.T
+    sizes = [len(st.wls_weights) for st in groups]
+    ug = np.empty_like(u)
+    at = 0
+    for (_, gam), k in zip(blocks, sizes, strict=True):
+        ug[:, at:at + k] = u[:, at:at + k] @ gam
+        at += k
+    tr2 = float(np.sum(ug * ug.T))
+    a = math.sqrt(m / tr2)
+    stat = diff * a + (m - a * tr1)
+    return {"chisq_diff": stat, "df_diff": int(m), "pvalue": pvalue(max(stat, 0.0), m)}

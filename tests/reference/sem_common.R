@@ -1,5 +1,6 @@
 # Helpers shared by the lavaan reference scripts of issue 13 (cfa_syntax.R, cfa_missing.R,
-# cfa_modindices.R, cfa_longitudinal.R). Source from the repository root.
+# cfa_modindices.R, cfa_longitudinal.R, wlsmv.R, wlsmv_invariance.R). Source from the
+# repository root.
 suppressPackageStartupMessages({
   library(lavaan)
   library(jsonlite)
@@ -39,4 +40,30 @@ ref <- function(fit, model, ...) {
 write_ref <- function(out, path) {
   out$versions <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan")))
   writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"), path)
+}
+
+# WLSMV fits (wlsmv.R, wlsmv_invariance.R): lavaan's fitMeasures for the scaled-shifted test
+wlsmv_names <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
+                 "chisq.scaling.factor", "baseline.chisq", "baseline.df",
+                 "baseline.chisq.scaled", "baseline.df.scaled", "cfi", "tli", "cfi.scaled",
+                 "tli.scaled", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.scaled",
+                 "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "srmr")
+
+wlsmv_ref <- function(fit, model, data_name, items, stats = TRUE, ...) {
+  fm <- fitMeasures(fit, wlsmv_names)
+  f <- as.list(unname(fm))
+  names(f) <- gsub(".", "_", wlsmv_names, fixed = TRUE)
+  f$n <- lavInspect(fit, "ntotal")
+  f$converged <- lavInspect(fit, "converged")
+  f$shift <- unname(lavInspect(fit, "test")$scaled.shifted$shift.parameter)
+  out <- list(model = model, data = data_name, items = items, fit = f,
+              params = params_ref(fit), ...)
+  if (stats) {
+    # the sample statistics (thresholds, polychorics), Gamma (NACOV) and the DWLS weights,
+    # so the estimator can be checked on lavaan's own sample statistics
+    out$wls_obs <- unname(unlist(lavInspect(fit, "wls.obs")))
+    out$wls_v <- unname(diag(lavInspect(fit, "wls.v")))
+    out$gamma <- unname(lavInspect(fit, "gamma"))
+  }
+  out
 }

@@ -7,31 +7,6 @@
 # HolzingerSwineford1939 tests cut at their quartiles into 4 ordered categories).
 source("tests/reference/sem_common.R")
 
-wlsmv_names <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
-                 "chisq.scaling.factor", "baseline.chisq", "baseline.df",
-                 "baseline.chisq.scaled", "baseline.df.scaled", "cfi", "tli", "cfi.scaled",
-                 "tli.scaled", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.scaled",
-                 "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "srmr")
-
-wlsmv_ref <- function(fit, model, data_name, items, stats = TRUE, ...) {
-  fm <- fitMeasures(fit, wlsmv_names)
-  f <- as.list(unname(fm))
-  names(f) <- gsub(".", "_", wlsmv_names, fixed = TRUE)
-  f$n <- lavInspect(fit, "ntotal")
-  f$converged <- lavInspect(fit, "converged")
-  f$shift <- unname(lavInspect(fit, "test")$scaled.shifted$shift.parameter)
-  out <- list(model = model, data = data_name, items = items, fit = f,
-              params = params_ref(fit), ...)
-  if (stats) {
-    # the sample statistics (thresholds, polychorics), Gamma (NACOV) and the DWLS weights,
-    # so the estimator can be checked on lavaan's own sample statistics
-    out$wls_obs <- unname(unlist(lavInspect(fit, "wls.obs")))
-    out$wls_v <- unname(diag(lavInspect(fit, "wls.v")))
-    out$gamma <- unname(lavInspect(fit, "gamma"))
-  }
-  out
-}
-
 # (a) bfi agreeableness + conscientiousness, 6 categories, listwise (lavaan's default)
 bfi <- read.csv("tests/reference/data/bfi.csv")
 bfi_items <- c(paste0("A", 1:5), paste0("C", 1:5))
