@@ -223,3 +223,11 @@ def test_wlsmv_jse_instrument_keys_items(jse_raw):
     np.testing.assert_allclose(thresholds(raw, "JSE1"), -thresholds(keyed, "JSE1")[::-1],
                                atol=1e-8)
     np.testing.assert_allclose(thresholds(raw, "JSE2"), thresholds(keyed, "JSE2"), atol=1e-8)
+
+
+def test_non_convergence_is_a_plain_error():
+    """Too few iterations: a DegenerateDataError that says what to try, not a traceback."""
+    ref = REF["hs"]
+    with pytest.raises(DegenerateDataError, match="did not converge after 2 iterations") as exc:
+        _sem.fit_dwls(_sem.parse_model(ref["model"]), lavaan_groups(ref), max_iter=2)
+    assert "collapse rare categories" in exc.value.hint
