@@ -7,15 +7,16 @@ that takes a column name from a user).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import ColumnNameWarning, InputError
 
-__all__ = ["resolve_column", "unfinished_mask", "carry_within_records"]
+__all__ = ["resolve_column", "resolve_columns", "unfinished_mask", "carry_within_records"]
 
 
 def resolve_column(columns: Iterable[Any], name: str, *, role: str = "column",
@@ -30,14 +31,16 @@ def resolve_column(columns: Iterable[Any], name: str, *, role: str = "column",
     InputError
         When no column matches, or several match ignoring case; the message lists columns.
     """
-    names = [str(c) for c in columns]
-    if name in names:
+    original = list(columns)
+    names = [str(c) for c in original]
+    if name in original:
         return name
     key = str(name).strip()
-    trimmed = [c for c in names if c.strip() == key]
+    trimmed = [c for c, text in zip(original, names, strict=True) if text.strip() == key]
     if len(trimmed) == 1:
         return trimmed[0]
-    folded = [c for c in names if c.strip().casefold() == key.casefold()]
+    folded = [c for c, text in zip(original, names, strict=True)
+              if text.strip().casefold() == key.casefold()]
     if len(folded) == 1:
         return folded[0]
     if len(folded) > 1:
@@ -47,6 +50,43 @@ def resolve_column(columns: Iterable[Any], name: str, *, role: str = "column",
     shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
     raise InputError(f"{role} column '{name}' not found", file=source, column=name,
                      hint=f"columns are {shown}")
+
+
+def resolve_columns(frame: pd.DataFrame, *, source: str | None = None,
+                    **roles: Any) -> dict[str, Any]:
+    """The data columns meant by the names a user gave, one per role (``time="Year "``).
+
+    Each name goes through :func:`resolve_column` (exact, else trimmed, else ignoring case
+    when exactly one column matches); ``None`` stays ``None``. The one helper behind the
+    command line options and the ``time=``/``id=``/``cohort=``/``group=`` arguments of
+    :func:`~empathy_metrics.cohorts.trend` and
+    :func:`~empathy_metrics.report.build_report`.
+
+    Warns
+    -----
+    ColumnNameWarning
+        For every name matched only after trimming or ignoring case, naming the column used.
+
+    Raises
+    ------
+    InputError
+        A name that matches no column, or several ignoring case (naming ``source``, the
+        column and the columns there are).
+    """
+    source = source if source is not None else frame.attrs.get("source")
+    out: dict[str, Any] = {}
+    for role, name in roles.items():
+        if name is None:
+            out[role] = None
+            continue
+        col = resolve_column(frame.columns, name, role=role, source=source)
+        if col != name:
+            warnings.warn(f"{role} column '{name}' not found as given; using the column "
+                          f"'{col}' (names are matched after trimming spaces and, when "
+                          "only one column fits, ignoring case)", ColumnNameWarning,
+                          stacklevel=3)
+        out[role] = col
+    return out
 
 
 def _folded(s: pd.Series) -> pd.Series:

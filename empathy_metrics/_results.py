@@ -101,15 +101,21 @@ class Result:
 def html_table(frame: pd.DataFrame, min_cell: int | None = None, *, index: bool = False,
                digits: int = 2, keys: tuple[str, ...] = ("scale", "time", "group")) -> str:
     """A table for notebooks: numbers rounded for display only, missing as ``—``, and in the
-    rows a ``suppressed`` column marks, every column but the ``keys`` written as
-    "suppressed, n < min_cell" (no number shown)."""
+    rows a ``suppressed`` column marks, every column but the ``keys`` written as why it is
+    hidden (:func:`~empathy_metrics.suppression.suppressed_label`: fewer than ``min_cell``
+    respondents, or hidden as a complement when ``primary_suppressed`` says so)."""
+    from .suppression import suppressed_label, suppression_kind
+
     out = frame.copy()
     if min_cell is not None and "suppressed" in out.columns:
         hidden = out["suppressed"].fillna(False).to_numpy(dtype=bool)
+        kinds = suppression_kind(hidden, out.get("primary_suppressed"))
         out = out.drop(columns=[c for c in ("suppressed", "primary_suppressed") if c in out])
         stats = [c for c in out.columns if c not in keys]
         out = out.astype({c: object for c in stats})
-        out.loc[hidden, stats] = f"suppressed, n < {min_cell}"
+        for i in np.flatnonzero(hidden):
+            out.iloc[i, [out.columns.get_loc(c) for c in stats]] = suppressed_label(
+                min_cell, kinds[i])
     return out.to_html(float_format=lambda x: f"{x:.{digits}f}", na_rep="—", border=0,
                        index=index)
 

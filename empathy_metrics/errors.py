@@ -112,6 +112,12 @@ class ResultKeyError(EmpathyMetricsError, KeyError):
         return EmpathyMetricsError.__str__(self)
 
 
+class ColumnNameWarning(UserWarning):
+    """A column name given by the user matched a data column only after trimming spaces or
+    ignoring case (`` student_id `` or ``STUDENT_ID`` for ``student_id``); the warning names
+    the column used."""
+
+
 class ScaleColumnWarning(UserWarning):
     """The data carry a column named like a scale; it is ignored and the scale is scored from
     the items."""

@@ -73,12 +73,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._exports import carry_within_records, resolve_column, unfinished_mask
+from ._exports import carry_within_records, resolve_column, resolve_columns, unfinished_mask
 from .errors import InputError
 from .instruments import Instrument, normalise_label
 
 __all__ = ["read_responses", "read_column_map", "items_frame", "source_rows", "resolve_column",
-           "SUFFIXES"]
+           "resolve_columns", "SUFFIXES"]
 
 #: File suffix -> file type read by :func:`read_responses`.
 SUFFIXES = {

@@ -80,8 +80,10 @@ def recoverable_cells(
 
     Each margin ``m`` gives the equation ``sum_{i in m, i suppressed} x_i = total_m - shown``.
     A suppressed cell ``i`` is recoverable exactly when the unit vector ``e_i`` lies in the row
-    space of the membership matrix restricted to the suppressed cells, i.e. when appending
-    ``e_i`` does not raise its rank.
+    space of the membership matrix ``A`` restricted to the suppressed cells. With the SVD
+    ``A = U S Vᵀ`` and ``V_r`` the right singular vectors of the nonzero singular values, the
+    projection onto that row space is ``V_r V_rᵀ``; ``e_i`` lies in the row space iff its
+    projection keeps its length, i.e. iff the diagonal entry ``(V_r V_rᵀ)_ii = 1``.
 
     Parameters
     ----------
@@ -104,12 +106,126 @@ def recoverable_cells(
     sub = sub[sub.any(axis=1)]
     if sub.shape[0] == 0:
         return out
-    rank = np.linalg.matrix_rank(sub)
-    for j, cell in enumerate(idx):
-        unit = np.zeros(idx.size)
-        unit[j] = 1.0
-        out[cell] = np.linalg.matrix_rank(np.vstack([sub, unit])) == rank
+    _, sing, vt = np.linalg.svd(sub, full_matrices=False)
+    tol = sing.max() * max(sub.shape) * np.finfo(float).eps
+    rank = int((sing > tol).sum())
+    leverage = (vt[:rank] ** 2).sum(axis=0)
+    out[idx] = leverage > 1 - 1e-8
     return out
+
+
+#: Candidate sets the exact complement search may visit before it keeps the best one found
+#: (never worse than the greedy choice); tables of the cohort analyses stay far below it.
+SEARCH_BUDGET = 20_000
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def _greedy(counts: np.ndarray, sup: np.ndarray, member: np.ndarray,
+            first: np.ndarray) -> np.ndarray:
+    """NCES practice: while a margin holds one suppressed cell, hide its smallest other cell
+    (among the ``first`` cells when there are any); then, while a cell is recoverable, hide
+    the smallest unsuppressed cell of one of its margins. Depends on the order of margins."""
+    sup = sup.copy()
+
+    def complement_in(margin_row: np.ndarray) -> bool:
+        cand = np.flatnonzero((margin_row > 0) & ~sup)
+        if cand.size == 0:
+            return False
+        preferred = cand[first[cand]]
+        pool = preferred if preferred.size else cand
+        sup[pool[np.argmin(counts[pool])]] = True
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for m in range(member.shape[0]):
+            if int(((member[m] > 0) & sup).sum()) == 1 and complement_in(member[m]):
+                changed = True
+    while True:
+        rec = recoverable_cells(sup, member)
+        if not rec.any():
+            break
+        progressed = False
+        for cell in np.flatnonzero(rec):
+            for m in np.flatnonzero(member[:, cell] > 0):
+                if complement_in(member[m]):
+                    progressed = True
+                    break
+            if progressed:
+                break
+        if not progressed:  # only hiding a total could help: leave it to the caller
+            break
+    return sup
+
+
+def _least_loss(weight: np.ndarray, primary: np.ndarray, member: np.ndarray,
+                bound: float, budget: int = SEARCH_BUDGET) -> np.ndarray | None:
+    """The set of complements of least total ``weight`` that leaves no cell recoverable.
+
+    Branch and bound. A margin holding exactly one suppressed cell gives it away, so while
+    there is such a margin, the search branches on which of its cells (in order of weight,
+    then position) is the first one added, the cells before it being excluded in the later
+    branches (each set is visited once); the margin with the fewest candidates is taken,
+    ties broken by the cells' positions, so the search does not depend on the order of the
+    margins. Without such a margin a set with no recoverable cell (:func:`recoverable_cells`)
+    is a solution; otherwise any candidate may be added next. A branch stops when its weight
+    plus the least weight it must still add exceeds ``bound`` (the greedy choice's weight),
+    or reaches the best solution's weight once one is found, so among sets of equal weight
+    the first found wins. ``None`` when no solution within ``bound`` is found; after
+    ``budget`` visits the best found so far.
+    """
+    n = weight.size
+    rank = np.empty(n, dtype=int)
+    rank[np.lexsort((np.arange(n), weight))] = np.arange(n)
+    inside = member > 0
+    sup = primary.copy()
+    banned = primary.copy()  # suppressed already, or excluded in this branch
+    best: list[Any] = [None, bound]
+    visits = [0]
+
+    def options(cells: np.ndarray) -> np.ndarray:
+        idx = np.flatnonzero(cells & ~banned)
+        return idx[np.argsort(rank[idx])]
+
+    def over(cost: float) -> bool:
+        return cost > best[1] or (best[0] is not None and cost >= best[1])
+
+    def visit(cost: float) -> None:
+        visits[0] += 1
+        if visits[0] > budget:
+            raise _BudgetSpent
+        lone = np.flatnonzero((inside & sup).sum(axis=1) == 1)
+        if lone.size:
+            found = [options(inside[m]) for m in lone]
+            if any(c.size == 0 for c in found):
+                return  # a margin that can never hold a second hidden cell
+            if over(cost + max(weight[c[0]] for c in found)):
+                return
+            choices = min(found, key=lambda c: (c.size, tuple(rank[c])))
+        elif not recoverable_cells(sup, member).any():
+            best[0], best[1] = sup.copy(), cost
+            return
+        else:
+            choices = options(np.ones(n, dtype=bool))
+        tried = []
+        for j in choices:
+            if over(cost + weight[j]):
+                break  # the later cells weigh as much or more
+            sup[j] = banned[j] = True
+            visit(cost + weight[j])
+            sup[j] = False  # stays banned: the later branches exclude it
+            tried.append(j)
+        banned[tried] = False
+
+    try:
+        visit(0.0)
+    except _BudgetSpent:
+        pass
+    return best[0]
 
 
 def suppress(
@@ -149,8 +265,8 @@ def suppress(
     complement_first
         Optional name of a boolean column marking the cells to hide first when a complement is
         needed (the least informative ones, e.g. "no change" beside "decline" and
-        "improvement"); among them, and otherwise, the smallest cell is chosen. The column is
-        not part of the output.
+        "improvement"): complements among the other cells are avoided first, then the
+        respondents hidden are minimised. The column is not part of the output.
 
     Returns
     -------
@@ -160,13 +276,17 @@ def suppress(
 
     Notes
     -----
-    Algorithm: (1) primary suppression ``n < min_cell``; (2) while some margin holds exactly one
-    suppressed cell and has unsuppressed cells, suppress the unsuppressed cell of that margin
-    with the smallest count (NCES practice: the next-smallest cell), among the ``complement_first``
-    cells when there are any; (3) while a suppressed cell
-    is still recoverable (:func:`recoverable_cells`), suppress the smallest unsuppressed cell of
-    one of its margins. A margin whose cells are all suppressed can only be protected by not
-    showing its total: the caller must then not publish that total.
+    Primary suppression: ``n < min_cell``. Complements are *chosen to lose the least*: the set
+    of further cells with the fewest respondents in total such that no suppressed cell can
+    be recovered from the shown cells and the margin totals (:func:`recoverable_cells`,
+    exact linear algebra), found by branch and bound over the cells sorted by size
+    (:data:`SEARCH_BUDGET` visits; ties go to the cells first in that order, so the result
+    does not depend on the order of ``margins``). The greedy NCES practice (in every margin
+    holding one suppressed cell, hide the next-smallest cell; repeat while a cell is
+    recoverable) gives the starting bound, so the result never hides more respondents than
+    it; it is kept when the search finds nothing better within its budget. A margin whose
+    cells are all suppressed can only be protected by not showing its total: the caller must
+    then not publish that total.
 
     Examples
     --------
@@ -191,40 +311,8 @@ def suppress(
         first = out.pop(complement_first).fillna(False).to_numpy(dtype=bool)
     counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy(dtype=float)
     primary = counts < min_cell
-    sup = primary.copy()
     member = _margin_matrix(out, margins).matrix
-
-    def complement_in(margin_row: np.ndarray) -> bool:
-        cand = np.flatnonzero((margin_row > 0) & ~sup)
-        if cand.size == 0:
-            return False
-        preferred = cand[first[cand]]
-        pool = preferred if preferred.size else cand
-        pick = pool[np.argmin(counts[pool])]
-        sup[pick] = True
-        return True
-
-    changed = True
-    while changed:
-        changed = False
-        for m in range(member.shape[0]):
-            inside = member[m] > 0
-            if int((inside & sup).sum()) == 1 and complement_in(member[m]):
-                changed = True
-    while True:
-        rec = recoverable_cells(sup, member)
-        if not rec.any():
-            break
-        progressed = False
-        for cell in np.flatnonzero(rec):
-            for m in np.flatnonzero(member[:, cell] > 0):
-                if complement_in(member[m]):
-                    progressed = True
-                    break
-            if progressed:
-                break
-        if not progressed:  # only hiding a total could help: leave it to the caller
-            break
+    sup = _complements(counts, primary, member, first)
     key_set = set(keys) if keys is not None else {c for spec in margins for c in spec}
     if value_cols is None:
         value_cols = [c for c in out.columns if c != count_col and c not in key_set]
@@ -238,6 +326,22 @@ def suppress(
     out["suppressed"] = sup
     out["primary_suppressed"] = primary
     return out
+
+
+def _complements(counts: np.ndarray, primary: np.ndarray, member: np.ndarray,
+                 first: np.ndarray) -> np.ndarray:
+    """Primary cells plus the complements of least loss (greedy when the search cannot beat
+    it); see :func:`suppress`."""
+    greedy = _greedy(counts, primary, member, first)
+    if not (greedy & ~primary).any() or member.shape[0] == 0:
+        return greedy
+    weight = counts.copy()
+    if first.any():  # avoid the other cells first, then minimise the respondents hidden
+        weight[~first] += counts.sum() + 1
+    bound = (float(weight[greedy & ~primary].sum())
+             if not recoverable_cells(greedy, member).any() else np.inf)
+    best = _least_loss(weight, primary, member, bound)
+    return greedy if best is None else best
 
 
 # ---------------------------------------------------------------------------- kinds
@@ -329,9 +433,12 @@ def fold_small_groups(data: pd.DataFrame, column: str, min_cell: int = DEFAULT_M
 
 
 def complement_note(table: pd.DataFrame, level_col: str, *, time: str = "time",
-                    min_cell: int = DEFAULT_MIN_CELL, what: str | None = None) -> str | None:
-    """A sentence naming the small groups that forced other groups' cells out, and the way
-    out (:func:`fold_small_groups`); ``None`` when no cell is hidden as a complement.
+                    min_cell: int = DEFAULT_MIN_CELL, what: str | None = None,
+                    foldable: bool = True) -> str | None:
+    """A sentence naming the small groups that forced other groups' cells out, and (with
+    ``foldable``, for the ``group`` column) the way out (:func:`fold_small_groups`: the
+    ``--fold-small-groups`` option, the ``fold_small_groups=True`` argument of ``trend()`` and
+    ``build_report()``); ``None`` when no cell is hidden as a complement.
 
     ``table`` has ``level_col``, ``suppressed`` and ``primary_suppressed`` (one scale).
     """
@@ -348,8 +455,11 @@ def complement_note(table: pd.DataFrame, level_col: str, *, time: str = "time",
     def names(values: pd.Series) -> str:
         return ", ".join(f"'{v}'" for v in sorted(pd.unique(values), key=str))
 
-    return (f"{what.capitalize()} {names(small)} has fewer than {min_cell} respondents in "
+    text = (f"{what.capitalize()} {names(small)} has fewer than {min_cell} respondents in "
             f"some {time} values; so that it cannot be worked out from the totals, cells of "
-            f"{names(comp)} are hidden as well. To show them, fold the {what} groups below "
-            f"{min_cell} into one '{FOLDED_LABEL}' group: --fold-small-groups on the command "
-            "line, fold_small_groups() in Python.")
+            f"{names(comp)} are hidden as well.")
+    if not foldable:
+        return text
+    return (f"{text} To show them, fold the {what} groups below {min_cell} into one "
+            f"'{FOLDED_LABEL}' group: --fold-small-groups on the command line, "
+            "fold_small_groups=True in trend() or build_report().")

@@ -60,7 +60,7 @@ def test_table_output_reference_and_min_cell(small_csv):
                               "--reference", "2", "--min-cell", "200"])
     assert res.exit_code == 0, res.output
     assert "reference 2" in res.output
-    assert "suppressed (n < 200)" in res.output
+    assert "suppressed: fewer than 200 respondents" in res.output
 
 
 def test_bad_input_exit_2(small_csv, tmp_path):
@@ -146,7 +146,7 @@ def test_json_shape_with_reference_and_group():
     diffs = total["group_differences"]
     assert diffs and all(d["reference_group"] == "women" and d["suppressed"] for d in diffs)
     assert all(d.get("diff") is None and d.get("d") is None for d in diffs)
-    assert any("merge small categories" in n for n in out["notes"])
+    assert any("fold small categories" in n and "--fold-small-groups" in n for n in out["notes"])
 
 
 def test_random_slope_flag_reaches_the_library(monkeypatch):

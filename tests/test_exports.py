@@ -70,6 +70,45 @@ def test_ambiguous_case_is_refused_naming_both():
         resolve_column(["Year"], "wave", role="time")
 
 
+def test_python_trend_and_report_resolve_names_as_the_cli_does():
+    """One helper (io.resolve_columns) behind the CLI options and the Python arguments:
+    a warning names the column used; an ambiguous name is refused naming both."""
+    from empathy_metrics.cohorts import trend
+    from empathy_metrics.errors import ColumnNameWarning
+    from empathy_metrics.report import build_report
+
+    frame = _panel().rename(columns={"year": "YEAR"})
+    with pytest.warns(ColumnNameWarning) as caught:
+        tr = trend(frame, INST, time=" year ", id="STUDENT_ID", group="Gender", mixed=False)
+    texts = " ".join(str(w.message) for w in caught)
+    assert "using the column 'YEAR'" in texts and "using the column 'student_id'" in texts
+    assert "using the column 'gender'" in texts
+    assert tr.time == "YEAR" and tr.id == "student_id" and tr.group == "gender"
+    assert [r["time"] for r in tr.to_dict()["scales"]["total"]["by_time"]] == [1, 2, 3]
+    exact = trend(frame, INST, time="YEAR", id="student_id", group="gender", mixed=False)
+    pd.testing.assert_frame_equal(tr.by_time, exact.by_time)
+    with pytest.warns(ColumnNameWarning, match="using the column 'YEAR'"):
+        rep = build_report(frame, INST, time="year", min_cell=5, progress=False,
+                           options={"invariance": False, "parallel_iter": 2,
+                                    "mixed_scales": []})
+    assert rep.section("scores").unavailable is None
+    both = frame.assign(Year=frame["YEAR"])
+    with pytest.raises(InputError, match="several columns.*'YEAR', 'Year'"):
+        trend(both, INST, time="year")
+    with pytest.raises(InputError, match="several columns.*'YEAR', 'Year'"):
+        build_report(both, INST, time="year", progress=False)
+    with pytest.raises(InputError, match="group column 'sex' not found"):
+        trend(frame, INST, time="YEAR", group="sex")
+
+
+def test_cli_warns_naming_the_resolved_column(tmp_path):
+    path = tmp_path / "upper.csv"
+    _panel().rename(columns={"year": "YEAR"}).to_csv(path, index=False)
+    res = run(["trend", path, "-i", "jse-s", "--time", "year", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "time column 'year' not found as given; using the column 'YEAR'" in res.stderr
+
+
 # ---------------------------------------------------------------------------- Qualtrics
 def _qualtrics(path, answers: list[list[str]], finished: list[int]):
     meta = ["StartDate", "Status", "Progress", "Finished", "ResponseId"]

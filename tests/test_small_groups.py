@@ -52,7 +52,7 @@ def test_a_small_group_hides_a_large_one_and_the_note_names_both():
     assert kinds[("women", 1)] == (False, False)
     note = complement_note(gs, "gender", time="year", min_cell=10)
     assert "'X' has fewer than 10" in note and "'men'" in note
-    assert "--fold-small-groups" in note and "fold_small_groups()" in note
+    assert "--fold-small-groups" in note and "fold_small_groups=True" in note
     json_rows = tr.to_dict()["scales"]["total"]["groups"]
     assert {r["gender"]: r["suppressed"] for r in json_rows if r["time"] == 1} == {
         "X": "small", "men": "complementary", "women": False}
@@ -75,3 +75,112 @@ def test_cli_fold_small_groups_keeps_large_groups_visible(tmp_path):
     assert shown == {(g, t) for g in ("men", "women", FOLDED_LABEL) for t in (1, 2)}
     assert complement_note(pd.DataFrame(groups).assign(
         primary_suppressed=False), "gender") is None
+
+
+# ---------------------------------------------------------------------------- every table
+def _three_years() -> pd.DataFrame:
+    """Year 3 small (6 answers): it is hidden for being small and the smallest other year (2)
+    as its complement, so every table of the times holds one hidden cell of each kind.
+    Students answer in several years (paired, reliable change, attrition); gender 'X' is
+    small in every year (a group complement)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for year, n in ((1, 60), (2, 40), (3, 6)):
+        for k in range(n):
+            g = "X" if k < 4 else ("men" if k % 3 == 0 else "women")
+            rows.append({"student_id": f"S{k:03d}", "year": year, "gender": g,
+                         "cohort": 2020 + k % 2,
+                         **dict(zip(INST.item_ids, rng.integers(1, 8, 20).tolist(),
+                                    strict=True))})
+    return pd.DataFrame(rows)
+
+
+def _kinds(frame: pd.DataFrame, key: str = "time") -> dict:
+    from empathy_metrics.suppression import with_kinds
+
+    out = with_kinds(frame)
+    return {k: set(v) for k, v in out.groupby(key)["suppressed"]}
+
+
+def test_every_trend_table_tells_small_from_complementary_cells():
+    from empathy_metrics.suppression import with_kinds
+
+    tr = trend(_three_years(), INST, time="year", id="student_id", group="gender",
+               cohort="cohort", min_cell=10, mixed=False)
+    for name in ("by_time", "distribution", "histogram", "meaningful_change"):
+        table = getattr(tr, name)
+        assert "primary_suppressed" in table.columns, name
+        kinds = _kinds(table)
+        assert kinds[3] == {"small"} and kinds[2] == {"complementary"}, (name, kinds)
+        assert kinds[1] == {False} or False in kinds[1], (name, kinds)
+    # every table that can hide a row says why, so nothing falls back to "small"
+    for name, table in vars(tr).items():
+        if isinstance(table, pd.DataFrame) and "suppressed" in table.columns:
+            assert "primary_suppressed" in table.columns, name
+    gd = tr.group_differences
+    kinds = dict(zip(gd["group"], with_kinds(gd)["suppressed"], strict=True))
+    assert kinds == {"X": "small", "men": "complementary"}  # year 1, against the women
+    js = tr.to_dict()["scales"]["total"]
+    assert {r["time"]: r["suppressed"] for r in js["by_time"]} == {
+        1: False, 2: "complementary", 3: "small"}
+    assert {r["time"]: r["suppressed"] for r in js["distribution"]} == {
+        1: False, 2: "complementary", 3: "small"}
+
+
+def test_every_report_table_tells_small_from_complementary_cells(tmp_path):
+    import openpyxl
+
+    from empathy_metrics.report import build_report
+    from empathy_metrics.report._tables import Table
+
+    rep = build_report(_three_years(), INST, time="year", id="student_id", group="gender",
+                       min_cell=10, progress=False,
+                       options={"invariance": False, "parallel_iter": 2, "mixed_scales": []})
+    tables = [b for s in rep.sections for b in s.blocks if isinstance(b, Table)]
+    checked = set()
+    for table in tables:
+        if "suppressed" not in table.data.columns or not table.data["suppressed"].any():
+            continue
+        assert "primary_suppressed" in table.data.columns, table.name
+        exported = table.export_frame()
+        if "time" in exported.columns and {2, 3} <= set(exported["time"]):
+            kinds = {k: set(v) for k, v in exported.groupby("time")["suppressed"]}
+            if table.name in ("scores_by_time", "score_distribution", "norms",
+                              "responses_by_time", "reliability_by_time"):
+                assert kinds[3] == {"small"} and kinds[2] == {"complementary"}, (
+                    table.name, kinds)
+                checked.add(table.name)
+    assert {"scores_by_time", "score_distribution", "norms", "responses_by_time",
+            "reliability_by_time"} <= checked
+    out = tmp_path / "r.html"
+    rep.write(out)
+    html = out.read_text(encoding="utf-8")
+    assert html.count("hidden so that a small group cannot be worked out") >= 5
+    book = openpyxl.load_workbook(out.with_name("r_tables.xlsx"))
+    norms = [[c.value for c in row] for row in book["norms"].iter_rows()]
+    col = norms[0].index("suppressed")
+    assert {"small", "complementary"} <= {r[col] for r in norms[1:]}
+
+
+def test_fold_small_groups_is_a_parameter_of_trend_and_build_report():
+    from empathy_metrics.report import build_report
+
+    tr = trend(_survey(), INST, time="year", group="gender", min_cell=10, mixed=False,
+               fold_small_groups=True)
+    gs = tr.group_stats[tr.group_stats["scale"] == "total"]
+    assert set(gs["gender"]) == {"men", "women", FOLDED_LABEL}
+    assert not gs["suppressed"].any()  # 'X' + missing = 12 per year: nothing hidden
+    assert any("(X) and missing values are folded into" in n for n in tr.notes)
+    plain = trend(_survey(), INST, time="year", group="gender", min_cell=10, mixed=False)
+    assert any("fold_small_groups=True" in n for n in plain.notes)  # the way out is named
+    opts = {"invariance": False, "parallel_iter": 2, "mixed_scales": []}
+    rep = build_report(_survey(), INST, time="year", group="gender", min_cell=10,
+                       progress=False, options=opts, fold_small_groups=True)
+    text = " ".join(str(b) for b in rep.section("quality").blocks)
+    assert "(X) and missing values are shown together" in text
+    rows = next(t for t in rep.tables if t.name == "group_stats").export_frame()
+    assert (rows["suppressed"] == False).all()  # noqa: E712 - the exported kind
+    rep = build_report(_survey(), INST, time="year", group="gender", min_cell=10,
+                       progress=False, options=opts)
+    text = " ".join(str(b) for b in rep.section("scores").blocks)
+    assert "Gender 'X' has fewer than 10" in text and "fold_small_groups=True" in text

@@ -131,3 +131,89 @@ def test_complement_first_picks_the_marked_cell_and_still_protects():
     assert "least" not in out.columns
     assert not recoverable_cells(out["suppressed"].to_numpy(),
                                  np.ones((1, 3))).any()
+
+
+# ---------------------------------------------------------------------------- least loss
+def _table(n_rows: int, n_cols: int, counts: list[int]) -> pd.DataFrame:
+    cells = [(r, c) for r in range(n_rows) for c in range(n_cols)]
+    return pd.DataFrame({"row": [r for r, _ in cells], "col": [c for _, c in cells],
+                         "n": counts[: len(cells)]})
+
+
+def _brute_force_least_loss(counts: np.ndarray, primary: np.ndarray, mem: np.ndarray) -> float:
+    """The fewest respondents any set of complements can hide with no cell recoverable,
+    by trying every set (independent of the search in suppress)."""
+    import itertools
+
+    free = np.flatnonzero(~primary)
+    best = np.inf
+    for k in range(free.size + 1):
+        for extra in itertools.combinations(free, k):
+            sup = primary.copy()
+            sup[list(extra)] = True
+            if not recoverable_cells(sup, mem).any():
+                best = min(best, counts[list(extra)].sum())
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_rows=st.integers(1, 3), n_cols=st.integers(1, 3),
+       counts=st.lists(st.integers(0, 40), min_size=9, max_size=9),
+       min_cell=st.integers(1, 15))
+def test_complements_lose_the_least_possible(n_rows, n_cols, counts, min_cell):
+    t = _table(n_rows, n_cols, counts)
+    margins = [["row"], ["col"], []]
+    out = suppress(t, "n", min_cell, margins=margins)
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    n = t["n"].to_numpy(dtype=float)
+    mem = _membership(t, margins)
+    optimum = _brute_force_least_loss(n, n < min_cell, mem)
+    if np.isfinite(optimum):  # some set of complements protects every cell
+        assert not recoverable_cells(sup, mem).any()
+        assert n[sup & (n >= min_cell)].sum() == optimum
+
+
+@settings(max_examples=80, deadline=None)
+@given(n_rows=st.integers(1, 4), n_cols=st.integers(1, 4),
+       counts=st.lists(st.integers(0, 60), min_size=16, max_size=16),
+       min_cell=st.integers(1, 15), order=st.permutations([0, 1, 2]))
+def test_never_more_loss_than_greedy_and_margin_order_does_not_matter(
+        n_rows, n_cols, counts, min_cell, order):
+    from empathy_metrics.suppression import _greedy
+
+    t = _table(n_rows, n_cols, counts)
+    margins = [["row"], ["col"], []]
+    n = t["n"].to_numpy(dtype=float)
+    primary = n < min_cell
+    mem = _membership(t, margins)
+    out = suppress(t, "n", min_cell, margins=margins)
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    shuffled = suppress(t, "n", min_cell, margins=[margins[i] for i in order])
+    assert shuffled["suppressed"].tolist() == sup.tolist()
+    for margin_order in ([0, 1, 2], order):  # the old greedy, in either order of margins
+        greedy = _greedy(n, primary, _membership(t, [margins[i] for i in margin_order]),
+                         np.zeros(len(t), dtype=bool))
+        if not recoverable_cells(greedy, mem).any():
+            assert not recoverable_cells(sup, mem).any()
+            assert n[sup & ~primary].sum() <= n[greedy & ~primary].sum()
+
+
+def test_least_loss_beats_the_greedy_choice_whatever_the_order_of_margins():
+    """year 1: a 40, b 48, c 1 (small); year 2: a 48, b 28, c 30. The greedy NCES choice
+    hides a (40, the next-smallest of year 1) and then a and c of year 2: 118 respondents
+    with year margins first, all 194 with group margins first. Hiding b and c in both years
+    protects c1 with 106."""
+    from empathy_metrics.suppression import _greedy
+
+    t = pd.DataFrame({"year": [1, 1, 1, 2, 2, 2], "group": list("abcabc"),
+                      "n": [40, 48, 1, 48, 28, 30]})
+    n = t["n"].to_numpy(dtype=float)
+    greedy = [_greedy(n, n < 10, _membership(t, m), np.zeros(6, dtype=bool))
+              for m in ([["year"], ["group"]], [["group"], ["year"]])]
+    assert [int(n[g & (n >= 10)].sum()) for g in greedy] == [118, 194]
+    for margins in ([["year"], ["group"]], [["group"], ["year"]]):
+        out = suppress(t, "n", 10, margins=margins)
+        assert out["suppressed"].tolist() == [False, True, True, False, True, True]
+        assert out["primary_suppressed"].tolist() == [False, False, True, False, False, False]
+        assert not recoverable_cells(out["suppressed"].to_numpy(),
+                                     _membership(t, margins)).any()

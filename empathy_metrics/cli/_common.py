@@ -258,10 +258,8 @@ def load_inputs(data: str, instrument: str | None, map_file: str | None = None):
 
 def resolve_names(frame: Any, **roles: str | None) -> list[str | None]:
     """The columns of ``frame`` meant by each option value (``time="Year "`` -> ``"year"``):
-    trimmed, else ignoring case when unambiguous; ``None`` stays ``None``."""
-    from ..io import resolve_column
+    trimmed, else ignoring case when unambiguous, with a warning naming the column used;
+    ``None`` stays ``None`` (:func:`empathy_metrics.io.resolve_columns`, as the library)."""
+    from ..io import resolve_columns
 
-    source = frame.attrs.get("source")
-    return [None if name is None else resolve_column(frame.columns, name, role=role,
-                                                     source=source)
-            for role, name in roles.items()]
+    return list(resolve_columns(frame, **roles).values())

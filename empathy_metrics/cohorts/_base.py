@@ -22,7 +22,7 @@ from scipy import stats
 from ..effect_sizes import cohens_d, mean_ci, welch_difference
 from ..errors import DataError, DegenerateDataWarning, InputError
 from ..instruments import Instrument
-from ..suppression import suppress
+from ..suppression import suppress, suppression_kind
 
 #: Two-sided 95 % critical value of the reliable change index.
 RCI_CRITICAL = 1.959963984540054
@@ -121,14 +121,16 @@ def _ols_slope(y: np.ndarray, x: np.ndarray) -> dict[str, Any] | None:
 
 
 def _pattern(counts: pd.DataFrame, keys: list[str], margins: list[list[str]], min_cell: int,
-             force_hidden: np.ndarray | None = None) -> pd.DataFrame:
+             force_hidden: np.ndarray | None = None,
+             extra: list[str] | None = None) -> pd.DataFrame:
     """One suppression pattern (``keys``, ``suppressed``, ``primary_suppressed``) for a table.
 
-    ``counts`` holds the ``keys`` and ``n`` (for several scales: the smallest n of any scale in
-    the cell). Cells in ``force_hidden`` (e.g. the cells of a hidden time) are treated as
-    primarily suppressed when choosing the complements.
+    ``counts`` holds the ``keys``, ``n`` (for several scales: the smallest n of any scale in
+    the cell) and any ``extra`` columns the ``margins`` name. Cells in ``force_hidden`` (e.g.
+    the cells of a hidden time) are treated as primarily suppressed when choosing the
+    complements.
     """
-    t = counts[keys + ["n"]].reset_index(drop=True).copy()
+    t = counts[keys + list(extra or []) + ["n"]].reset_index(drop=True).copy()
     primary = t["n"].to_numpy(dtype=float) < min_cell
     if force_hidden is not None:
         t.loc[np.asarray(force_hidden, dtype=bool), "n"] = 0
@@ -213,6 +215,24 @@ class TrendInput:
         return sub[sub[self.time].isin(self.kept)]
 
     @cached_property
+    def small_time(self) -> dict[Any, bool]:
+        """Time -> whether it has fewer than ``min_cell`` respondents (primary suppression).
+
+        A hidden time that is not small was hidden as a complement; tables derived from the
+        times (distribution, norms, mixed-model terms) take the kind of their hidden rows
+        from here.
+        """
+        return dict(zip(self.pat_time["time"],
+                        self.pat_time["primary_suppressed"].to_numpy(dtype=bool), strict=True))
+
+    @cached_property
+    def time_kind(self) -> dict[Any, Any]:
+        """Time -> ``False`` (shown), ``"small"`` or ``"complementary"`` (why it is hidden)."""
+        kinds = suppression_kind([not self.shown[t] for t in self.times],
+                                 [self.small_time[t] for t in self.times])
+        return dict(zip(self.times, kinds, strict=True))
+
+    @cached_property
     def first_rows(self) -> pd.DataFrame:
         """One row per id and time (the first), as the paired analyses use (needs ``id``)."""
         return self.frame[~self.frame.duplicated([self.id, self.time])]
@@ -264,7 +284,16 @@ def _longitudinal_notes(frame: pd.DataFrame, id: str | None, time: str,  # noqa:
 def _cell_patterns(frame: pd.DataFrame, nonmissing: pd.DataFrame, tv: np.ndarray,
                    cols: Sequence[str | None], kept: list[Any], min_cell: int
                    ) -> dict[str, pd.DataFrame]:
-    """Level × time suppression patterns (margins: the time and level totals)."""
+    """Level × time suppression patterns, protected against the totals that are published.
+
+    Published are the n of every shown time (the scores table) and, as the number of rows
+    read is published too, the n of the hidden times taken together: the margins are one
+    per shown time and one for all hidden times. A level's total over all times (a cohort's
+    or a group's respondents in every year together) is published nowhere, so it is no
+    margin: in a cohort-sequential design, where a cohort may be seen in one year only, a
+    small cell then needs one complement in its year instead of a cascade through every
+    cohort. Cells of hidden times are hidden with their time.
+    """
     cell_patterns: dict[str, pd.DataFrame] = {}
     for col in cols:
         if col is None or col in cell_patterns:
@@ -275,8 +304,12 @@ def _cell_patterns(frame: pd.DataFrame, nonmissing: pd.DataFrame, tv: np.ndarray
                               "time": cnt.index.get_level_values(1), "n": cnt.to_numpy()})
         if cells.empty:
             continue
-        cell_patterns[col] = _pattern(cells, [col, "time"], [["time"], [col]], min_cell,
-                                      force_hidden=~cells["time"].isin(kept).to_numpy())
+        shown = cells["time"].isin(kept).to_numpy()
+        # the published total each cell belongs to: its time's, or all hidden times'
+        cells["_total"] = np.where(shown, pd.factorize(cells["time"])[0], -1)
+        pattern = _pattern(cells, [col, "time"], [["_total"]], min_cell,
+                           force_hidden=~shown, extra=["_total"])
+        cell_patterns[col] = pattern
     return cell_patterns
 
 

@@ -39,7 +39,7 @@ _ATTRITION_COLUMNS = [
     "scale", "cohort", "n_baseline", "n_seen_later", "n_not_seen", "share_not_seen",
     "mean_seen_later", "sd_seen_later", "mean_not_seen", "sd_not_seen", "diff", "diff_ci_low",
     "diff_ci_high", "diff_p", "d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high",
-    "design", "suppressed"]
+    "design", "suppressed", "primary_suppressed"]
 
 
 # ---------------------------------------------------------------------------- who left
@@ -87,17 +87,22 @@ def _attrition_pattern(inp: TrendInput, base: pd.DataFrame) -> pd.DataFrame:
     full = pd.MultiIndex.from_product([pd.unique(base["_level"]), ["seen_later", "not_seen"]],
                                       names=["level", "status"])
     cells = cells.set_index(["level", "status"]).reindex(full, fill_value=0).reset_index()
-    hidden_levels = set()
+    small = cells["n"].to_numpy(dtype=float) < inp.min_cell
     if inp.cohort is not None and inp.cohort in inp.cell_patterns:
         pat = inp.cell_patterns[inp.cohort]
-        ref_cells = pat[pat["time"] == inp.reference]
-        hidden_levels = set(ref_cells.loc[ref_cells["suppressed"], inp.cohort])
-    cells.loc[cells["level"].isin(hidden_levels), "n"] = 0
+        ref_cells = pat[(pat["time"] == inp.reference) & pat["suppressed"]]
+        # a cohort whose reference cell is hidden stays hidden, with that cell's kind
+        kind = dict(zip(ref_cells[inp.cohort], ref_cells["primary_suppressed"], strict=True))
+        forced = cells["level"].isin(kind.keys()).to_numpy()
+        small = np.where(forced, [bool(kind.get(v, False)) for v in cells["level"]], small)
+        cells.loc[forced, "n"] = 0
     # status margins first: the greedy complement search then hides the same status of the
     # next smallest cohort (and that cohort's other group), not a chain through every cohort
     margins = [["status"], ["level"]] if inp.cohort is not None else [["level"]]
-    return suppress(cells, "n", inp.min_cell, margins=margins, keys=["level", "status"],
-                    blank_count=False)
+    out = suppress(cells, "n", inp.min_cell, margins=margins, keys=["level", "status"],
+                   blank_count=False)
+    out["primary_suppressed"] = small
+    return out
 
 
 def _attrition_row(scale: str, level: Any, b: pd.DataFrame) -> dict[str, Any]:
@@ -139,6 +144,7 @@ def attrition_table(inp: TrendInput) -> pd.DataFrame:
         return pd.DataFrame(columns=_ATTRITION_COLUMNS)
     pat = _attrition_pattern(inp, base)
     hidden = set(pat.loc[pat["suppressed"], "level"])
+    small = set(pat.loc[pat["suppressed"] & pat["primary_suppressed"], "level"])
     levels = list(pd.unique(base["_level"]))
     if inp.cohort is not None:
         levels = sorted(levels, key=str) + [_ALL]
@@ -149,9 +155,10 @@ def attrition_table(inp: TrendInput) -> pd.DataFrame:
             b = b_scale if level == _ALL else b_scale[b_scale["_level"] == level]
             if level in hidden:
                 rows.append({"scale": scale, "cohort": level, "design": DIFFERENT,
-                             "suppressed": True})
+                             "suppressed": True, "primary_suppressed": level in small})
                 continue
-            rows.append({**_attrition_row(scale, level, b), "suppressed": False})
+            rows.append({**_attrition_row(scale, level, b), "suppressed": False,
+                         "primary_suppressed": False})
     out = pd.DataFrame(rows).reindex(columns=_ATTRITION_COLUMNS)
     for col in ("n_baseline", "n_seen_later", "n_not_seen"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
@@ -206,7 +213,7 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
     non-completers, answered at that time (their count would follow from the time's n).
     """
     cols = ["scale", "time", "estimate", "n", "diff", "ci_low", "ci_high", "p", "gap", "design",
-            "suppressed"]
+            "suppressed", "primary_suppressed"]
     if not inp.longitudinal or not inp.shown.get(inp.reference, False):
         return pd.DataFrame(columns=cols)
     ids = completers(inp)
@@ -225,13 +232,13 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
             rows.append({"scale": scale, "time": t, "estimate": "all available", "n": r["n"],
                          "diff": r["diff_vs_ref"], "ci_low": r["diff_ci_low"],
                          "ci_high": r["diff_ci_high"], "p": r["diff_p"], "design": DIFFERENT,
-                         "suppressed": False})
+                         "suppressed": False, "primary_suppressed": False})
             term = mm.get(f"time[{t}]")
             if term and term.get("estimate") is not None:
                 rows.append({"scale": scale, "time": t, "estimate": "mixed model",
                              "n": None, "diff": term["estimate"], "ci_low": term["ci"][0],
                              "ci_high": term["ci"][1], "p": term.get("p"), "design": SAME,
-                             "suppressed": False})
+                             "suppressed": False, "primary_suppressed": False})
             non = int(inp.values[scale][t].size) - int(n_comp.get(t, 0))
             rows.append(_completer_row(inp, scale, t, wide, non, r))
     out = pd.DataFrame(rows).reindex(columns=cols)
@@ -250,10 +257,12 @@ def _completer_row(inp: TrendInput, scale: str, t: Any, wide: pd.DataFrame, non:
         c = {"n": 0}
     row = {"scale": scale, "time": t, "estimate": "completers only", "design": SAME}
     if c["n"] < inp.min_cell or 0 < non < inp.min_cell or "diff" not in c:
-        return {**row, "n": None, "suppressed": True}
+        # too few completers, or too few others to keep the completers' count from the n
+        return {**row, "n": None, "suppressed": True, "primary_suppressed": True}
     gap = c["diff"] - r["diff_vs_ref"] if pd.notna(r["diff_vs_ref"]) else np.nan
     return {**row, "n": c["n"], "diff": c["diff"], "ci_low": c["ci_low"],
-            "ci_high": c["ci_high"], "p": c["p"], "gap": gap, "suppressed": False}
+            "ci_high": c["ci_high"], "p": c["p"], "gap": gap, "suppressed": False,
+            "primary_suppressed": False}
 
 
 # ---------------------------------------------------------------------------- response rates
@@ -351,7 +360,7 @@ def response_rate_table(inp: TrendInput, enrolled: pd.DataFrame, cohort_cells: p
             for r in merged.itertuples(index=False)])
         rows.append(_changes_from_reference(merged, inp.reference, scale))
     cols = ["scale", "cohort", "time", "enrolled", "n", "response_rate", "rate_change",
-            "mean", "mean_change", "design", "suppressed"]
+            "mean", "mean_change", "design", "suppressed", "primary_suppressed"]
     if not rows:
         return pd.DataFrame(columns=cols)
     return pd.concat(rows, ignore_index=True).reindex(columns=cols)
@@ -375,7 +384,9 @@ def _changes_from_reference(merged: pd.DataFrame, reference: Any, scale: str) ->
             row = {"scale": scale, "cohort": r["cohort"], "time": r["time"],
                    "enrolled": int(r["enrolled"]), "n": r["n"],
                    "response_rate": r["response_rate"], "mean": r["mean"],
-                   "design": DIFFERENT, "suppressed": bool(r["suppressed"])}
+                   "design": DIFFERENT, "suppressed": bool(r["suppressed"]),
+                   "primary_suppressed": bool(r["suppressed"])
+                   and bool(r.get("primary_suppressed", True))}
             if r0 is not None and not r0["suppressed"] and not r["suppressed"]:
                 row["rate_change"] = r["response_rate"] - r0["response_rate"]
                 row["mean_change"] = r["mean"] - r0["mean"]

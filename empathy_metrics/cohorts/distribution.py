@@ -178,9 +178,12 @@ def _distribution_row(y: np.ndarray, bins: pd.DataFrame, res: float, min_cell: i
 
 def _histogram_tables(inst: Instrument, scales: Sequence[str], y_by_scale_time: Mapping[
         tuple[str, Any], np.ndarray], times: Sequence[Any], shown: Mapping[Any, bool],
-        min_cell: int, bin_width: Mapping[str, float] | float | None
-        ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Histogram and distribution tables of every scale and time (hidden times blank)."""
+        min_cell: int, bin_width: Mapping[str, float] | float | None, *,
+        small: Mapping[Any, bool]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Histogram and distribution tables of every scale and time (hidden times blank).
+
+    ``small`` maps each time to whether it was hidden for being small (``primary_suppressed``
+    of the time pattern); a hidden time that is not small is a complement."""
     hist_parts, dist_rows, widths = [], [], {}
     for scale in scales:
         lo, hi = inst.scale_range(scale)
@@ -201,21 +204,24 @@ def _histogram_tables(inst: Instrument, scales: Sequence[str], y_by_scale_time: 
                                                  "low": lo, "high": hi, "open": "both",
                                                  "label": "all scores", "count": None,
                                                  "suppressed": True,
-                                                 "primary_suppressed": True}]))
+                                                 "primary_suppressed": bool(small[t])}]))
                 row = {"scale": scale, "time": t, **{c: np.nan for c in _DIST_COLS[2:]},
                        "min_coded": None, "max_coded": None}
                 row["n"] = None
-                dist_rows.append({**row, "suppressed": True})
+                dist_rows.append({**row, "suppressed": True,
+                                  "primary_suppressed": bool(small[t])})
                 continue
             bins = _protect_bins(_histogram_bins(y, lo, hi, width, min_cell), min_cell)
             bins.insert(0, "time", t)
             bins.insert(0, "scale", scale)
             hist_parts.append(bins)
             dist_rows.append({"scale": scale, "time": t,
-                              **_distribution_row(y, bins, res, min_cell), "suppressed": False})
+                              **_distribution_row(y, bins, res, min_cell), "suppressed": False,
+                              "primary_suppressed": False})
     hist = pd.concat(hist_parts, ignore_index=True)
     hist = hist.reindex(columns=[*_HIST_COLS, "suppressed", "primary_suppressed"])
-    dist = pd.DataFrame(dist_rows).reindex(columns=[*_DIST_COLS, "suppressed"])
+    dist = pd.DataFrame(dist_rows).reindex(columns=[*_DIST_COLS, "suppressed",
+                                                    "primary_suppressed"])
     dist["n"] = pd.Series([None if pd.isna(v) else int(v) for v in dist["n"]], dtype=object,
                           index=dist.index)
     return hist, dist, widths
@@ -320,8 +326,10 @@ def score_histogram(
     unknown = [s for s in sc if s not in inst.scales]
     if unknown:
         raise InputError(f"unknown scale(s) {', '.join(unknown)} for {inst.id}")
-    hist, dist, widths = _histogram_tables(inst, sc, y, times, shown, mc, bin_width)
-    n = dist[["scale", "time", "n", "suppressed"]].copy()
+    small = dict(zip(pat["time"], pat["primary_suppressed"].to_numpy(dtype=bool), strict=True))
+    hist, dist, widths = _histogram_tables(inst, sc, y, times, shown, mc, bin_width,
+                                           small=small)
+    n = dist[["scale", "time", "n", "suppressed", "primary_suppressed"]].copy()
     notes = []
     if hist["primary_suppressed"].any():
         notes.append(f"bins with 1 to {mc - 1} respondents are suppressed, with complementary "

@@ -20,7 +20,7 @@ import pandas as pd
 from .._results import Result, jsonable
 from ..effect_sizes import holm
 from ..instruments import Instrument, resolve_instrument
-from ..suppression import DEFAULT_MIN_CELL
+from ..suppression import DEFAULT_MIN_CELL, with_kinds
 from . import compare, describe
 from ._base import prepare_trend_input
 from .items import reliability_by_time
@@ -30,7 +30,8 @@ __all__ = ["compare_groups", "GroupComparisonResult", "reliability_by"]
 
 _COLUMNS = ["scale", "group", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
             "q3", "diff_vs_ref", "diff_ci_low", "diff_ci_high", "diff_p", "p_holm", "d_vs_ref",
-            "d_ci_low", "d_ci_high", "g_vs_ref", "g_ci_low", "g_ci_high", "suppressed"]
+            "d_ci_low", "d_ci_high", "g_vs_ref", "g_ci_low", "g_ci_high", "suppressed",
+            "primary_suppressed"]
 
 
 @dataclass
@@ -78,7 +79,9 @@ class GroupComparisonResult(Result):
         return jsonable({
             "instrument": self.instrument.id, "group": self.group,
             "reference": self.reference, "min_cell": self.min_cell,
-            "scales": {s: {"groups": self[s].reset_index(), "tests": self.tests.get(s, {})}
+            # "suppressed": "small" | "complementary" | false (issue 8)
+            "scales": {s: {"groups": with_kinds(self[s].reset_index()),
+                           "tests": self.tests.get(s, {})}
                        for s in self.scales},
             "notes": list(self.notes)})
 

@@ -78,8 +78,9 @@ def small_group_note(inp: TrendInput) -> None:
     if gs["suppressed"].all() or (gs["primary_suppressed"].any()
                                   and gs.groupby(group)["suppressed"].all().sum() >= 2):
         inp.notes.append(f"a '{group}' category with fewer than {inp.min_cell} respondents "
-                         "forces complementary suppression of another; merge small categories "
-                         "(e.g. into 'other or not stated') to compare the rest")
+                         "forces complementary suppression of another; fold small categories "
+                         "into one 'other / not stated' group (fold_small_groups=True, "
+                         "--fold-small-groups) to compare the rest")
 
 
 def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table: pd.DataFrame,
@@ -109,14 +110,16 @@ def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table
             continue
         yr = sub.loc[(sub[time] == t) & (sub[col] == ref), scale].to_numpy(float)
         for lev in levels[1:]:
-            if not ((table["time"] == t) & (table[col] == lev)).any():
+            cell = table[(table["time"] == t) & (table[col] == lev)]
+            if cell.empty:
                 continue  # no such cell at this time (e.g. a cohort not yet in that year)
             row = {"scale": scale, "time": t, names[0]: lev, names[1]: ref}
             if lev in ok:
                 yl = sub.loc[(sub[time] == t) & (sub[col] == lev), scale].to_numpy(float)
-                row.update(_compare(yl, yr), suppressed=False)
-            else:
-                row["suppressed"] = True
+                row.update(_compare(yl, yr), suppressed=False, primary_suppressed=False)
+            else:  # hidden as its cell is: small, or a complement
+                row.update(suppressed=True,
+                           primary_suppressed=bool(cell["primary_suppressed"].iloc[0]))
             rows.append(row)
     return rows
 

@@ -151,7 +151,7 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
         sub = inp.shown_rows(scale)
         if mixed:
             _fit_mixed_models(scale, sub[scale].to_numpy(dtype=float), sub[time].to_numpy(),
-                              sub[inp.id].to_numpy(), kept, inp.times, inp.shown, inp.tnum,
+                              sub[inp.id].to_numpy(), kept, inp.times, inp.time_kind, inp.tnum,
                               inp.tnum_note, random_slope, mixed_out, slope_out, notes)
         wide = sub.pivot_table(index=inp.id, columns=time, values=scale, aggfunc="first")
         paired_rows.extend(_paired_rows(scale, wide, kept))
@@ -175,7 +175,7 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
 
 
 def _fit_mixed_models(scale: str, y: np.ndarray, tvals: np.ndarray, ids: np.ndarray,
-                      kept: list[Any], times: list[Any], shown: Mapping[Any, bool],
+                      kept: list[Any], times: list[Any], hidden: Mapping[Any, Any],
                       tnum: Mapping[Any, float], tnum_note: str, random_slope: bool,
                       mixed_out: dict[str, Any], slope_out: dict[str, Any],
                       notes: list[str]) -> None:
@@ -194,9 +194,9 @@ def _fit_mixed_models(scale: str, y: np.ndarray, tvals: np.ndarray, ids: np.ndar
         notes.extend(f"{scale}: mixed model {model.formula}: {n}" for n in model.notes)
     md = fit.to_dict()
     for t in times:
-        if not shown[t]:
+        if hidden[t]:  # "small" | "complementary": why the time is hidden
             md["terms"][f"time[{t}]"] = {"estimate": None, "se": None, "ci": [None, None],
-                                         "p": None, "suppressed": True}
+                                         "p": None, "suppressed": hidden[t]}
     md["time_levels"] = list(times)
     mixed_out[scale] = md
     ls = dict(lin.terms["time"])

@@ -12,9 +12,10 @@ import pandas as pd
 from .._checks import check_frame
 from ..errors import DegenerateDataWarning
 from ..instruments import Instrument, resolve_instrument
+from ..io import resolve_columns
 from ..suppression import DEFAULT_MIN_CELL
 from . import attrition, change, cohort_sequential, compare, describe, groups, longitudinal
-from ._base import TrendInput, prepare_trend_input
+from ._base import TrendInput, _check_min_cell, prepare_trend_input
 from .distribution import _histogram_tables
 from .items import trend_items
 from .results import TrendResult
@@ -38,6 +39,7 @@ def trend(
     mixed: bool = True,
     random_slope: bool = False,
     enrolled: pd.DataFrame | None = None,
+    fold_small_groups: bool = False,
 ) -> TrendResult:
     """Describe and test change of every scale across ``time``.
 
@@ -52,7 +54,12 @@ def trend(
     instrument
         Instrument, bundled id, YAML path, dict, or a list of item columns (one scale).
     time
-        Column with the training year or wave (ordered by sorting its values).
+        Column with the training year or wave (ordered by sorting its values). This and the
+        other column names are matched as the command line matches them
+        (:func:`empathy_metrics.io.resolve_columns`): exactly, else after trimming spaces,
+        else ignoring case when only one column fits (`` student_id `` and ``STUDENT_ID``
+        find ``student_id``), with a :class:`~empathy_metrics.errors.ColumnNameWarning`
+        naming the column used; a name matching several columns ignoring case is an error.
     id
         Respondent id column; when ids repeat the longitudinal analyses run.
     cohort, group
@@ -87,6 +94,13 @@ def trend(
         (:func:`empathy_metrics.cohorts.attrition.response_rate_table`). The ``cohort`` column
         is required whenever ``cohort`` is given (rates per cohort and time); it may be left
         out only when the analysis has no ``cohort`` column, and the rates are then per time.
+    fold_small_groups
+        Fold the ``group`` levels with fewer than ``min_cell`` respondents at some time, and
+        missing values, into one group "other / not stated" before analysis
+        (:func:`empathy_metrics.suppression.fold_small_groups`; the command line's
+        ``--fold-small-groups``). A small group is suppressed, and so that it cannot be worked
+        out from a time's total a large group is hidden with it; folding keeps the large
+        groups visible. A note names the folded levels.
 
     Returns
     -------
@@ -130,14 +144,21 @@ def trend(
     :func:`empathy_metrics.suppression.suppress`) are shown as suppressed and are left out of
     every test, model, paired comparison, norm and item table, so no shown number depends on
     them; with a suppressed reference time no change from it is shown. Cohort and group cells
-    are suppressed the same way with the time and cohort/group totals as margins. Each
-    pattern is computed once from the smallest n of any scale in the cell and applied to every
-    scale.
+    are suppressed the same way against the totals that are published: each shown time's n,
+    and the hidden times' n together (a cohort's or group's total over all times is shown
+    nowhere, so it is no margin). Complements are chosen to hide the fewest respondents
+    (:func:`empathy_metrics.suppression.suppress`). Each pattern is computed once from the
+    smallest n of any scale in the cell and applied to every scale.
     """
     check_frame(data, "data", "trend")
+    names = resolve_columns(data, time=time, id=id, cohort=cohort, group=group)
+    time, id, cohort, group = (names[k] for k in ("time", "id", "cohort", "group"))
+    data, folded = _fold(data, group, time, min_cell, fold_small_groups)
     inst = resolve_instrument(instrument, data)
     inp = prepare_trend_input(data, inst, time=time, id=id, cohort=cohort, group=group,
                               reference=reference, min_cell=min_cell, scales=scales)
+    if folded:
+        inp.notes.append(folded)
     by_time = describe.by_time_table(inp)
     cohort_traj, group_stats, gdiff, cdiff = groups.level_tables(
         inp, group_reference=group_reference, cohort_reference=cohort_reference)
@@ -154,7 +175,8 @@ def trend(
     sequential = (cohort_sequential.cohort_sequential_models(inp) if mixed
                   else dict.fromkeys(inp.scales))
     histogram, distribution, _ = _histogram_tables(inst, inp.scales, _flat(inp.values),
-                                                   inp.times, inp.shown, inp.min_cell, None)
+                                                   inp.times, inp.shown, inp.min_cell, None,
+                                                   small=inp.small_time)
     groups.small_group_note(inp)
     items = trend_items(inp)
     _closing_notes(inp, by_time)
@@ -170,6 +192,22 @@ def trend(
         distribution=distribution, histogram=histogram, random_slope=bool(random_slope),
         id=id, cohort=cohort, group=group, notes=inp.notes,
     )
+
+
+def _fold(data: pd.DataFrame, group: str | None, time: str, min_cell: Any, fold: bool
+          ) -> tuple[pd.DataFrame, str | None]:
+    """``fold_small_groups``: the data with small groups folded, and a note naming them."""
+    if not fold or group is None:
+        return data, None
+    from ..suppression import FOLDED_LABEL
+    from ..suppression import fold_small_groups as fold_groups
+
+    data, levels = fold_groups(data, group, _check_min_cell(min_cell), by=time)
+    if not levels:
+        return data, None
+    return data, (f"'{group}' groups with fewer than {int(min_cell)} respondents in a '{time}' "
+                  f"({', '.join(map(str, levels))}) and missing values are folded into "
+                  f"'{FOLDED_LABEL}'")
 
 
 def _response_rates(inp: TrendInput, enrolled: pd.DataFrame | None, cohort_cells: pd.DataFrame,

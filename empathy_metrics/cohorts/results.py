@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._results import Result, jsonable
 from ..instruments import Instrument
-from ..suppression import suppression_kind, with_kinds
+from ..suppression import suppressed_label, suppression_kind, with_kinds
 
 
 def _share(x: float | None) -> str:
@@ -197,7 +197,8 @@ class TrendResult(Result):
             t = self.by_time[self.by_time["scale"] == scale]
             for r in t.itertuples(index=False):
                 if r.suppressed:
-                    lines.append(f"  {r.time!s:>8}  suppressed (n < {self.min_cell})")
+                    kind = suppression_kind([True], [getattr(r, "primary_suppressed", True)])[0]
+                    lines.append(f"  {r.time!s:>8}  {suppressed_label(self.min_cell, kind)}")
                     continue
                 change = ""
                 if r.time != self.reference and r.d_vs_ref == r.d_vs_ref:
@@ -290,8 +291,9 @@ class TrendResult(Result):
         at = self.attrition
         for r in (at[at["scale"] == scale].itertuples(index=False) if not at.empty else ()):
             if r.suppressed:
+                kind = suppression_kind([True], [getattr(r, "primary_suppressed", True)])[0]
                 lines.append(f"  not seen again after {self.reference}, cohort {r.cohort}: "
-                             f"suppressed (a group under {self.min_cell})")
+                             f"{suppressed_label(self.min_cell, kind)}")
             elif r.diff == r.diff:
                 lines.append(f"  not seen again after {self.reference}, cohort {r.cohort}: "
                              f"{int(r.n_not_seen)} of {int(r.n_baseline)}, baseline "
@@ -398,13 +400,14 @@ class ItemChangeResult(Result):
             for t in self.times:
                 rows.append({"item": item, "time": t, "n": self.n[t],
                              "mean": self.means.loc[item, t], "change": self.change.loc[item, t],
-                             "suppressed": bool(self.suppressed[t])})
+                             "suppressed": bool(self.suppressed[t]),
+                             "primary_suppressed": bool(self.primary_suppressed[t])})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"instrument": self.instrument.id, "time": self.time,
                          "reference": self.reference, "min_cell": self.min_cell,
-                         "items": self.to_frame(), "notes": list(self.notes)})
+                         "items": with_kinds(self.to_frame()), "notes": list(self.notes)})
 
     def summary(self) -> str:
         wide = self.change.copy()
@@ -440,8 +443,8 @@ class ReliabilityByTimeResult(Result):
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"instrument": self.instrument.id, "time": self.time,
                          "min_cell": self.min_cell,
-                         "scales": {s: self.table[self.table["scale"] == s].drop(
-                             columns=["scale", "primary_suppressed"]) for s in self.scales},
+                         "scales": {s: with_kinds(self.table[self.table["scale"] == s]).drop(
+                             columns=["scale"]) for s in self.scales},
                          "notes": list(self.notes)})
 
 
@@ -479,9 +482,9 @@ class HistogramResult(Result):
         return jsonable({
             "instrument": self.instrument.id, "time": self.time, "min_cell": self.min_cell,
             "bin_width": self.bin_width,
-            "scales": {s: {"n": self.n[self.n["scale"] == s].drop(columns="scale"),
-                           "bins": self.table[self.table["scale"] == s].drop(
-                               columns=["scale", "primary_suppressed"])}
+            "scales": {s: {"n": with_kinds(self.n[self.n["scale"] == s]).drop(columns="scale"),
+                           "bins": with_kinds(self.table[self.table["scale"] == s]).drop(
+                               columns=["scale"])}
                        for s in self.scales},
             "notes": list(self.notes)})
 

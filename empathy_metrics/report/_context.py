@@ -183,6 +183,15 @@ class Context:
         rank = out["scale"].map(order).fillna(len(order)).to_numpy()
         return out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
+    @cached_property
+    def time_small(self) -> dict[Any, bool]:
+        """Time -> whether a hidden time was hidden for being small (``primary_suppressed`` of
+        the scores table); a hidden time that is not small is a complement (issue 8)."""
+        bt = self.tr.by_time
+        bt = bt[bt["scale"] == self.main]
+        prim = bt.get("primary_suppressed", bt["suppressed"])
+        return {t: bool(p) for t, p in zip(bt["time"], prim, strict=True)}
+
     @property
     def main(self) -> str:
         """The headline scale: the total, or the first scale of an instrument without one."""

@@ -26,7 +26,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument
+from ..io import resolve_columns
 from ..suppression import DEFAULT_MIN_CELL
+from ..suppression import fold_small_groups as fold_groups
 from ._context import STEPS, Context, Progress, Runner
 from ._print import check_paper
 from ._tables import Section
@@ -75,6 +77,7 @@ def build_report(
     confidential: str | None = None,
     labels: Labels | Mapping[str, Any] | str | Path | None = None,
     enrolled: pd.DataFrame | None = None,
+    fold_small_groups: bool = False,
 ) -> Report:
     """Run the yearly-report analyses on ``data`` and arrange them into a :class:`Report`.
 
@@ -87,7 +90,10 @@ def build_report(
     instrument
         Instrument or bundled id (e.g. ``"jse-s"``).
     time, id, cohort, group
-        Column names, as for :func:`empathy_metrics.cohorts.trend`.
+        Column names, as for :func:`empathy_metrics.cohorts.trend`: matched exactly, else
+        after trimming spaces, else ignoring case when only one column fits, with a
+        :class:`~empathy_metrics.errors.ColumnNameWarning` naming the column used
+        (:func:`empathy_metrics.io.resolve_columns`, as the command line does).
     title
         Report title (default: "<instrument name>: yearly empathy report").
     min_cell
@@ -99,6 +105,13 @@ def build_report(
     options
         Overrides of :data:`DEFAULT_OPTIONS` (reference time, mixed-model scales, alpha CI,
         EFA factors, parallel-analysis iterations, seed, ...).
+    fold_small_groups
+        Fold the ``group`` levels with fewer than ``min_cell`` respondents at some time, and
+        missing values, into one group "other / not stated" before analysis, so that a small
+        group does not force large groups' cells to be hidden (the command line's
+        ``--fold-small-groups``; :func:`empathy_metrics.suppression.fold_small_groups`). The
+        data-quality section names the folded groups; without it, the scores section names
+        the small group that forced other groups' cells out and points to this option.
     progress
         Progress on standard error: ``None`` (default) a bar on an interactive terminal and
         nothing otherwise; ``True`` a bar on a terminal, otherwise one line per step that
@@ -168,11 +181,11 @@ def build_report(
     frame = data
     if opts["columns"]:
         frame = frame.rename(columns={col: item for item, col in dict(opts["columns"]).items()})
-    for role, col in (("time", time), ("id", id), ("cohort", cohort), ("group", group)):
-        if col is not None and col not in frame.columns:
-            raise InputError(f"{role} column '{col}' not found", file=source, column=col,
-                             hint=f"columns are {', '.join(map(str, frame.columns[:12]))}"
-                             + (" ..." if frame.shape[1] > 12 else ""))
+    names = resolve_columns(frame, source=None if source is None else str(source),
+                            time=time, id=id, cohort=cohort, group=group)
+    time, id, cohort, group = (names[k] for k in ("time", "id", "cohort", "group"))
+    if fold_small_groups and group is not None:
+        frame, _ = fold_groups(frame, group, min_cell, by=time)  # named in the quality section
     mixed_scales = opts["mixed_scales"]
     scales = list(inst.scales)
     if mixed_scales == "all":

@@ -86,7 +86,8 @@ def test_compare_groups_suppresses_small_groups_and_leaves_them_out_of_the_tests
     assert res.tests["total"]["kruskal"]["df"] == len(shown) - 1
     assert any("suppressed" in n for n in res.notes)
     html = res._repr_html_()
-    assert "suppressed, n &lt; 10" in html and "Kruskal" in html and "Notes" in html
+    assert "suppressed: fewer than 10 respondents" in html and "Kruskal" in html and "Notes" in html
+    assert "hidden so that a small group cannot be worked out" in html  # its complement
 
 
 def test_compare_groups_result_display_lookup_and_copies(by_education):

@@ -113,7 +113,8 @@ def _change(ctx: Context, section: Section) -> None:
                 ci = v.get("ci") or [None, None]
                 mrows.append({"scale": scale, "term": term, "estimate": v.get("estimate"),
                               "se": v.get("se"), "ci_low": ci[0], "ci_high": ci[1],
-                              "p": v.get("p"), "suppressed": bool(v.get("suppressed", False))})
+                              "p": v.get("p"), "suppressed": bool(v.get("suppressed", False)),
+                              "primary_suppressed": v.get("suppressed") != "complementary"})
             sl = mt.linear_slope.get(scale)
             if sl:
                 mrows.append({"scale": scale, "term": f"linear slope per {time}",

@@ -54,7 +54,8 @@ def _norms(ctx: Context, section: Section) -> None:
                                      "median_percentile": r["median_percentile"],
                                      "method": r["method"], "suppressed": False})
                     else:
-                        rows.append({**base, "time": t, "suppressed": True})
+                        rows.append({**base, "time": t, "suppressed": True,
+                                     "primary_suppressed": ctx.time_small.get(t, True)})
                 continue
             g = _norm_label(norm.group, glabels)
             if g is None or gs.empty:
@@ -62,7 +63,10 @@ def _norms(ctx: Context, section: Section) -> None:
             for t in ctx.times:
                 hit = gs[(gs["scale"] == norm.scale) & (gs["time"] == t) & (gs[ctx.group] == g)]
                 ok = bool(len(hit)) and not bool(hit["suppressed"].iloc[0])
-                row = {**base, "time": t, "suppressed": not ok}
+                # hidden as the group's cell is (small, or its complement)
+                small = not len(hit) or bool(hit["primary_suppressed"].iloc[0])
+                row = {**base, "time": t, "suppressed": not ok,
+                       "primary_suppressed": not ok and small}
                 if ok:
                     mask = ((ctx.frame[ctx.time] == t) & (ctx.frame[ctx.group] == g)).to_numpy()
                     res = norm_scores(scores.loc[mask, norm.scale].dropna(), inst, norm.scale,

@@ -51,11 +51,13 @@ def _count_table(rows: list[dict[str, Any]], min_cell: int, count: str = "count"
     out = frame.copy()
     out[count] = out[count].astype(object)
     out["suppressed"] = False
+    out["primary_suppressed"] = False
     if small.any():
         part = suppress(frame[small].reset_index(drop=True), count, min_cell, margins=[],
                         keys=[c for c in frame.columns if c != count])
         out.loc[small, count] = part[count].to_numpy()
         out.loc[small, "suppressed"] = part["suppressed"].to_numpy()
+        out.loc[small, "primary_suppressed"] = part["primary_suppressed"].to_numpy()
     return out
 
 
@@ -138,7 +140,7 @@ def _quality(ctx: Context, section: Section) -> None:
     else:
         section.para("No responses were excluded when the file was read.")
     bt = ctx.tr.by_time
-    per = bt[bt["scale"] == ctx.main][["time", "n", "suppressed"]].copy()
+    per = bt[bt["scale"] == ctx.main][["time", "n", "suppressed", "primary_suppressed"]].copy()
     section.add(Table(
         "responses_by_time", f"Scored responses by {time} ({ctx.name(ctx.main)})", per,
         [ctx.vcol("time", ctx.time), Column.int("n", "Scored responses")],

@@ -31,6 +31,10 @@ def _reliability(ctx: Context, section: Section) -> Any:
     table = res.table.copy()
     # a time hidden in the score tables stays hidden here too (one pattern for the report)
     hidden = ~table["time"].map(ctx.time_shown).fillna(False).astype(bool)
+    # ... with the kind it has there (small, or a complement)
+    small = table["time"].map(ctx.time_small).fillna(True).astype(bool)
+    own = table["primary_suppressed"].astype(bool) & table["suppressed"].astype(bool)
+    table["primary_suppressed"] = small.where(hidden, own).to_numpy(dtype=bool)
     table["suppressed"] = table["suppressed"].astype(bool) | hidden.to_numpy()
     for col in ("n", "alpha", "ci_low", "ci_high"):
         table[col] = table[col].astype(object)

@@ -105,7 +105,8 @@ def _scores(ctx: Context, section: Section) -> None:
              Column.ci("ci_low", "ci_high")],
             keys=(ctx.cohort,), min_cell=ctx.min_cell, display=ct,
             note=ctx.main_only_note))
-        why = complement_note(ct, ctx.cohort, time=time, min_cell=ctx.min_cell)
+        why = complement_note(ct, ctx.cohort, time=time, min_cell=ctx.min_cell,
+                              foldable=False)  # entering cohorts are not folded
         if why:
             section.para(why)
         ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, main), "cohorts",
