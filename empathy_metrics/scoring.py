@@ -358,10 +358,11 @@ def _check_id_col(responses: pd.DataFrame, inst: Instrument, id_col: str,
                   role: str = "id") -> str:
     """The id (or time) column meant by ``id_col`` (trimmed, else ignoring case)."""
     from .errors import InputError
-    from .io import resolve_column
+    from .io import resolve_columns
 
     source = responses.attrs.get("source")
-    id_col = resolve_column(responses.columns, id_col, role=role, source=source)
+    # trimmed / case variants, with a warning naming the column used (as trend and the CLI)
+    id_col = resolve_columns(responses, source=source, **{role: id_col})[role]
     reserved = [*inst.scales, "n_missing", *FLAG_COLUMNS]
     if role == "id" and id_col in reserved:
         raise InputError(

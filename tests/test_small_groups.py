@@ -184,3 +184,27 @@ def test_fold_small_groups_is_a_parameter_of_trend_and_build_report():
                        progress=False, options=opts)
     text = " ".join(str(b) for b in rep.section("scores").blocks)
     assert "Gender 'X' has fewer than 10" in text and "fold_small_groups=True" in text
+
+
+# ---------------------------------------------------------------------------- cohort × time
+def test_a_small_cohort_cell_costs_one_complement_in_its_year_not_every_cohort():
+    """Cohort-sequential data (the latest cohort seen in year 1 only) with one cohort x year
+    cell cut to 6: only published totals (each shown year's n) are margins, so the small cell
+    and one complement in the same year are hidden, every other cohort cell stays shown, no
+    hidden cell follows from the year totals, and the cohort-sequential model still runs."""
+    from empathy_metrics.simulate import simulate
+    from empathy_metrics.suppression import recoverable_cells
+
+    data = simulate(n_per_cohort=30, n_cohorts=4, n_years=4, seed=7)
+    cut = data.index[(data["cohort"] == 2024) & (data["year"] == 2)]
+    data = data.drop(cut[6:]).reset_index(drop=True)
+    tr = trend(data, INST, time="year", id="student_id", cohort="cohort", min_cell=10)
+    ct = tr.cohort_trajectories[tr.cohort_trajectories["scale"] == "total"]
+    hidden = ct[ct["suppressed"]]
+    assert len(hidden) == 2 and set(hidden["time"]) == {2}, hidden
+    kinds = dict(zip(hidden["cohort"], hidden["primary_suppressed"], strict=True))
+    assert kinds[2024] and sum(kinds.values()) == 1  # the small cell and one complement
+    year_totals = np.vstack([(ct["time"] == t).to_numpy(float) for t in set(ct["time"])])
+    assert not recoverable_cells(ct["suppressed"].to_numpy(bool), year_totals).any()
+    assert tr.cohort_sequential["total"] is not None
+    assert not any("cohort-sequential model skipped" in n for n in tr.notes)
