@@ -101,15 +101,25 @@ def test_hidden_cells_never_enter_the_model():
 
 def test_skipped_without_cohorts_or_when_cells_are_hidden():
     data = pd.read_csv(REF / "data" / "attrition_sim.csv")
-    # year 4 down to 5 answers: hidden with complements; with the cohorts' totals as margins
-    # every cohort cell of this design goes, so no model can be shown
+    # year 4 down to 5 answers: hidden, with year 3 as its complement. Only published totals
+    # (each shown year's n, the hidden years' n together) are margins, so only the cells of
+    # the hidden years go and the model runs on the rest (issue 8: no cascade through every
+    # cohort); a single shown cohort still leaves no model
     small = data.drop(index=data[data.year == 4].index[5:])
+    one = data[data.cohort == 2019]
+    one = pd.concat([one, data[(data.cohort == 2020) & (data.year == 1)].iloc[:5]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = trend(small, "jse-s", time="year", id="id", cohort="cohort", scales=["total"],
                     mixed=True)
+        lone = trend(one, "jse-s", time="year", id="id", cohort="cohort", scales=["total"],
+                     mixed=True)
         plain = trend(data, "jse-s", time="year", id="id", scales=["total"])
-    assert res.cohort_trajectories["suppressed"].all()
-    assert res.cohort_sequential["total"] is None
-    assert any("cohort-sequential model skipped" in n for n in res.notes)
+    ct = res.cohort_trajectories
+    assert (ct["suppressed"] == ct["time"].isin([3, 4])).all()
+    model = res.cohort_sequential["total"]
+    assert model is not None and "time[3]" not in model["terms"]
+    assert model["n_obs"] == int(ct.loc[~ct["suppressed"], "n"].sum())
+    assert lone.cohort_sequential["total"] is None
+    assert any("cohort-sequential model skipped" in n for n in lone.notes)
     assert plain.cohort_sequential["total"] is None  # no cohort column
