@@ -27,8 +27,9 @@ ESTIMATORS = ("ml", "mlr", "wlsmv")
 #: group_equal steps allowed under WLSMV (Wu & Estabrook 2016 identification)
 WLSMV_STEPS = ((), ("thresholds",), ("thresholds", "loadings"),
                ("thresholds", "loadings", "intercepts"))
-#: Missing-data treatments: listwise deletion or full-information ML.
-MISSING = ("listwise", "fiml")
+#: Missing-data treatments: listwise deletion, full-information ML (ML/MLR), pairwise
+#: (WLSMV: thresholds from every answer, polychorics from the pairs answered together).
+MISSING = ("listwise", "fiml", "pairwise")
 
 
 def check_options(estimator: str, missing: str) -> tuple[str, str]:
@@ -42,14 +43,19 @@ def check_options(estimator: str, missing: str) -> tuple[str, str]:
     miss = {"ml": "fiml", "direct": "fiml", "complete": "listwise"}.get(miss, miss)
     if miss not in MISSING:
         raise InputError(f"unknown missing-data treatment '{missing}'",
-                         hint="choose 'listwise' (complete cases) or 'fiml' (full-information "
-                              "maximum likelihood)")
+                         hint="choose 'listwise' (complete cases), 'fiml' (full-information "
+                              "maximum likelihood) or, with estimator 'wlsmv', 'pairwise'")
     if est == "wlsmv" and miss == "fiml":
         raise InputError("missing 'fiml' needs a likelihood: it works with estimator 'ml' or "
-                         "'mlr'; WLSMV uses complete cases (listwise), as lavaan does for "
-                         "ordered items",
-                         hint="use --missing listwise with --estimator wlsmv, or --estimator "
-                              "mlr with --missing fiml (items treated as continuous)")
+                         "'mlr'; WLSMV uses complete cases (listwise) or every pair of "
+                         "answers (pairwise), as lavaan does for ordered items",
+                         hint="use --missing listwise or pairwise with --estimator wlsmv, or "
+                              "--estimator mlr with --missing fiml (items treated as "
+                              "continuous)")
+    if est != "wlsmv" and miss == "pairwise":
+        raise InputError(f"missing 'pairwise' works with estimator 'wlsmv' only, not "
+                         f"'{est}'",
+                         hint="use --missing fiml for maximum likelihood with skipped answers")
     return est, miss
 
 
@@ -66,13 +72,14 @@ def check_wlsmv_equal(group_equal: Sequence[str]) -> tuple[str, ...]:
 
 
 def ordinal_data(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
-                 group: str | None, source: str | None) -> tuple[list[Any], list[Any] | None,
-                                                                 int]:
-    """Ordinal sample statistics per group (complete cases), group labels, rows dropped.
+                 group: str | None, source: str | None, missing: str = "listwise"
+                 ) -> tuple[list[Any], list[Any] | None, int]:
+    """Ordinal sample statistics per group, group labels, rows dropped.
 
     The thresholds, polychoric correlations and their asymptotic covariance come from
     :func:`empathy_metrics._sem.ordinal_stats.ordinal_sample_stats` (lavaan's two-step
-    estimates and NACOV)."""
+    estimates and NACOV), from complete cases (``missing = "listwise"``) or every answer
+    (``"pairwise"``)."""
     from ._sem.ordinal_stats import ordinal_sample_stats
 
     data = frame.copy()
@@ -82,7 +89,7 @@ def ordinal_data(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
             raise InputError(f"group column '{group}' not found", file=source, column=group,
                              hint=f"columns are {', '.join(map(str, responses.columns[:30]))}")
         data[group] = responses[group]
-    stats = ordinal_sample_stats(data, spec.observed, group, source=source)
+    stats = ordinal_sample_stats(data, spec.observed, group, missing=missing, source=source)
     labels = None if group is None else [g.label for g in stats.groups]
     return list(stats.groups), labels, int(len(data) - stats.n_total)
 

@@ -381,8 +381,9 @@ def invariance(
     if est_name == "wlsmv":
         from ._invariance_ordinal import ordinal_invariance
 
-        return ordinal_invariance(responses, frame, spec, group, source, cfi_cutoff=cfi_cutoff,
-                                  rmsea_cutoff=rmsea_cutoff, partial=partial, note=note)
+        return ordinal_invariance(responses, frame, spec, group, source, missing=miss,
+                                  cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
+                                  partial=partial, note=note)
     stats_g, uniq, n_dropped = _input.group_data(responses, frame, spec, group, miss, source)
 
     from .cfa import result_from

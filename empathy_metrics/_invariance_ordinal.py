@@ -18,7 +18,8 @@ Successive models are compared by lavaan's default difference test for the scale
 statistic (``lavTestLRT`` -> ``method = "satorra.2000"``, see
 :func:`empathy_metrics._sem.dwls.satorra_2000`) and by ΔCFI/ΔRMSEA of the scaled indices.
 
-Assumptions: as WLSMV (normal latent responses, complete cases, independent respondents);
+Assumptions: as WLSMV (normal latent responses, complete cases or pairwise-present answers
+missing completely at random, independent respondents);
 every item has at least three categories (with binary items the thresholds step is not
 identified in this way: Wu & Estabrook 2016, section 5) and every category is used in every
 group.
@@ -92,7 +93,7 @@ def _check_categories(stats_g: list[Any], spec: ModelSpec, source: str | None) -
 
 
 def ordinal_invariance(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
-                       group: str, source: str | None, *, cfi_cutoff: float,
+                       group: str, source: str | None, *, missing: str, cfi_cutoff: float,
                        rmsea_cutoff: float | None, partial: bool, note: str
                        ) -> InvarianceResult:
     """The four Wu & Estabrook models, their comparisons and the verdict (module
@@ -102,13 +103,14 @@ def ordinal_invariance(responses: pd.DataFrame, frame: pd.DataFrame, spec: Model
     from .cfa import result_from
 
     spec = _input.with_std_lv(spec, True)
-    stats_g, labels, n_dropped = _input.ordinal_data(responses, frame, spec, group, source)
+    stats_g, labels, n_dropped = _input.ordinal_data(responses, frame, spec, group, source,
+                                                     missing)
     _check_categories(stats_g, spec, source)
     models = {}
     for name, equal in STEPS:
         est = _sem.fit_dwls(spec, stats_g, equal=equal)
         models[name] = result_from(est, spec, n_dropped, labels,
-                                   f"{name.capitalize()} model (WLSMV)", "listwise")
+                                   f"{name.capitalize()} model (WLSMV)", missing)
     _warn_improper(models)
     names = [name for name, _ in STEPS]
     comp = pd.DataFrame([
@@ -132,5 +134,5 @@ def ordinal_invariance(responses: pd.DataFrame, frame: pd.DataFrame, spec: Model
         group_sizes={u: st.n for u, st in zip(labels, stats_g, strict=True)},
         models=models, comparisons=comp, verdict=verdict, sound=sound, n_dropped=n_dropped,
         cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff, estimator="wlsmv",
-        missing="listwise")
+        missing=missing)
 

@@ -151,6 +151,10 @@ def _design_line(res: Any) -> str:
     if res.missing == "fiml":
         dropped = f"; {res.n_dropped} with no answer dropped" if res.n_dropped else ""
         who = f"n = {res.n} respondents (full-information ML: every answer used{dropped})"
+    elif res.missing == "pairwise":
+        dropped = f"; {res.n_dropped} with no answer dropped" if res.n_dropped else ""
+        who = (f"n = {res.n} respondents (pairwise: every answer and every pair of answers "
+               f"used{dropped})")
     else:
         dropped = (f" ({res.n_dropped} with a missing answer dropped)" if res.n_dropped
                    else "")
@@ -381,7 +385,10 @@ def cfa(
         ``["thresholds", "loadings", "intercepts"]``.
     missing
         ``"listwise"`` (drop respondents with any missing model item) or ``"fiml"``
-        (full-information ML using every answer, lavaan ``missing = "ml"``).
+        (full-information ML using every answer, lavaan ``missing = "ml"``); with
+        ``"wlsmv"`` ``"listwise"`` or ``"pairwise"`` (lavaan ``missing = "pairwise"``:
+        thresholds from every answer to the item, polychorics from the respondents who
+        answered both items; ``n`` counts respondents with at least one answer).
     std_lv
         Identify each factor by fixing its variance to 1 and freeing all loadings (lavaan
         ``std.lv = TRUE``) instead of fixing the first loading to 1.
@@ -455,7 +462,8 @@ def cfa(
     frame, spec, source = _input.prepare(responses, instrument, model, columns)
     spec = _input.with_std_lv(spec, std_lv)
     if est_name == "wlsmv":
-        stats_g, labels, n_dropped = _input.ordinal_data(responses, frame, spec, group, source)
+        stats_g, labels, n_dropped = _input.ordinal_data(responses, frame, spec, group, source,
+                                                         miss)
     elif group is None:
         stats_g, n_dropped = _input.single_data(frame, spec, miss)
         labels = None

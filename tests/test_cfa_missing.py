@@ -148,5 +148,7 @@ def test_mlr_scaling_factor_is_scale_free(scale, shift):
 def test_unknown_options_are_clear_errors(data):
     with pytest.raises(InputError, match="unknown estimator 'wls'"):
         cfa(data["hs"], model=HS_MODEL, estimator="wls")
-    with pytest.raises(InputError, match="unknown missing-data treatment 'pairwise'"):
+    with pytest.raises(InputError, match="unknown missing-data treatment 'available'"):
+        cfa(data["hs"], model=HS_MODEL, missing="available")
+    with pytest.raises(InputError, match="'pairwise' works with estimator 'wlsmv' only"):
         cfa(data["hs"], model=HS_MODEL, missing="pairwise")

@@ -155,7 +155,8 @@ def hs_quartiles():
 # ---------------------------------------------------------------------------------------------
 
 DATA = {"bfi": "bfi.csv", "ability": "ability.csv", "hs": "hs_quartiles.csv",
-        "hs_std_lv": "hs_quartiles.csv"}
+        "hs_std_lv": "hs_quartiles.csv", "bfi_pairwise": "bfi.csv",
+        "ability_pairwise": "ability.csv"}
 
 
 @pytest.mark.parametrize("case", list(DATA))
@@ -163,10 +164,13 @@ def test_cfa_wlsmv_matches_lavaan(case):
     """cfa(..., estimator="wlsmv") = lavaan cfa(ordered=, estimator="WLSMV"): n (listwise),
     npar, every fit measure, every parameter (thresholds, fixed residual variances, scaling
     factors included). The HS std.lv case adds a residual covariance and a fixed factor
-    covariance."""
+    covariance; the *_pairwise cases use lavaan's missing = "pairwise" (every answer; n =
+    rows with at least one answer: 2800 and 1509 instead of 2632 and 1248)."""
     ref = REF[case]
     data = pd.read_csv(REF_DIR / "data" / DATA[case])
-    res = cfa(data, model=ref["model"], estimator="wlsmv", std_lv=ref.get("std_lv", False))
+    res = cfa(data, model=ref["model"], estimator="wlsmv", std_lv=ref.get("std_lv", False),
+              missing=ref.get("missing", "listwise"))
+    assert res.missing == ref.get("missing", "listwise")
     assert res.n == ref["fit"]["n"] and res.n_dropped == len(data) - res.n
     assert res.npar == ref["fit"]["npar"] and res.estimator == "wlsmv"
     assert_wlsmv_fit_matches(res.fit, ref["fit"])
@@ -182,6 +186,8 @@ def test_wlsmv_options_and_errors(hs_quartiles):
     model = REF["hs"]["model"]
     with pytest.raises(InputError, match="missing 'fiml' needs a likelihood"):
         cfa(hs_quartiles, model=model, estimator="wlsmv", missing="fiml")
+    with pytest.raises(InputError, match="'pairwise' works with estimator 'wlsmv' only"):
+        cfa(hs_quartiles, model=model, estimator="mlr", missing="pairwise")
     with pytest.raises(InputError, match="not an ordinal invariance step"):
         cfa(hs_quartiles, model=model, estimator="wlsmv", group="school",
             group_equal=["loadings"])

@@ -65,6 +65,21 @@ def test_difference_tests_match_lavtestlrt(result):
     np.testing.assert_allclose(comp["delta_cfi"], want, atol=ITERATIVE_TOL)
 
 
+def test_pairwise_sequence_matches_lavaan(bfi):
+    """missing = "pairwise" (all 2800 respondents): the four fits and the three difference
+    tests equal lavaan's (measEq.syntax(..., missing = "pairwise"))."""
+    ref = REF["pairwise"]
+    res = invariance(bfi, None, "gender", model=REF["model"], estimator="wlsmv",
+                     missing="pairwise", partial=False)
+    assert res.missing == "pairwise" and sum(res.group_sizes.values()) == 2800
+    for step in STEPS:
+        assert_wlsmv_fit_matches(res.models[step].fit, ref["fits"][step])
+    for (_, row), want in zip(res.comparisons.iterrows(), ref["comparisons"], strict=True):
+        assert row["df_diff"] == want["df_diff"]
+        assert row["chisq_diff"] == pytest.approx(want["chisq_diff"], abs=1e-4)
+        assert row["pvalue"] == pytest.approx(want["pvalue"], abs=ITERATIVE_TOL)
+
+
 def test_verdict_json_and_frame(result):
     assert result.sound  # every ΔCFI within .01 (lavaan: -.006, +.005, -.001)
     assert result.verdict.startswith("Threshold invariance holds across 'gender'")

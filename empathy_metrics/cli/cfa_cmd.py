@@ -35,10 +35,12 @@ def _model_option(func):
 
 def _estimation_options(func):
     func = click.option(
-        "--missing", "missing", type=click.Choice(["listwise", "fiml"], case_sensitive=False),
+        "--missing", "missing",
+        type=click.Choice(["listwise", "fiml", "pairwise"], case_sensitive=False),
         default="listwise", show_default=True,
-        help="Missing answers: drop incomplete respondents (listwise) or use every answer by "
-             "full-information maximum likelihood (fiml; as lavaan missing='ml').",
+        help="Missing answers: drop incomplete respondents (listwise), use every answer by "
+             "full-information maximum likelihood (fiml; as lavaan missing='ml'; ml/mlr), or "
+             "with --estimator wlsmv every pair of answers (pairwise; as lavaan).",
     )(func)
     return click.option(
         "--estimator", "estimator",

@@ -2,6 +2,7 @@
 # ordered items, cfa(model, data, ordered = <items>, estimator = "WLSMV") = delta
 # parameterization, DWLS fit function on thresholds + polychoric correlations, robust
 # ("robust.sem") standard errors and the mean-and-variance adjusted ("scaled.shifted") test.
+# Also lavaan's missing = "pairwise" under WLSMV (bfi, ability).
 # Run from the repository root:  Rscript tests/reference/wlsmv.R
 # Writes tests/reference/wlsmv.json and tests/reference/data/hs_quartiles.csv (the
 # HolzingerSwineford1939 tests cut at their quartiles into 4 ordered categories).
@@ -45,4 +46,15 @@ out <- list(
   hs_std_lv = wlsmv_ref(fit_hs2, hs_model2, "hs_quartiles.csv", hs_items, stats = FALSE,
                         std_lv = TRUE)
 )
+
+# (d) missing = "pairwise" (lavaan's WLSMV option for skipped answers): thresholds per item
+# from every answer, polychorics from the pairs answered together
+fit_bfi_pw <- cfa(bfi_model, data = bfi, ordered = bfi_items, estimator = "WLSMV",
+                  missing = "pairwise")
+fit_ab_pw <- cfa(ab_model, data = ab, ordered = names(ab), estimator = "WLSMV",
+                 missing = "pairwise")
+out$bfi_pairwise <- wlsmv_ref(fit_bfi_pw, bfi_model, "bfi.csv", bfi_items, stats = FALSE,
+                              missing = "pairwise")
+out$ability_pairwise <- wlsmv_ref(fit_ab_pw, ab_model, "ability.csv", names(ab),
+                                  stats = FALSE, missing = "pairwise")
 write_ref(out, "tests/reference/wlsmv.json")

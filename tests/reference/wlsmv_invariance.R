@@ -6,7 +6,8 @@
 # for the steps configural -> thresholds -> thresholds + loadings -> + intercepts, each fitted
 # by lavaan's WLSMV, and lavaan's default difference test between successive steps
 # (lavTestLRT; for the scaled-shifted test its default method is "satorra.2000").
-# Data: psych's bfi agreeableness + conscientiousness (6 categories) by gender.
+# Data: psych's bfi agreeableness + conscientiousness (6 categories) by gender; listwise
+# (lavaan's default) and missing = "pairwise".
 # Run from the repository root:  Rscript tests/reference/wlsmv_invariance.R
 source("tests/reference/sem_common.R")
 suppressPackageStartupMessages(library(semTools))
@@ -17,12 +18,15 @@ model <- "A =~ A1 + A2 + A3 + A4 + A5\nC =~ C1 + C2 + C3 + C4 + C5"
 steps <- list(configural = "", thresholds = "thresholds",
               metric = c("thresholds", "loadings"),
               scalar = c("thresholds", "loadings", "intercepts"))
-fits <- lapply(steps, function(eq) {
-  measEq.syntax(configural.model = model, data = bfi, ordered = items,
-                parameterization = "delta", ID.fac = "std.lv",
-                ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = eq,
-                return.fit = TRUE)
-})
+fit_steps <- function(missing) {
+  lapply(steps, function(eq) {
+    measEq.syntax(configural.model = model, data = bfi, ordered = items,
+                  parameterization = "delta", ID.fac = "std.lv",
+                  ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = eq,
+                  missing = missing, return.fit = TRUE)
+  })
+}
+fits <- fit_steps("listwise")
 lrt <- function(free, restricted) {
   tab <- lavTestLRT(fits[[free]], fits[[restricted]])
   list(free = free, restricted = restricted, chisq_diff = tab[2, "Chisq diff"],
@@ -38,4 +42,10 @@ out <- list(
                      lrt("metric", "scalar"))
 )
 names(out$fits) <- names(fits)
+# the same sequence with missing = "pairwise" (fit measures and difference tests)
+fits <- fit_steps("pairwise")
+out$pairwise <- list(
+  fits = lapply(fits, function(f) wlsmv_ref(f, model, "bfi.csv", items, stats = FALSE)$fit),
+  comparisons = list(lrt("configural", "thresholds"), lrt("thresholds", "metric"),
+                     lrt("metric", "scalar")))
 write_ref(out, "tests/reference/wlsmv_invariance.json")
