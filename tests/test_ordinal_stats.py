@@ -184,7 +184,7 @@ def test_non_integer_code_names_file_row_and_column():
     frame = _simulated(4).astype(float)
     frame.loc[5, "i3"] = 2.5
     frame.attrs["source"] = "survey.csv"
-    with pytest.raises(DataError, match="2.5") as err:
+    with pytest.raises(DataError, match="value 2.5 of item 'i3'") as err:
         ordinal_sample_stats(frame, list(frame.columns))
     assert (err.value.file, err.value.row, err.value.column) == ("survey.csv", 7, "i3")
 

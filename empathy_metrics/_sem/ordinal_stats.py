@@ -160,8 +160,10 @@ def _codes(frame: pd.DataFrame, items: Sequence[str], source: str | None
             pos = int(np.flatnonzero(bad)[0])
             where = ({"index": frame.index[pos]} if source is None else
                      {"file": source, "row": int(frame.attrs.get("first_row", 2)) + pos})
+            value = frame[item].iloc[pos]
+            value = value.item() if isinstance(value, np.generic) else value  # 4.5, not np.float64
             raise DataError(
-                f"value {frame[item].iloc[pos]!r} of item '{item}' is not an integer category "
+                f"value {value!r} of item '{item}' is not an integer category "
                 "code", column=item, hint="ordinal (WLSMV) analysis needs integer-coded "
                 "answers such as 1-7", **where)
         ok = ~np.isnan(col)
