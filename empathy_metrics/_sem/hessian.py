@@ -37,7 +37,7 @@ MAX_P = 40
 
 
 def _moment_terms(blocks: list[Block], sigma: np.ndarray, mu: np.ndarray,
-                  meanstructure: bool):
+                  meanstructure: bool, *, expected: bool = False):
     """dl/dSigma (p x p), dl/dmu (p), and -d2l/dm dm' blocks (ss: p^2 x p^2, ms: p^3, mm:
     p^2).
 
@@ -49,11 +49,16 @@ def _moment_terms(blocks: list[Block], sigma: np.ndarray, mu: np.ndarray,
     :math:`\\mathrm{vec}\\,B`. Each block's :math:`\\Sigma_{oo}^{-1}`, :math:`Y` and
     :math:`\\Sigma_{oo}^{-1}d` are zero-padded to ``p`` variables and stacked, so the sum over
     the ``B`` blocks is one matrix product (``p^2 x B`` times ``B x p^2``).
+
+    ``expected = True`` gives the expected information of the covariance-covariance and
+    mean-mean blocks instead (:math:`Y = \\Sigma^{-1}`, the mean-covariance block 0): positive
+    definite everywhere, for Fisher-scoring steps far from the optimum. The first
+    derivatives are returned as they are (observed).
     """
     p = len(mu)
     nb = len(blocks)
     s_all = np.zeros((nb, p, p))
-    y_all = np.zeros((nb, p, p))
+    c_all = np.zeros((nb, p, p))
     v_all = np.zeros((nb, p))
     w = np.empty(nb)
     for k, blk in enumerate(blocks):
@@ -61,23 +66,26 @@ def _moment_terms(blocks: list[Block], sigma: np.ndarray, mu: np.ndarray,
         sinv = np.linalg.inv(sigma[np.ix_(o, o)])
         d = blk.mean - mu[o] if meanstructure else np.zeros(len(o))
         v = sinv @ d
-        y = 2.0 * (sinv @ blk.cov @ sinv + np.outer(v, v)) - sinv
+        c = sinv @ blk.cov @ sinv + np.outer(v, v)
         if blk.obs is None:
-            s_all[k], y_all[k], v_all[k] = sinv, y, v
+            s_all[k], c_all[k], v_all[k] = sinv, c, v
         else:
             s_all[k][np.ix_(o, o)] = sinv
-            y_all[k][np.ix_(o, o)] = y
+            c_all[k][np.ix_(o, o)] = c
             v_all[k, o] = v
         w[k] = blk.n
     s2 = s_all.reshape(nb, p * p)
-    y2 = y_all.reshape(nb, p * p)
-    a = (-0.25 * w @ (s2 - y2)).reshape(p, p)  # -n/2 (S - C) with C = (Y + S) / 2
+    c2 = c_all.reshape(nb, p * p)
+    a = (-0.5 * w @ (s2 - c2)).reshape(p, p)
+    y2 = s2 if expected else 2.0 * c2 - s2
     g = ((s2 * (w / 2.0)[:, None]).T @ y2).reshape(p, p, p, p)  # [r,t,s,u] = S_rt Y_su
     h_ss = np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(p * p, p * p)
     if not meanstructure:
         return a, np.zeros(p), h_ss, np.zeros((p, p * p)), np.zeros((p, p))
     b = w @ v_all
     h_mm = (w @ s2).reshape(p, p)
+    if expected:
+        return a, b, h_ss, np.zeros((p, p * p)), h_mm
     h_ms = ((s2 * w[:, None]).T @ v_all).reshape(p, p * p)  # [j, (r, s)] = n S_jr v_s
     return a, b, h_ss, h_ms, h_mm
 

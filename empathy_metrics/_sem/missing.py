@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.linalg
 from scipy import sparse
 
 from ..errors import DegenerateDataError
@@ -78,20 +79,26 @@ def _duplication(p: int) -> sparse.csr_matrix:
 def _newton_step(blocks: list[Block], mean: np.ndarray, cov: np.ndarray, ll: float
                  ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """One Newton step on the saturated log-likelihood in :math:`(\\mu,
-    \\mathrm{vech}\\,\\Sigma)` with the analytic Hessian of :mod:`.hessian` (step halved
+    \\mathrm{vech}\\,\\Sigma)` with the analytic Hessian of :mod:`.hessian` (a Fisher-scoring
+    step on the expected information when the Hessian is not positive definite; step halved
     until the log-likelihood increases); ``None`` when no step increases it."""
     from .hessian import _moment_terms
 
     p = len(mean)
     dup = _duplication(p)
-    a, b, h_ss, h_ms, h_mm = _moment_terms(blocks, cov, mean, True)
-    grad = np.concatenate([b, dup.T @ a.reshape(-1)])
-    cross = np.asarray(dup.T @ h_ms.T).T  # p x p*
-    h_vv = np.asarray(dup.T @ np.asarray(dup.T @ h_ss).T)
-    hess = np.block([[h_mm, cross], [cross.T, (h_vv + h_vv.T) / 2.0]])
-    try:
-        step = np.linalg.solve(hess, grad)
-    except np.linalg.LinAlgError:
+    step = None
+    for expected in (False, True):
+        a, b, h_ss, h_ms, h_mm = _moment_terms(blocks, cov, mean, True, expected=expected)
+        grad = np.concatenate([b, dup.T @ a.reshape(-1)])
+        cross = np.asarray(dup.T @ h_ms.T).T  # p x p*
+        h_vv = np.asarray(dup.T @ np.asarray(dup.T @ h_ss).T)
+        hess = np.block([[h_mm, cross], [cross.T, (h_vv + h_vv.T) / 2.0]])
+        try:
+            step = scipy.linalg.cho_solve(scipy.linalg.cho_factor(hess), grad)
+            break
+        except np.linalg.LinAlgError:
+            continue  # not positive definite (far from the optimum): Fisher scoring
+    if step is None:
         return None
     r, c = np.tril_indices(p)
     t = 1.0
@@ -135,13 +142,31 @@ def _em_step(blocks: list[Block], mean: np.ndarray, cov: np.ndarray, p: int, n: 
     return mean, (cov + cov.T) / 2.0
 
 
+def _nearly_singular(cov: np.ndarray) -> bool:
+    """The correlation matrix of ``cov`` has an eigenvalue below 1e-7: the saturated ML
+    estimate does not exist (e.g. fewer complete respondents than variables at the last
+    occasion) and EM is drifting towards a singular matrix."""
+    sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+    return bool(np.linalg.eigvalsh(cov / np.outer(sd, sd))[0] < 1e-7)
+
+
 #: EM iterations switch to Newton steps once the log-likelihood changes by less than this
 #: (relative): EM is slow near the optimum when much is missing, Newton is fast there.
-NEWTON_BELOW = 1e-5
+NEWTON_BELOW = 1e-3
 
 
 def em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int = 10000,
                tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray, float]:
+    """ML mean vector and covariance matrix under missing data (:func:`_em_moments`), with
+    BLAS limited to one thread (the matrices are small)."""
+    from .estimate import _blas_single_thread
+
+    with _blas_single_thread():
+        return _em_moments(blocks, p, n, max_iter=max_iter, tol=tol)
+
+
+def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
+                tol: float) -> tuple[np.ndarray, np.ndarray, float]:
     """ML mean vector and covariance matrix under missing data: EM, finished by Newton.
 
     Starts from the available-case means and variances and iterates EM until the
@@ -169,22 +194,27 @@ def em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int = 10000,
         ss[o] += np.sum((b.data - mean[o]) ** 2, axis=0)
     cov = np.diag(ss / counts)
     ll_old = -math.inf
-    newton = False
+    newton, below, rel = False, NEWTON_BELOW, math.inf
     for _ in range(max_iter):
         step = _newton_step(blocks, mean, cov, ll_old) if newton else None
         if step is None:
+            if newton:  # Newton failed here: more EM steps before the next attempt
+                below = rel / 10.0
             mean, cov = _em_step(blocks, mean, cov, p, n)
             ll = block_loglik(blocks, mean, cov)
         else:
             mean, cov, ll = step
-        if not math.isfinite(ll):
+        if not math.isfinite(ll) or _nearly_singular(cov):
             raise DegenerateDataError(
                 "the EM estimate of the covariance matrix under missing data is not positive "
-                "definite", hint="some items are answered together too rarely; drop them")
+                "definite (or tends to a singular matrix)",
+                hint="some items are answered together too rarely, or fewer respondents "
+                     "answered everything than there are variables; drop items or occasions")
         change = abs(ll - ll_old)
-        if change <= tol * max(1.0, abs(ll)):
+        rel = change / max(1.0, abs(ll))
+        if rel <= tol:
             return mean, cov, ll
-        newton = change <= NEWTON_BELOW * max(1.0, abs(ll))
+        newton = rel <= below
         ll_old = ll
     raise DegenerateDataError(
         f"the EM algorithm for the saturated model did not converge in {max_iter} iterations",

@@ -148,8 +148,10 @@ def build_report(
     -----
     The factor analyses use the responses of one time (``options["structure_time"]``,
     default the reference time), so every respondent appears once. Invariance across times
-    treats the times as independent groups although the same students answer at several
-    times (a longitudinal invariance model would account for that); the report says so.
+    is longitudinal when ids repeat across times (one model per subscale, full-information
+    ML; subscales too small or too wide for it use the multi-group model, approximate), and
+    multi-group otherwise; the report says which design each verdict comes from (see
+    :mod:`empathy_metrics.report.sections._comparability`).
     """
     from ..cohorts import trend
     from ..scoring import score

@@ -66,7 +66,9 @@ def _methods(ctx: Context, section: Section) -> dict[str, str]:
         "Satterthwaite degrees of freedom), paired change and the "
         "Jacobson–Truax reliable change index. Reliability: Cronbach's alpha (Feldt interval). "
         "Factor structure: minres EFA with oblimin rotation and Horn's "
-        "parallel analysis; ML CFA and multi-group invariance. Results agree with R (psych, "
+        "parallel analysis; ML CFA; measurement invariance across times: longitudinal "
+        "(one model per subscale, residuals correlated across times, full-information ML) "
+        "when students are followed, otherwise multi-group. Results agree with R (psych, "
         "lavaan, lme4, lmerTest) as tested in the package's reference tests.")
     section.para(
         f"Privacy: every cell (time × cohort × group) with fewer than {ctx.min_cell} "

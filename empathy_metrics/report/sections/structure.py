@@ -1,4 +1,5 @@
-"""Factor structure (EFA, CFA) of one time and measurement invariance across times."""
+"""Factor structure (EFA, CFA) of one time and measurement invariance across times (the
+comparability verdict: longitudinal when students are followed, see :mod:`._comparability`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .._context import Context
 from .._tables import Column, Section, Table
 from .._words import p_phrase
 from . import SectionSpec
+from ._comparability import comparability
 
 
 def _fit_rows(fit: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -46,10 +48,9 @@ _FIT_COLUMNS = [Column.text("model", "Model"), Column.num("chisq", "χ²", 1),
 
 
 def _structure(ctx: Context, section: Section) -> Any:
-    from ... import plots
-    from ...efa import efa
-
-    time, opts, inst = ctx.tw, ctx.opts, ctx.inst
+    """EFA and CFA of one time, then invariance across the times (the comparability
+    verdict, returned for the summary and findings)."""
+    time, opts = ctx.tw, ctx.opts
     st = opts["structure_time"]
     if st is None:
         st = ctx.tr.reference
@@ -59,71 +60,13 @@ def _structure(ctx: Context, section: Section) -> Any:
             raise InputError(f"structure_time {st!r} is not a value of '{time}'",
                              hint=f"values are {', '.join(map(str, ctx.times))}")
         st = match[0]
-    subs = [s for s in inst.scales if s != "total"]  # the factors (total is their sum)
-    k = opts["efa_factors"] or max(len(subs), 1)
-    inv = None
     if not ctx.time_shown.get(st, False):
         section.unavailable = (f"The factor analyses were not run: {ctx.when(st)} has "
                                f"fewer than {ctx.min_cell} respondents.")
         for _ in range(3):
             ctx.run.step()
     else:
-        sub = ctx.frame[ctx.frame[ctx.time] == st]
-        section.para(
-            f"Exploratory and confirmatory factor analyses of the {ctx.when(st)} responses "
-            "(each student once). The published structure of the "
-            f"{inst.id} has {len(subs)} subscale(s): "
-            + ", ".join(inst.scale_name(s) for s in subs) + ".")
-        section.heading("Exploratory factor analysis")
-        e = ctx.run(section, "The exploratory factor analysis",
-                    lambda: efa(sub, inst, k, n_iter=opts["parallel_iter"], seed=opts["seed"]))
-        if e is not None:
-            pa = e.parallel
-            section.para(
-                f"n = {e.n:,} complete responses; KMO = {e.kmo:.2f}; Bartlett's test "
-                f"χ²({e.bartlett.df:.0f}) = {e.bartlett.chi2:.1f}, {p_phrase(e.bartlett.p)}. "
-                f"Parallel analysis ({pa.n_iter} simulations) suggests {pa.n_factors} "
-                f"factor(s); {e.n_factors} were extracted ({e.method}, {e.rotation} rotation) "
-                "to match the published structure.")
-            section.add(Table(
-                "efa_loadings", f"EFA loadings ({ctx.when(st)})",
-                e.to_frame().rename_axis("item"),
-                [Column.text("item", "Item")]
-                + [Column.num(c, c, 2) for c in e.loadings.columns]
-                + [Column.num("h2", "h²", 2)], index=True, min_cell=ctx.min_cell,
-                note="Pattern loadings after rotation; h² = communality."))
-            ctx.fig(section, "Scree plot", lambda: plots.scree_plot(e), "scree",
-                    "Scree plot: observed eigenvalues and the parallel-analysis line.",
-                    "Scree plot with parallel analysis")
-            ctx.fig(section, "Loadings heatmap", lambda: plots.loadings_heatmap(e),
-                    "loadings", "Factor loadings (EFA).", "Heatmap of the factor loadings")
-        section.heading("Confirmatory factor analysis")
-
-        def run_cfa() -> Any:
-            from ...cfa import cfa
-
-            return cfa(sub, inst)
-
-        c = ctx.run(section, "The confirmatory factor analysis", run_cfa)
-        if c is not None:
-            section.para(
-                f"The published {len(subs)}-factor model fitted to n = {c.n:,} responses "
-                "(maximum likelihood). Good fit: CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08 "
-                "(Hu & Bentler 1999); CFI ≥ .90 and RMSEA ≤ .08 are often taken as "
-                "acceptable.")
-            section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([_fit_rows(c.fit, "CFA")]),
-                              _FIT_COLUMNS, min_cell=ctx.min_cell))
-            word = _fit_word(c.fit)
-            if word:
-                section.para(f"By these cut-offs the published structure fits these data "
-                             f"{word}.")
-            ld = c.loadings
-            if isinstance(ld, pd.DataFrame) and not ld.empty:
-                section.add(Table(
-                    "cfa_loadings", "CFA loadings", ld,
-                    [Column.text("factor", "Factor"), Column.text("item", "Item"),
-                     Column.num("estimate", "Estimate", 3), Column.num("se", "SE", 3),
-                     Column.num("std", "Standardised", 3)], min_cell=ctx.min_cell))
+        _factor_analyses(ctx, section, st)
     section.heading(f"Measurement invariance across {time}s")
     kept = [t for t in ctx.times if ctx.time_shown[t]]
     if not ctx.opts["invariance"]:
@@ -135,58 +78,73 @@ def _structure(ctx: Context, section: Section) -> Any:
                      "respondents.")
         ctx.run.step()
         return None
+    return comparability(ctx, section, kept, _FIT_COLUMNS, _fit_rows)
 
-    def run_inv() -> Any:
-        from ...cfa import invariance
 
-        sub = ctx.frame[ctx.frame[ctx.time].isin(kept)]
-        return invariance(sub, inst, ctx.time)
+def _factor_analyses(ctx: Context, section: Section, st: Any) -> None:
+    """Exploratory and confirmatory factor analyses of the responses at time ``st``."""
+    from ... import plots
+    from ...efa import efa
 
-    inv = ctx.run(section, f"Invariance across {time}s", run_inv)
-    if inv is None:
-        section.para(f"Whether scores can be compared across {time}s could not be checked "
-                     "(see the note below); read the changes above with that in mind.")
-        return None
+    opts, inst = ctx.opts, ctx.inst
+    subs = [s for s in inst.scales if s != "total"]  # the factors (total is their sum)
+    k = opts["efa_factors"] or max(len(subs), 1)
+    sub = ctx.frame[ctx.frame[ctx.time] == st]
     section.para(
-        f"Configural, metric (equal loadings) and scalar (equal loadings and intercepts) "
-        f"models across {time}s, fitted as independent groups. Students who answered at "
-        f"several {time}s appear in several groups, so the tests are approximate.")
-    fit_rows = [_fit_rows(getattr(inv, m), m) for m in ("configural", "metric", "scalar")
-                if getattr(inv, m, None)]
-    section.add(Table("invariance_fit", f"Invariance models across {time}s",
-                      pd.DataFrame(fit_rows), _FIT_COLUMNS, min_cell=ctx.min_cell))
-    comp = getattr(inv, "comparisons", None)
-    if isinstance(comp, pd.DataFrame) and not comp.empty:
-        labels = {"comparison": "Comparison", "chisq_diff": "Δχ²", "df_diff": "Δdf",
-                  "pvalue": "p", "p": "p", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA",
-                  "delta_srmr": "ΔSRMR", "holds": "Invariance holds"}
-        cols = []
-        for col in comp.columns:
-            label = labels.get(col, str(col))
-            if pd.api.types.is_bool_dtype(comp[col]):
-                cols.append(Column(label, lambda r, c=col: "yes" if r.get(c) else "no",
-                                   numeric=False))
-            elif pd.api.types.is_numeric_dtype(comp[col]):
-                if col in ("pvalue", "p"):
-                    cols.append(Column.p(col, label))
-                elif col == "df_diff":
-                    cols.append(Column.int(col, label))
-                else:
-                    cols.append(Column.num(col, label, 3, col.startswith("delta")))
-            else:
-                cols.append(Column.text(col, label))
-        section.add(Table("invariance_comparisons", "Comparisons of nested models", comp, cols,
-                          min_cell=ctx.min_cell, index=False))
-    section.para(str(inv.verdict))
-    if inv.sound:
-        section.para(f"Conclusion: scalar invariance holds, so mean scores can be compared "
-                     f"across {time}s — the changes in this report are changes in empathy as "
-                     "the scale measures it, not changes in how students read the items.")
-    else:
-        section.para(f"Conclusion: scalar invariance does not hold by the usual cut-offs, so "
-                     f"differences in mean scores across {time}s may partly reflect changes in "
-                     "how students respond to the items; interpret the changes with care.")
-    return inv
+        f"Exploratory and confirmatory factor analyses of the {ctx.when(st)} responses "
+        "(each student once). The published structure of the "
+        f"{inst.id} has {len(subs)} subscale(s): "
+        + ", ".join(inst.scale_name(s) for s in subs) + ".")
+    section.heading("Exploratory factor analysis")
+    e = ctx.run(section, "The exploratory factor analysis",
+                lambda: efa(sub, inst, k, n_iter=opts["parallel_iter"], seed=opts["seed"]))
+    if e is not None:
+        pa = e.parallel
+        section.para(
+            f"n = {e.n:,} complete responses; KMO = {e.kmo:.2f}; Bartlett's test "
+            f"χ²({e.bartlett.df:.0f}) = {e.bartlett.chi2:.1f}, {p_phrase(e.bartlett.p)}. "
+            f"Parallel analysis ({pa.n_iter} simulations) suggests {pa.n_factors} "
+            f"factor(s); {e.n_factors} were extracted ({e.method}, {e.rotation} rotation) "
+            "to match the published structure.")
+        section.add(Table(
+            "efa_loadings", f"EFA loadings ({ctx.when(st)})",
+            e.to_frame().rename_axis("item"),
+            [Column.text("item", "Item")]
+            + [Column.num(c, c, 2) for c in e.loadings.columns]
+            + [Column.num("h2", "h²", 2)], index=True, min_cell=ctx.min_cell,
+            note="Pattern loadings after rotation; h² = communality."))
+        ctx.fig(section, "Scree plot", lambda: plots.scree_plot(e), "scree",
+                "Scree plot: observed eigenvalues and the parallel-analysis line.",
+                "Scree plot with parallel analysis")
+        ctx.fig(section, "Loadings heatmap", lambda: plots.loadings_heatmap(e),
+                "loadings", "Factor loadings (EFA).", "Heatmap of the factor loadings")
+    section.heading("Confirmatory factor analysis")
+
+    def run_cfa() -> Any:
+        from ...cfa import cfa
+
+        return cfa(sub, inst)
+
+    c = ctx.run(section, "The confirmatory factor analysis", run_cfa)
+    if c is not None:
+        section.para(
+            f"The published {len(subs)}-factor model fitted to n = {c.n:,} responses "
+            "(maximum likelihood). Good fit: CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08 "
+            "(Hu & Bentler 1999); CFI ≥ .90 and RMSEA ≤ .08 are often taken as "
+            "acceptable.")
+        section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([_fit_rows(c.fit, "CFA")]),
+                          _FIT_COLUMNS, min_cell=ctx.min_cell))
+        word = _fit_word(c.fit)
+        if word:
+            section.para(f"By these cut-offs the published structure fits these data "
+                         f"{word}.")
+        ld = c.loadings
+        if isinstance(ld, pd.DataFrame) and not ld.empty:
+            section.add(Table(
+                "cfa_loadings", "CFA loadings", ld,
+                [Column.text("factor", "Factor"), Column.text("item", "Item"),
+                 Column.num("estimate", "Estimate", 3), Column.num("se", "SE", 3),
+                 Column.num("std", "Standardised", 3)], min_cell=ctx.min_cell))
 
 
 SECTION = SectionSpec(
