@@ -460,6 +460,10 @@ def complement_note(table: pd.DataFrame, level_col: str, *, time: str = "time",
             f"{names(comp)} are hidden as well.")
     if not foldable:
         return text
+    if set(map(str, small)) == {FOLDED_LABEL}:  # folded already, and still small
+        return (f"{text} The small {what} groups are folded into '{FOLDED_LABEL}' already, "
+                f"and it still has fewer than {min_cell} respondents there: only more "
+                "respondents, or leaving the group out of the analysis, can show the others.")
     return (f"{text} To show them, fold the {what} groups below {min_cell} into one "
             f"'{FOLDED_LABEL}' group: --fold-small-groups on the command line, "
             "fold_small_groups=True in trend() or build_report().")

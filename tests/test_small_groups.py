@@ -208,3 +208,18 @@ def test_a_small_cohort_cell_costs_one_complement_in_its_year_not_every_cohort()
     assert not recoverable_cells(ct["suppressed"].to_numpy(bool), year_totals).any()
     assert tr.cohort_sequential["total"] is not None
     assert not any("cohort-sequential model skipped" in n for n in tr.notes)
+
+
+def test_note_when_the_folded_group_is_still_small():
+    """Folding cannot help when 'other / not stated' stays below the threshold: the note
+    says so instead of offering the same way out again."""
+    folded = _survey(n_x=3, n_missing=0)
+    tr = trend(folded, INST, time="year", group="gender", min_cell=10, mixed=False,
+               fold_small_groups=True)
+    gs = tr.group_stats[tr.group_stats["scale"] == "total"]
+    note = complement_note(gs, "gender", time="year", min_cell=10)
+    assert f"folded into '{FOLDED_LABEL}' already" in note and "--fold-small-groups" not in note
+    assert any("is still small" in n for n in tr.notes)
+    plain = complement_note(trend(folded, INST, time="year", group="gender", min_cell=10,
+                                  mixed=False).group_stats, "gender", time="year")
+    assert "fold_small_groups=True" in plain

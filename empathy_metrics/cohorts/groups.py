@@ -77,10 +77,15 @@ def small_group_note(inp: TrendInput) -> None:
     gs = inp.cell_patterns[group]
     if gs["suppressed"].all() or (gs["primary_suppressed"].any()
                                   and gs.groupby(group)["suppressed"].all().sum() >= 2):
+        from ..suppression import FOLDED_LABEL
+
+        small = set(gs.loc[gs["primary_suppressed"], group].astype(str))
+        way_out = (f"the folded group '{FOLDED_LABEL}' is still small, so only more "
+                   "respondents can show the rest" if small == {FOLDED_LABEL} else
+                   f"fold small categories into one '{FOLDED_LABEL}' group "
+                   "(fold_small_groups=True, --fold-small-groups) to compare the rest")
         inp.notes.append(f"a '{group}' category with fewer than {inp.min_cell} respondents "
-                         "forces complementary suppression of another; fold small categories "
-                         "into one 'other / not stated' group (fold_small_groups=True, "
-                         "--fold-small-groups) to compare the rest")
+                         f"forces complementary suppression of another; {way_out}")
 
 
 def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table: pd.DataFrame,
