@@ -94,7 +94,16 @@ class Runner:
         return result
 
     def __call__(self, section: Section, what: str, func: Callable[[], Any]) -> Any:
+        """Run ``func`` under :meth:`guard`, timed, and advance the progress."""
         start = _time.perf_counter()
+        result = self.guard(section, what, func)
+        self.timings[what] = _time.perf_counter() - start
+        self.step(1, what, self.timings[what])
+        return result
+
+    def guard(self, section: Section, what: str, func: Callable[[], Any]) -> Any:
+        """``func()``, or ``None`` with a note in ``section`` when it fails with a missing
+        module, an input/data error or a numerical error; its warnings become notes."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -118,8 +127,6 @@ class Runner:
             if msg not in seen:
                 seen.add(msg)
                 section.notes.append(msg)
-        self.timings[what] = _time.perf_counter() - start
-        self.step(1, what, self.timings[what])
         return result
 
     def step(self, n: int = 1, what: str | None = None, seconds: float | None = None) -> None:
@@ -163,6 +170,7 @@ class Context:
     highlights: list[tuple[str, str, str]] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
     labels: Labels = field(default_factory=Labels)
+    figures: Any = None  # a FigurePool: figures written as SVG in a second process
 
     @property
     def label(self) -> str:
@@ -356,12 +364,29 @@ class Context:
 
     def fig(self, section: Section, what: str, draw: Callable[[], Any], name: str,
             caption: str, alt: str) -> None:
-        def make() -> Figure:
-            fig = draw()
-            self.relabel_figure(fig)
-            return Figure.from_matplotlib(fig, name, caption, alt)
+        """Draw a figure (labels applied) into ``section``: written as SVG here, or by the
+        second process of ``self.figures`` (:class:`~empathy_metrics.report._pool.
+        FigurePool`), whose SVG :meth:`~empathy_metrics.report._pool.FigurePool.finish`
+        puts in place; a failure is a note of the section either way."""
+        pool = self.figures
+        if pool is not None and pool.parallel:
+            def drawn() -> Any:
+                fig = draw()
+                self.relabel_figure(fig)
+                return fig
 
-        figure = self.run(section, what, make)
+            fig = self.run(section, what, drawn)
+            if fig is None or pool.submit(section, what, fig, name, caption, alt):
+                return
+            figure = self.run.guard(section, what,
+                                    lambda: Figure.from_matplotlib(fig, name, caption, alt))
+        else:
+            def make() -> Figure:
+                fig = draw()
+                self.relabel_figure(fig)
+                return Figure.from_matplotlib(fig, name, caption, alt)
+
+            figure = self.run(section, what, make)
         if figure is not None:
             section.add(figure)
 

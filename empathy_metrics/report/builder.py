@@ -30,6 +30,7 @@ from ..io import resolve_columns
 from ..suppression import DEFAULT_MIN_CELL
 from ..suppression import fold_small_groups as fold_groups
 from ._context import STEPS, Context, Progress, Runner
+from ._pool import FigurePool
 from ._print import check_paper
 from ._tables import Section
 from .document import Report
@@ -78,6 +79,7 @@ def build_report(
     labels: Labels | Mapping[str, Any] | str | Path | None = None,
     enrolled: pd.DataFrame | None = None,
     fold_small_groups: bool = False,
+    parallel: bool = True,
 ) -> Report:
     """Run the yearly-report analyses on ``data`` and arrange them into a :class:`Report`.
 
@@ -133,6 +135,10 @@ def build_report(
         Enrolment counts per cohort and year (columns ``cohort``, ``year``, ``enrolled``), as
         for :func:`empathy_metrics.cohorts.trend`: the "Who answered" section then shows the
         response rates beside the change in score.
+    parallel
+        Write the figures as SVG in a second process while the analyses run (where the
+        ``fork`` start method and two CPUs are available; the same bytes either way, see
+        :mod:`empathy_metrics.report._pool`). ``False``: everything in this process.
 
     Returns
     -------
@@ -197,7 +203,7 @@ def build_report(
             and "total" not in scales:
         mixed_scales = scales[:1]  # no total: the headline scale
 
-    with Progress(Progress.mode_for(progress), STEPS) as bar:
+    with Progress(Progress.mode_for(progress), STEPS) as bar, FigurePool(parallel) as pool:
         run = Runner(bar)
         # ---------------------------------------------------------------- core (errors raise)
         scored = run.timed("Scoring", lambda: score(frame, inst))
@@ -212,11 +218,15 @@ def build_report(
                       min_cell=min_cell, times=times, time_shown=time_shown, shown=shown,
                       frame=frame, scored=scored, opts=opts, run=run,
                       mixed_scales=mixed_scales, exclusions=data.attrs.get("exclusions"),
-                      source=source, digest=digest, started=started, labels=display)
+                      source=source, digest=digest, started=started, labels=display,
+                      figures=pool)
         specs = section_specs()
         sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
         for spec in build_order(specs):
             ctx.results[spec.id] = spec.build(ctx, sections[spec.id])
+        waited = _time.perf_counter()
+        pool.finish(run.guard)
+        run.timings["Figures (written in a second process)"] = _time.perf_counter() - waited
         run.step(STEPS)  # whatever is left
 
     number, names = 0, set()
