@@ -148,12 +148,14 @@ def _apply_pattern(table: pd.DataFrame, pattern: pd.DataFrame, keys: list[str],
     hide = out["suppressed"].fillna(True).astype(bool).to_numpy()
     out["suppressed"] = hide
     fixed = set(keys) | {"scale", "suppressed", "primary_suppressed"}
+    any_hidden = bool(hide.any())
     for col in out.columns:
         if col in fixed:
             continue
         if out[col].dtype.kind in "iub" or col == count_col:
             out[col] = out[col].astype(object)
-        out.loc[hide, col] = None if out[col].dtype == object else np.nan
+        if any_hidden:
+            out.loc[hide, col] = None if out[col].dtype == object else np.nan
     return out
 
 

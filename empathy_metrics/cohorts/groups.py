@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -108,23 +109,34 @@ def _level_differences(sub: pd.DataFrame, scale: str, time: str, col: str, table
                              f"of '{col}'", hint=f"values are {', '.join(map(str, levels))}")
         ref = found[0]
     levels = [ref] + [lev for lev in levels if lev != ref]
+    # each cell of the table (shown?, primarily suppressed?) and the scores of each time x
+    # level, looked up once instead of one boolean mask per comparison (the first row of a
+    # cell, as the masks took it)
+    cells: dict[tuple[Any, Any], tuple[bool, bool]] = {}
+    for key, hidden, primary in zip(zip(table["time"].tolist(), table[col].tolist(),
+                                        strict=True),
+                                    table["suppressed"].astype(bool).tolist(),
+                                    table["primary_suppressed"].astype(bool).tolist(),
+                                    strict=True):
+        cells.setdefault(key, (not hidden, primary))
+    scores = {key: grp.to_numpy(float) for key, grp in
+              sub[scale].groupby([sub[time], sub[col]], sort=False)}
+    empty = np.empty(0)
     rows = []
     for t in times:
-        ok = table[(table["time"] == t) & ~table["suppressed"]][col].tolist()
-        if ref not in ok:
+        if not cells.get((t, ref), (False, False))[0]:
             continue
-        yr = sub.loc[(sub[time] == t) & (sub[col] == ref), scale].to_numpy(float)
+        yr = scores.get((t, ref), empty)
         for lev in levels[1:]:
-            cell = table[(table["time"] == t) & (table[col] == lev)]
-            if cell.empty:
+            if (t, lev) not in cells:
                 continue  # no such cell at this time (e.g. a cohort not yet in that year)
             row = {"scale": scale, "time": t, names[0]: lev, names[1]: ref}
-            if lev in ok:
-                yl = sub.loc[(sub[time] == t) & (sub[col] == lev), scale].to_numpy(float)
-                row.update(_compare(yl, yr), suppressed=False, primary_suppressed=False)
+            shown, primary = cells[(t, lev)]
+            if shown:
+                row.update(_compare(scores.get((t, lev), empty), yr), suppressed=False,
+                           primary_suppressed=False)
             else:  # hidden as its cell is: small, or a complement
-                row.update(suppressed=True,
-                           primary_suppressed=bool(cell["primary_suppressed"].iloc[0]))
+                row.update(suppressed=True, primary_suppressed=primary)
             rows.append(row)
     return rows
 
