@@ -25,22 +25,23 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import Row, Timing, _ratio_at_least, best_of, fmt_seconds, guarded
+from bench_mixed import DESIGNS, MIXED_SIZES, bench_mixed
+from bench_scale import SCALE_SIZES, bench_reliability, bench_score
 
 #: Factor blocks of the generated data (items per factor), and the factor correlation.
 BLOCKS = (7, 7, 6)
 FACTOR_R = 0.4
 SEED = 20260601
 
-TASKS = ("alpha", "reliability", "parallel", "efa", "cfa", "sem", "report", "mixed")
+TASKS = ("alpha", "reliability", "score", "parallel", "efa", "cfa", "sem", "report", "mixed")
 
 
 # ------------------------------------------------------------------------------------------
@@ -98,57 +99,6 @@ def one_scale_instrument(frame: pd.DataFrame, directory: Path) -> Path:
 # ------------------------------------------------------------------------------------------
 # timing helpers
 # ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Timing:
-    seconds: float | None
-    note: str = ""
-
-
-def best_of(fn: Callable[[], Any], repeat: int) -> Timing:
-    times = []
-    for _ in range(max(1, repeat)):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return Timing(min(times))
-
-
-def guarded(fn: Callable[[], Timing]) -> Timing:
-    """Run a peer; any failure becomes ``unavailable (reason)`` instead of stopping the run."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - a peer failing must not stop the benchmark
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return Timing(None, f"unavailable ({reason[:110]})")
-
-
-@dataclass
-class Row:
-    task: str
-    ours: Timing
-    peer_name: str
-    peer: Timing
-    target: str = "-"
-    check: Callable[[float, float | None], bool] | None = None
-
-    def ratio(self) -> float | None:
-        if self.ours.seconds and self.peer.seconds:
-            return self.peer.seconds / self.ours.seconds
-        return None
-
-    def met(self) -> str:
-        if self.check is None:
-            return "-"
-        if self.ours.seconds is None:
-            return "n/a"
-        ok = self.check(self.ours.seconds, self.ratio())
-        return "n/a" if ok is None else ("yes" if ok else "NO")
-
-
-def _ratio_at_least(x: float) -> Callable[[float, float | None], bool | None]:
-    return lambda ours, ratio: None if ratio is None else ratio >= x
 
 
 # ------------------------------------------------------------------------------------------
@@ -242,57 +192,6 @@ def bench_alpha(frame: pd.DataFrame, workdir: Path, repeat: int, r: dict) -> lis
         Row("alpha + 2000-resample bootstrap CI", mine, "R psych::alpha(n.iter=2000)",
             r_timing(r, "alpha"), target,
             lambda ours, ratio: ours < 1.0 and (None if ratio is None else ratio >= 20)),
-    ]
-
-
-def _jse_frame(frame: pd.DataFrame) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-    """The generated answers as the 20 JSE-S items (4 scales), and their keyed matrix."""
-    from empathy_metrics.instruments import load_instrument
-    from empathy_metrics.scoring import keyed_items
-
-    inst = load_instrument("jse-s")
-    data = frame.iloc[:, :len(inst.item_ids)].set_axis(inst.item_ids, axis=1)
-    return inst, data, keyed_items(data, inst)
-
-
-def bench_reliability(frame: pd.DataFrame, repeat: int) -> list[Row]:
-    """Issue 10 item 2: alpha + Feldt CI of every scale vs pingouin per scale; bootstrap
-    alpha of all scales (one draw of resample counts per block) with its peak memory."""
-    import tracemalloc
-
-    from empathy_metrics.reliability import reliability
-
-    inst, data, keyed = _jse_frame(frame)
-
-    def ours() -> None:
-        reliability(data, inst, omega=False)
-
-    def pingouin() -> Timing:
-        import pingouin as pg
-
-        def per_scale() -> None:
-            for items in inst.scales.values():
-                pg.cronbach_alpha(keyed[list(items)])
-
-        t = best_of(per_scale, repeat)
-        t.note = "pingouin.cronbach_alpha (alpha + F-based CI) once per scale, on keyed items"
-        return t
-
-    def boot() -> None:
-        reliability(data, inst, ci="bootstrap", n_boot=2000, seed=1, omega=False)
-
-    boot_time = best_of(boot, 1)
-    tracemalloc.start()
-    boot()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    boot_time.note = (f"peak traced memory {peak / 2**20:.0f} MB (resample blocks bounded by "
-                      "256 MB of counts)")
-    return [
-        Row(f"alpha + Feldt CI, {len(inst.scales)} scales", best_of(ours, repeat),
-            "pingouin per scale", guarded(pingouin), ">= 1x", _ratio_at_least(1)),
-        Row(f"bootstrap alpha 2000, {len(inst.scales)} scales", boot_time, "-", Timing(None),
-            "peak < 1 GB", lambda ours, ratio: peak < 2**30),
     ]
 
 
@@ -542,7 +441,7 @@ def bench_report(workdir: Path, repeat: int) -> list[Row]:
             raise RuntimeError(proc.stderr.strip().splitlines()[-1])
 
     rows.append(Row("`empathy demo` (simulate + report)", guarded(lambda: best_of(demo, 1)),
-                    "-", Timing(None)))
+                    "-", Timing(None), "< 5 s (issue 10)", lambda ours, ratio: ours < 5))
     data = demo_dir / "jse_demo.csv"
     if not data.exists():
         rows.append(Row("`empathy report` on the demo data",
@@ -558,151 +457,6 @@ def bench_report(workdir: Path, repeat: int) -> list[Row]:
 
     rows.append(Row("`empathy report` on the demo data", guarded(lambda: best_of(report, 1)),
                     "-", Timing(None)))
-    return rows
-
-
-# ------------------------------------------------------------------------------------------
-# mixed models of trend() (issue 10): our engine beside lme4, lmerTest and statsmodels
-# ------------------------------------------------------------------------------------------
-
-#: Sizes (respondent-years) of the mixed-model benchmark, and the largest one statsmodels gets
-#: (its MixedLM took 48 s for the 8 models at 10^4 before the engine was replaced).
-MIXED_SIZES = (10_000, 100_000, 1_000_000)
-MIXED_STATSMODELS_MAX = 10_000
-MIXED_SCALES = ("s1", "s2", "s3", "s4")
-
-R_MIXED_SCRIPT = r"""
-suppressPackageStartupMessages({library(lme4); library(lmerTest); library(jsonlite)})
-args <- commandArgs(trailingOnly = TRUE)
-d <- read.csv(args[1]); out <- list()
-scales <- c("s1", "s2", "s3", "s4")
-fits <- function(fit_fun) for (s in scales) {
-  dd <- data.frame(y = d[[s]], year = d$year, id = d$id)
-  fit_fun(y ~ factor(year) + (1 | id), dd); fit_fun(y ~ year + (1 | id), dd)
-}
-out$lme4 <- system.time(fits(function(f, dd) lme4::lmer(f, data = dd)))[["elapsed"]]
-out$lmerTest <- system.time(fits(function(f, dd) summary(lmerTest::lmer(f, data = dd))))[[
-  "elapsed"]]
-out$versions <- list(lme4 = as.character(packageVersion("lme4")),
-                     lmerTest = as.character(packageVersion("lmerTest")))
-cat(toJSON(out, auto_unbox = TRUE, digits = NA))
-"""
-
-
-def make_longitudinal(n_rows: int, seed: int = SEED) -> pd.DataFrame:
-    """``n_rows`` respondent-years: 4 training years, year 1 always answered, later years with
-    probability 0.8 (attrition), four scale scores from correlated respondent effects, a drop
-    in year 3 and residual noise (the shape of the demo data, at any size)."""
-    rng = np.random.default_rng(seed)
-    n_resp = int(np.ceil(n_rows / 3.3)) + 10
-    seen = np.column_stack([np.ones(n_resp, bool), rng.random((n_resp, 3)) < 0.8])
-    ids = np.repeat(np.arange(n_resp), seen.sum(axis=1))[:n_rows]
-    year = (np.nonzero(seen)[1] + 1)[:n_rows]
-    frame = pd.DataFrame({"id": ids, "year": year})
-    person = rng.standard_normal((n_resp, 1)) * 0.8 + rng.standard_normal((n_resp, 4)) * 0.6
-    effect = np.array([0.0, -0.05, -0.55, -0.45])[year - 1]
-    for j, name in enumerate(MIXED_SCALES):
-        frame[name] = np.round(100 + 10 * (person[ids, j] + effect)
-                               + rng.standard_normal(ids.size) * 6, 1)
-    return frame
-
-
-def _ours_trend_models(frame: pd.DataFrame) -> Callable[[], Any]:
-    """The two models trend() fits per scale (empathy_metrics.cohorts.longitudinal)."""
-    from empathy_metrics.mixed import fit_mixed
-
-    ids = frame["id"].to_numpy()
-    year = frame["year"].to_numpy()
-    t_num = year.astype(float)
-
-    def run() -> None:
-        for s in MIXED_SCALES:
-            y = frame[s].to_numpy(float)
-            fit_mixed(y, year, ids, categorical=True, levels=[1, 2, 3, 4])
-            fit_mixed(y, t_num, ids, categorical=False)
-
-    return run
-
-
-def _statsmodels_trend_models(frame: pd.DataFrame) -> Callable[[], Any]:
-    import statsmodels.api as sm
-
-    groups = frame["id"].to_numpy()
-    year = frame["year"].to_numpy()
-    cat = np.column_stack([np.ones(year.size)] + [(year == t).astype(float) for t in (2, 3, 4)])
-    lin = np.column_stack([np.ones(year.size), year.astype(float)])
-
-    def run() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for s in MIXED_SCALES:
-                y = frame[s].to_numpy(float)
-                for exog in (cat, lin):
-                    sm.MixedLM(y, exog, groups=groups).fit(reml=True, method=["lbfgs"])
-
-    return run
-
-
-def _peak_memory(fn: Callable[[], Any]) -> float:
-    """Peak traced allocation (MB) while ``fn`` runs (numpy reports to tracemalloc)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
-
-
-def _run_r_mixed(csv: Path) -> dict[str, Any]:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        return {"_error": "Rscript not found"}
-    script = csv.parent / "bench_mixed.R"
-    script.write_text(R_MIXED_SCRIPT)
-    proc = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True,
-                          timeout=7200)
-    if proc.returncode != 0:
-        return {"_error": (proc.stderr.strip().splitlines() or ["R failed"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def bench_mixed(workdir: Path, repeat: int, sizes: tuple[int, ...], use_r: bool) -> list[Row]:
-    """The 8 mixed models of ``trend`` (4 scales x categorical/linear year, random intercept)
-    at each size: ours (with Satterthwaite df) beside lme4::lmer (no df), lmerTest::lmer +
-    summary() (with df) and, up to MIXED_STATSMODELS_MAX rows, statsmodels MixedLM."""
-    rows = []
-    for n in sizes:
-        print(f"  mixed models, {n:,} respondent-years ...", flush=True)
-        frame = make_longitudinal(n)
-        task = f"trend mixed models (8), {n:,} resp-years"
-        run = _ours_trend_models(frame)
-        reps = repeat if n < 1_000_000 else 1
-        ours = guarded(lambda run=run, reps=reps: best_of(run, reps))
-        if ours.seconds is not None and n >= 1_000_000:
-            ours.note = f"peak memory {_peak_memory(run):,.0f} MB (tracemalloc)"
-        if use_r:
-            csv = workdir / f"long_{n}.csv"
-            frame.to_csv(csv, index=False)
-            r = _run_r_mixed(csv)
-            csv.unlink()
-        else:
-            r = {"_error": "R skipped (--no-r)"}
-        if n >= 1_000_000:
-            target, check = "< 60 s", (lambda ours_s, ratio: ours_s < 60)
-        else:
-            target, check = "no slower (>= 1x)", _ratio_at_least(1)
-        rows.append(Row(task, ours, "R lme4::lmer (no df)", r_timing(r, "lme4"), target, check))
-        plain = Timing(ours.seconds)  # the same timing without its note (shown once)
-        rows.append(Row(task, plain, "R lmerTest::lmer + summary (df)", r_timing(r, "lmerTest")))
-        if n <= MIXED_STATSMODELS_MAX:
-            sm_run = guarded(lambda frame=frame: best_of(_statsmodels_trend_models(frame), 1))
-            rows.append(Row(task, plain, "statsmodels MixedLM (REML, lbfgs)", sm_run))
-        # progress line: the R fits at 10^6 take many minutes
-        print("    " + "; ".join(f"{row.peer_name} {fmt_seconds(row.peer)} s"
-                                 for row in rows if row.task == task)
-              + f"; ours {fmt_seconds(ours)} s {ours.note}", flush=True)
     return rows
 
 
@@ -733,8 +487,10 @@ def blas_lines() -> list[str]:
     return lines
 
 
-def fmt_seconds(t: Timing) -> str:
-    return "-" if t.seconds is None else f"{t.seconds:.3f}"
+def _fmt_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "-"
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
 
 
 def print_table(rows: list[Row]) -> None:
@@ -743,7 +499,7 @@ def print_table(rows: list[Row]) -> None:
     for row in rows:
         ratio = row.ratio()
         body.append([row.task, fmt_seconds(row.ours), row.peer_name, fmt_seconds(row.peer),
-                     "-" if ratio is None else f"{ratio:.1f}x", row.target, row.met()])
+                     _fmt_ratio(ratio), row.target, row.met()])
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     print(line)
@@ -783,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixed-sizes", default=",".join(str(n) for n in MIXED_SIZES),
                         help="respondent-years of the mixed-model benchmark (default "
                         "10000,100000,1000000)")
+    parser.add_argument("--mixed-designs", default=",".join(DESIGNS),
+                        help="random effects of the mixed-model benchmark: intercept "
+                        "(1 | id), slope (1 + year | id) (default both)")
+    parser.add_argument("--scale-sizes", default=",".join(str(n) for n in SCALE_SIZES),
+                        help="respondents of the score and reliability tasks (default "
+                        "10000,100000,1000000; the bootstrap runs at the largest)")
     parser.add_argument("--only", default=",".join(TASKS),
                         help=f"comma-separated subset of {','.join(TASKS)}")
     args = parser.parse_args(argv)
@@ -818,9 +580,11 @@ def main(argv: list[str] | None = None) -> int:
         if "alpha" in tasks:
             print("  alpha ...", flush=True)
             rows += bench_alpha(frame, workdir, args.repeat, r)
+        scale_sizes = tuple(int(float(v)) for v in args.scale_sizes.split(","))
         if "reliability" in tasks:
-            print("  reliability of every scale ...", flush=True)
-            rows += bench_reliability(frame, args.repeat)
+            rows += bench_reliability(lambda n: make_data(n, 20), scale_sizes, args.repeat)
+        if "score" in tasks:
+            rows += bench_score(lambda n: make_data(n, 20), scale_sizes, args.repeat)
         if "parallel" in tasks:
             print("  parallel analysis ...", flush=True)
             rows += bench_parallel(frame, args.repeat, r)
@@ -838,7 +602,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_report(workdir, args.repeat)
         if "mixed" in tasks:
             sizes = tuple(int(float(v)) for v in args.mixed_sizes.split(","))
-            rows += bench_mixed(workdir, args.repeat, sizes, not args.no_r)
+            designs = tuple(d.strip() for d in args.mixed_designs.split(",") if d.strip())
+            rows += bench_mixed(workdir, args.repeat, sizes, not args.no_r, designs)
     print()
     print_table(rows)
     return 0

@@ -62,18 +62,88 @@ def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
         )
 
 
-def _keyed_array(raw_values: np.ndarray, oor: np.ndarray, inst: Instrument) -> np.ndarray:
-    """Reverse-key a float matrix of codes (a new array); out-of-range codes become ``NaN``.
+#: Rows per block of the one-pass scoring kernel: a block's temporaries (a few arrays of
+#: rows x items) stay in the CPU cache, so the whole matrix is read once and written once.
+_BLOCK_CELLS = 1 << 16
 
-    One broadcast ``x * sign + shift`` with ``sign = -1, shift = min + max`` on reverse-keyed
-    columns (:func:`reverse_key`) and ``sign = 1, shift = 0`` elsewhere: exact for integer codes.
-    """
+
+@dataclass
+class _Pass:
+    """What one pass over the codes yields (see :func:`_score_pass`)."""
+
+    keyed: np.ndarray                   # (n, k) keyed scores, NaN where not answered
+    oor_by_item: np.ndarray             # (k,) out-of-range codes per item
+    oor_by_row: np.ndarray | None = None     # (n,) out-of-range codes per respondent
+    n_answered: np.ndarray | None = None     # (n,) answered items (within the range)
+    scores: np.ndarray | None = None         # (scales, n) scale scores, NaN when unscorable
+    same: np.ndarray | None = None           # (n,) every answered code the same
+
+
+def _keying(inst: Instrument) -> tuple[np.ndarray, np.ndarray]:
+    """Per item ``(sign, shift)``: keyed = ``sign * x + shift`` (:func:`reverse_key` for
+    reverse-keyed items: ``sign = -1``, ``shift = min + max``; otherwise 1 and 0)."""
     rev = np.array([it.reverse for it in inst.items], dtype=bool)
     sign = np.where(rev, -1.0, 1.0)
     shift = np.where(rev, float(reverse_key(0, inst.response_min, inst.response_max)), 0.0)
-    values = raw_values * sign + shift
-    values[oor] = np.nan
-    return values
+    return sign, shift
+
+
+def _membership(inst: Instrument) -> np.ndarray:
+    """The 0/1 items x scales membership matrix."""
+    pos = {iid: j for j, iid in enumerate(inst.item_ids)}
+    member = np.zeros((len(pos), len(inst.scales)))
+    for c, ids in enumerate(inst.scales.values()):
+        member[[pos[i] for i in ids], c] = 1.0
+    return member
+
+
+def _score_pass(raw: np.ndarray, inst: Instrument, scales: bool = True) -> _Pass:
+    """Reverse keying, range checks and the per-scale sums in one pass over the codes.
+
+    Algorithm: the rows are taken in blocks of about ``_BLOCK_CELLS`` cells; in each block a
+    code ``x`` is *answered* when ``min <= x <= max`` and ``x`` is whole (``NaN`` fails every
+    comparison), *out of range* when present but not answered; the keyed score is
+    ``sign·x + shift`` (:func:`_keying`), ``NaN`` when not answered. With ``scales``, per
+    respondent and scale the sum of the answered keyed scores and their number are the block's
+    ``keyed₀ @ M`` and ``answered @ M`` (``M`` the membership matrix, ``keyed₀`` the keyed
+    scores with 0 for unanswered; exact, as the products sum small integers), turned into
+    scale scores by :func:`_block_scores`, and straightlining compares the largest and
+    smallest answered code. Every temporary is block-sized, so the codes are read once and
+    the keyed matrix and the per-respondent results written once.
+    """
+    n, k = raw.shape
+    lo, hi = float(inst.response_min), float(inst.response_max)
+    sign, shift = _keying(inst)
+    keyed = np.empty((k, n)).T              # column-major, as pandas stores a float block
+    out = _Pass(keyed=keyed, oor_by_item=np.zeros(k, dtype=np.int64))
+    if scales:
+        member = _membership(inst)
+        out.oor_by_row = np.empty(n, dtype=np.int64)
+        out.n_answered = np.empty(n, dtype=np.int64)
+        out.scores = np.empty((member.shape[1], n))
+        rule = _missing_rule(inst)
+        out.same = np.empty(n, dtype=bool)
+    step = max(1, _BLOCK_CELLS // max(k, 1))
+    with np.errstate(invalid="ignore"):
+        for r0 in range(0, n, step):
+            rows = slice(r0, min(n, r0 + step))
+            x = raw[rows]
+            ok = (x >= lo) & (x <= hi) & (x == np.round(x))
+            bad = ~ok & ~np.isnan(x)
+            out.oor_by_item += bad.sum(axis=0)
+            kv = keyed[rows]
+            np.multiply(x, sign, out=kv)
+            kv += shift
+            kv[~ok] = np.nan
+            if not scales:
+                continue
+            out.oor_by_row[rows] = bad.sum(axis=1)
+            out.n_answered[rows] = ok.sum(axis=1)
+            out.scores[:, rows] = _block_scores(np.where(ok, kv, 0.0) @ member,
+                                                ok @ member, *rule).T
+            out.same[rows] = (np.max(x, axis=1, initial=-np.inf, where=ok)
+                              == np.min(x, axis=1, initial=np.inf, where=ok))
+    return out
 
 
 def keyed_items(
@@ -117,11 +187,9 @@ def _keyed_and_dropped(responses: pd.DataFrame, instrument: Any,
     check_frame(responses, "responses", func)
     inst = resolve_instrument(instrument, responses)
     raw = _raw_codes(responses, inst, columns)
-    raw_values = raw.to_numpy(dtype=float)
-    oor = _out_of_range_mask(raw_values, inst)
-    values = _keyed_array(raw_values, oor, inst)
-    keyed = pd.DataFrame(values, index=raw.index, columns=inst.item_ids)
-    return keyed, pd.Series(oor.sum(axis=0), index=inst.item_ids, name="out_of_range")
+    done = _score_pass(raw.to_numpy(dtype=float), inst, scales=False)
+    keyed = pd.DataFrame(done.keyed, index=raw.index, columns=inst.item_ids, copy=False)
+    return keyed, pd.Series(done.oor_by_item, index=inst.item_ids, name="out_of_range")
 
 
 def keyed_for_statistic(responses: pd.DataFrame, instrument: Any, *,
@@ -149,31 +217,26 @@ def keyed_for_statistic(responses: pd.DataFrame, instrument: Any, *,
     return keyed, [note]
 
 
-def _scale_scores(keyed: np.ndarray, answered: np.ndarray,
-                  inst: Instrument) -> dict[str, np.ndarray]:
-    """Scale scores under the missing rule, all scales at once.
-
-    Per-respondent sums and answered counts of every scale are two matrix products with the
-    0/1 item-by-scale membership matrix (exact: the keyed scores are small integers).
-    """
-    pos = {iid: j for j, iid in enumerate(inst.item_ids)}
+def _missing_rule(inst: Instrument) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per scale: number of items ``k``, unanswered items allowed, and whether scores are sums."""
     scales = inst.scales
-    member = np.zeros((len(pos), len(scales)))
-    for c, ids in enumerate(scales.values()):
-        member[[pos[i] for i in ids], c] = 1.0
-    k = member.sum(axis=0)
+    k = np.array([len(ids) for ids in scales.values()], dtype=float)
     allowed = np.array([inst.max_missing_for(s) for s in scales], dtype=float)
-    # (scales x items) @ (items x respondents): the faster layout for the column-major arrays
-    # that pandas hands over
-    sums = (member.T @ np.where(answered, keyed, 0.0).T).T
-    counts = (member.T @ answered.T.astype(float)).T
+    return k, allowed, inst.method == "sum"
+
+
+def _block_scores(sums: np.ndarray, counts: np.ndarray, k: np.ndarray, allowed: np.ndarray,
+                  as_sum: bool) -> np.ndarray:
+    """Scale scores (rows x scales) from the sums and numbers of the answered keyed items:
+    ``k · sum / answered`` (``method: sum``) or ``sum / answered`` (``mean``) when at most
+    ``allowed`` items are unanswered, else ``NaN`` (person-mean replacement, see :func:`score`).
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         value = sums / counts
-    if inst.method == "sum":
+    if as_sum:
         value *= k
-    ok = (k - counts <= allowed) & (counts > 0)
-    value[~ok] = np.nan
-    return {scale: value[:, c] for c, scale in enumerate(scales)}
+    value[~((k - counts <= allowed) & (counts > 0))] = np.nan
+    return value
 
 
 @dataclass
@@ -444,27 +507,20 @@ def score(
     if time_col is not None:
         time_col = _check_id_col(responses, inst, time_col, role="time")
     raw = _raw_codes(responses, inst, columns)
-    raw_values = raw.to_numpy(dtype=float)
-    oor = _out_of_range_mask(raw_values, inst)
-    kv = _keyed_array(raw_values, oor, inst)
-    keyed = pd.DataFrame(kv, index=raw.index, columns=inst.item_ids, copy=False)
-    answered = ~np.isnan(kv)
-    scores = _scale_scores(kv, answered, inst)
+    done = _score_pass(raw.to_numpy(dtype=float), inst)
+    keyed = pd.DataFrame(done.keyed, index=raw.index, columns=inst.item_ids, copy=False)
+    n_items = len(inst.item_ids)
 
-    out = pd.DataFrame(index=responses.index)
+    columns_out: dict[str, Any] = {}
     if id_col is not None:
-        out[id_col] = responses[id_col].to_numpy()
-    for scale, values in scores.items():
-        out[scale] = values
-    n_answered = answered.sum(axis=1)
-    out["n_missing"] = kv.shape[1] - n_answered
-    scale_matrix = np.column_stack(list(scores.values()))
-    out["unscorable"] = np.isnan(scale_matrix).any(axis=1)
-    out["out_of_range"] = oor.sum(axis=1)
+        columns_out[id_col] = responses[id_col].to_numpy()
+    columns_out.update(zip(inst.scales, done.scores, strict=True))
+    columns_out["n_missing"] = n_items - done.n_answered
+    columns_out["unscorable"] = np.isnan(done.scores).any(axis=0)
+    columns_out["out_of_range"] = done.oor_by_row
     # straightlining: the answered codes (within the scale) are all the same
-    same = np.max(raw_values, axis=1, initial=-np.inf, where=answered) == np.min(
-        raw_values, axis=1, initial=np.inf, where=answered)
-    out["straightlining"] = same & (n_answered * 2 > kv.shape[1])
+    columns_out["straightlining"] = done.same & (done.n_answered * 2 > n_items)
+    out = pd.DataFrame(columns_out, index=responses.index, copy=False)
     if id_col is not None:
         ids = responses[id_col]
         keys = [id_col] if time_col is None else [id_col, time_col]
