@@ -71,12 +71,13 @@ _BLOCK_CELLS = 1 << 16
 class _Pass:
     """What one pass over the codes yields (see :func:`_score_pass`)."""
 
-    keyed: np.ndarray                   # (n, k) keyed scores, NaN where not answered
-    oor_by_item: np.ndarray             # (k,) out-of-range codes per item
-    oor_by_row: np.ndarray | None = None     # (n,) out-of-range codes per respondent
-    n_answered: np.ndarray | None = None     # (n,) answered items (within the range)
-    scores: np.ndarray | None = None         # (scales, n) scale scores, NaN when unscorable
-    same: np.ndarray | None = None           # (n,) every answered code the same
+    keyed: np.ndarray         # (n, k) keyed scores, NaN where not answered
+    oor_by_item: np.ndarray   # (k,) out-of-range codes per item
+    # with scales (otherwise empty):
+    oor_by_row: np.ndarray    # (n,) out-of-range codes per respondent
+    n_answered: np.ndarray    # (n,) answered items (within the range)
+    scores: np.ndarray        # (scales, n) scale scores, NaN when unscorable
+    same: np.ndarray          # (n,) every answered code the same
 
 
 def _keying(inst: Instrument) -> tuple[np.ndarray, np.ndarray]:
@@ -115,14 +116,12 @@ def _score_pass(raw: np.ndarray, inst: Instrument, scales: bool = True) -> _Pass
     lo, hi = float(inst.response_min), float(inst.response_max)
     sign, shift = _keying(inst)
     keyed = np.empty((k, n)).T              # column-major, as pandas stores a float block
-    out = _Pass(keyed=keyed, oor_by_item=np.zeros(k, dtype=np.int64))
-    if scales:
-        member = _membership(inst)
-        out.oor_by_row = np.empty(n, dtype=np.int64)
-        out.n_answered = np.empty(n, dtype=np.int64)
-        out.scores = np.empty((member.shape[1], n))
-        rule = _missing_rule(inst)
-        out.same = np.empty(n, dtype=bool)
+    member = _membership(inst)
+    rule = _missing_rule(inst)
+    m = n if scales else 0
+    out = _Pass(keyed=keyed, oor_by_item=np.zeros(k, dtype=np.int64),
+                oor_by_row=np.empty(m, dtype=np.int64), n_answered=np.empty(m, dtype=np.int64),
+                scores=np.empty((member.shape[1], m)), same=np.empty(m, dtype=bool))
     step = max(1, _BLOCK_CELLS // max(k, 1))
     with np.errstate(invalid="ignore"):
         for r0 in range(0, n, step):
