@@ -22,11 +22,12 @@ RTOL_FIT = 1e-6
 
 
 def _panel(seed: int, m: int, covariate: bool, categorical: bool):
-    """Students seen in a random subset of 4 years (at least 1), a subject-level binary
-    covariate, a random intercept and slope."""
+    """Students seen in a random subset of 4 years (at least 1; the first 4 in all), a
+    subject-level binary covariate (both levels present), a random intercept and slope."""
     rng = np.random.default_rng(seed)
     seen = rng.random((m, 4)) < 0.7
     seen[np.arange(m), rng.integers(0, 4, m)] = True
+    seen[:4] = True  # every year observed: the design has full rank
     g, t = np.nonzero(seen)
     b0 = rng.normal(0, 4, m)
     b1 = rng.normal(0, 1, m)
@@ -34,7 +35,7 @@ def _panel(seed: int, m: int, covariate: bool, categorical: bool):
     cols = [np.ones(g.size)]
     cols += [(t == k).astype(float) for k in (1, 2, 3)] if categorical else [t.astype(float)]
     if covariate:
-        cols.append((rng.random(m) < 0.5)[g].astype(float))
+        cols.append(rng.permutation(np.arange(m) % 2)[g].astype(float))  # both levels
     return y, np.column_stack(cols), np.column_stack([np.ones(g.size), t.astype(float)]), g
 
 
