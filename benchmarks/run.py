@@ -110,6 +110,9 @@ suppressPackageStartupMessages({library(psych); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 x <- read.csv(args[1]); tasks <- strsplit(args[2], ",")[[1]]; reps <- as.integer(args[3])
 model <- paste(readLines(args[4]), collapse = "\n"); out <- list()
+ac <- c(paste0("A", 1:5), paste0("C", 1:5))
+mac <- "A =~ A1 + A2 + A3 + A4 + A5
+C =~ C1 + C2 + C3 + C4 + C5"
 best <- function(f) min(replicate(reps, system.time(f())[["elapsed"]]))
 timed <- function(name, f) {
   out[[name]] <<- tryCatch(best(f), error = function(e) paste("unavailable:", conditionMessage(e)))
@@ -309,6 +312,7 @@ def bench_cfa(frame: pd.DataFrame, repeat: int, r: dict) -> list[Row]:
 
 SEM_DATA = Path(__file__).resolve().parents[1] / "tests" / "reference" / "data"
 SEM_BFI = "\n".join(f"{f} =~ " + " + ".join(f"{f}{i}" for i in range(1, 6)) for f in "ACENO")
+SEM_AC = "A =~ A1 + A2 + A3 + A4 + A5\nC =~ C1 + C2 + C3 + C4 + C5"
 SEM_HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 SEM_LONG = "E =~ x1 + x2 + x3\nC =~ x4 + x5 + x6"
 
@@ -356,7 +360,13 @@ out <- list(
       full(cfa(hm, data = hs, group = "school", group.equal = eq))
   }),
   longitudinal = best(function() for (lv in c("c", "m", "s"))
-    full(cfa(lm(lv), data = wide, missing = "ml")))
+    full(cfa(lm(lv), data = wide, missing = "ml"))),
+  wlsmv = best(function() full(cfa(mac, data = bfi, ordered = ac, estimator = "WLSMV"))),
+  wlsmv_invariance = best(function() for (eq in list("", "thresholds",
+      c("thresholds", "loadings"), c("thresholds", "loadings", "intercepts")))
+    full(suppressMessages(semTools::measEq.syntax(configural.model = mac, data = bfi,
+      ordered = ac, parameterization = "delta", ID.fac = "std.lv",
+      ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = eq, return.fit = TRUE))))
 )
 cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 """
@@ -364,7 +374,8 @@ cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 
 def bench_sem(repeat: int, r_repeat: int, use_r: bool) -> list[Row]:
     """ML, FIML, MLR and FIML+MLR on bfi (2,800 x 25), multi-group invariance on
-    HolzingerSwineford1939, longitudinal invariance (FIML) on the simulated 3-year panel; each
+    HolzingerSwineford1939, longitudinal invariance (FIML) on the simulated 3-year panel, WLSMV
+    and ordinal invariance (Wu & Estabrook, via semTools::measEq.syntax) on bfi A + C; each
     against the same lavaan call (fit + fitMeasures + standardizedSolution)."""
     from empathy_metrics.cfa import cfa, invariance
 
@@ -395,6 +406,11 @@ def bench_sem(repeat: int, r_repeat: int, use_r: bool) -> list[Row]:
         ("Longitudinal invariance, FIML (3 models)", "longitudinal",
          lambda: invariance(long, None, "year", model=SEM_LONG, id="student",
                             missing="fiml")),
+        ("SEM bfi A + C, WLSMV (ordered items)", "wlsmv",
+         lambda: cfa(bfi, model=SEM_AC, estimator="wlsmv")),
+        ("Ordinal invariance bfi A + C by gender, WLSMV (4 models)", "wlsmv_invariance",
+         lambda: invariance(bfi, None, "gender", model=SEM_AC, estimator="wlsmv",
+                            partial=False)),
     ]
     rows = []
     for label, key, fn in cases:
