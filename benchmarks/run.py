@@ -110,9 +110,6 @@ suppressPackageStartupMessages({library(psych); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 x <- read.csv(args[1]); tasks <- strsplit(args[2], ",")[[1]]; reps <- as.integer(args[3])
 model <- paste(readLines(args[4]), collapse = "\n"); out <- list()
-ac <- c(paste0("A", 1:5), paste0("C", 1:5))
-mac <- "A =~ A1 + A2 + A3 + A4 + A5
-C =~ C1 + C2 + C3 + C4 + C5"
 best <- function(f) min(replicate(reps, system.time(f())[["elapsed"]]))
 timed <- function(name, f) {
   out[[name]] <<- tryCatch(best(f), error = function(e) paste("unavailable:", conditionMessage(e)))
@@ -347,6 +344,9 @@ lm <- function(level) {
   paste(l, collapse = "
 ")
 }
+ac <- c(paste0("A", 1:5), paste0("C", 1:5))
+mac <- "A =~ A1 + A2 + A3 + A4 + A5
+C =~ C1 + C2 + C3 + C4 + C5"
 best <- function(f) min(replicate(reps, system.time(f())[["elapsed"]]))
 full <- function(fit) { fitMeasures(fit); standardizedSolution(fit) }
 out <- list(
@@ -364,9 +364,9 @@ out <- list(
   wlsmv = best(function() full(cfa(mac, data = bfi, ordered = ac, estimator = "WLSMV"))),
   wlsmv_invariance = best(function() for (eq in list("", "thresholds",
       c("thresholds", "loadings"), c("thresholds", "loadings", "intercepts")))
-    full(suppressMessages(semTools::measEq.syntax(configural.model = mac, data = bfi,
-      ordered = ac, parameterization = "delta", ID.fac = "std.lv",
-      ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = eq, return.fit = TRUE))))
+    full(suppressMessages(do.call(semTools::measEq.syntax, list(configural.model = mac,
+      data = bfi, ordered = ac, parameterization = "delta", ID.fac = "std.lv",
+      ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = eq, return.fit = TRUE)))))
 )
 cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 """
