@@ -125,15 +125,7 @@ class OrdinalStructure(Structure):
 
     def scales(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """Thresholds (``p x kmax``, unused cells 0) and scaling factors of group ``g``."""
-        ix = self._index[g]
-        base = self._base[g]
-        tau = base["tau"].copy()
-        r, c, f = ix["tau"]
-        tau[r, c] = theta[f]
-        delta = base["delta"].copy()
-        r, _, f = ix["delta"]
-        delta[r] = theta[f]
-        return tau, delta
+        return self._filled("tau", theta, g), self._filled("delta", theta, g)
 
     def residual_variances(self, theta: np.ndarray, g: int) -> np.ndarray:
         """:math:`\\theta_{ii} = 1/\\delta_i^2 - (\\Lambda\\Phi\\Lambda')_{ii}`."""

@@ -235,27 +235,26 @@ class Structure:
         return {(p.kind, p.row, p.col): p.free for p in (self.params[k]
                                                          for k in self.by_group[g])}
 
+    def _filled(self, name: str, theta: np.ndarray, g: int, *,
+                symmetric: bool = False) -> np.ndarray:
+        """Group ``g``'s matrix (or vector) ``name``: fixed values, free ones from ``theta``."""
+        out = self._base[g][name].copy()
+        r, c, f = self._index[g][name]
+        if out.ndim == 1:
+            out[r] = theta[f]
+        else:
+            out[r, c] = theta[f]
+            if symmetric:
+                out[c, r] = theta[f]
+        return out
+
     def matrices(self, theta: np.ndarray, g: int):
         """Lambda, Phi, Theta, nu, alpha of group ``g`` at parameter vector ``theta``."""
-        ix = self._index[g]
-        base = self._base[g]
-        lam = base["lambda"].copy()
-        r, c, f = ix["lambda"]
-        lam[r, c] = theta[f]
-        phi = base["phi"].copy()
-        r, c, f = ix["phi"]
-        phi[r, c] = theta[f]
-        phi[c, r] = theta[f]
-        th = base["theta"].copy()
-        r, c, f = ix["theta"]
-        th[r, c] = theta[f]
-        th[c, r] = theta[f]
-        nu = base["nu"].copy()
-        r, _, f = ix["nu"]
-        nu[r] = theta[f]
-        alpha = base["alpha"].copy()
-        r, _, f = ix["alpha"]
-        alpha[r] = theta[f]
+        lam = self._filled("lambda", theta, g)
+        phi = self._filled("phi", theta, g, symmetric=True)
+        th = self._filled("theta", theta, g, symmetric=True)
+        nu = self._filled("nu", theta, g)
+        alpha = self._filled("alpha", theta, g)
         return lam, phi, th, nu, alpha
 
     def implied(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:

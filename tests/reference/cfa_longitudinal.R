@@ -46,39 +46,14 @@ times <- sort(unique(long$year))
 wide <- reshape(long, idvar = "student", timevar = "year", direction = "wide", sep = "_")
 wide <- wide[order(wide$student), ]
 
-long_model <- function(level) {
-  lines <- c()
-  for (f in names(items)) for (t in times) {
-    terms <- sapply(seq_along(items[[f]]), function(k) {
-      v <- items[[f]][k]
-      lab <- if (level != "configural" && k > 1) paste0("L_", v, "*") else ""
-      paste0(lab, v, "_", t)
-    })
-    lines <- c(lines, sprintf("%s_%s =~ %s", f, t, paste(terms, collapse = " + ")))
-  }
-  for (v in unlist(items)) {
-    for (t in times) {
-      lab <- if (level == "scalar") paste0("I_", v, "*") else ""
-      lines <- c(lines, sprintf("%s_%s ~ %s1", v, t, lab))
-    }
-    pairs <- combn(times, 2)
-    for (k in seq_len(ncol(pairs))) {
-      lines <- c(lines, sprintf("%s_%s ~~ %s_%s", v, pairs[1, k], v, pairs[2, k]))
-    }
-  }
-  for (f in names(items)) for (t in times) {
-    free <- level == "scalar" && t != times[1]
-    lines <- c(lines, sprintf("%s_%s ~ %s1", f, t, if (free) "NA*" else "0*"))
-  }
-  paste(lines, collapse = "\n")
-}
 
 fits <- list()
 out <- list(times = times, n_ids = nrow(wide))
 for (miss in c("listwise", "ml")) {
   fl <- list()
   for (level in c("configural", "metric", "scalar")) {
-    fl[[level]] <- cfa(long_model(level), data = wide, missing = miss, meanstructure = TRUE)
+    fl[[level]] <- cfa(long_model(level, items, times), data = wide, missing = miss,
+                       meanstructure = TRUE)
   }
   lrt <- lavTestLRT(fl$configural, fl$metric, fl$scalar)
   key <- if (miss == "ml") "fiml" else "listwise"
@@ -87,6 +62,6 @@ for (miss in c("listwise", "ml")) {
     lrt = list(chisq_diff = lrt[["Chisq diff"]][2:3], df_diff = lrt[["Df diff"]][2:3],
                pvalue = lrt[["Pr(>Chisq)"]][2:3]))
 }
-out$syntax <- list(configural = long_model("configural"), metric = long_model("metric"),
-                   scalar = long_model("scalar"))
+levels <- c("configural", "metric", "scalar")
+out$syntax <- setNames(lapply(levels, long_model, items = items, times = times), levels)
 write_ref(out, "tests/reference/cfa_longitudinal.json")

@@ -14,38 +14,12 @@ items <- list(PT = c("JSE2", "JSE4", "JSE5", "JSE9", "JSE10", "JSE13", "JSE15", 
 times <- sort(unique(long$year))
 wide <- reshape(long, idvar = "student_id", timevar = "year", direction = "wide", sep = "_")
 
-long_model <- function(level) {
-  lines <- c()
-  for (f in names(items)) for (t in times) {
-    terms <- sapply(seq_along(items[[f]]), function(k) {
-      v <- items[[f]][k]
-      lab <- if (level != "configural" && k > 1) paste0("L_", v, "*") else ""
-      paste0(lab, v, "_", t)
-    })
-    lines <- c(lines, sprintf("%s_%s =~ %s", f, t, paste(terms, collapse = " + ")))
-  }
-  for (v in unlist(items)) {
-    for (t in times) {
-      lab <- if (level == "scalar") paste0("I_", v, "*") else ""
-      lines <- c(lines, sprintf("%s_%s ~ %s1", v, t, lab))
-    }
-    pairs <- combn(times, 2)
-    for (k in seq_len(ncol(pairs))) {
-      lines <- c(lines, sprintf("%s_%s ~~ %s_%s", v, pairs[1, k], v, pairs[2, k]))
-    }
-  }
-  for (f in names(items)) for (t in times) {
-    free <- level == "scalar" && t != times[1]
-    lines <- c(lines, sprintf("%s_%s ~ %s1", f, t, if (free) "NA*" else "0*"))
-  }
-  paste(lines, collapse = "\n")
-}
 
 fl <- list()
 seconds <- list()
 for (level in c("configural", "metric", "scalar")) {
   t0 <- proc.time()[["user.self"]]
-  fl[[level]] <- cfa(long_model(level), data = wide, missing = "ml", meanstructure = TRUE)
+  fl[[level]] <- cfa(long_model(level, items, times), data = wide, missing = "ml", meanstructure = TRUE)
   seconds[[level]] <- proc.time()[["user.self"]] - t0
 }
 lrt <- lavTestLRT(fl$configural, fl$metric, fl$scalar)

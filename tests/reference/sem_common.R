@@ -67,3 +67,33 @@ wlsmv_ref <- function(fit, model, data_name, items, stats = TRUE, ...) {
   }
   out
 }
+
+# The wide longitudinal invariance model: a factor per occasion, each item's residuals
+# correlated across occasions; "configural" / "metric" (loadings equal across occasions) /
+# "scalar" (+ intercepts equal, factor means free after the first occasion).
+long_model <- function(level, items, times) {
+  lines <- c()
+  for (f in names(items)) for (t in times) {
+    terms <- sapply(seq_along(items[[f]]), function(k) {
+      v <- items[[f]][k]
+      lab <- if (level != "configural" && k > 1) paste0("L_", v, "*") else ""
+      paste0(lab, v, "_", t)
+    })
+    lines <- c(lines, sprintf("%s_%s =~ %s", f, t, paste(terms, collapse = " + ")))
+  }
+  for (v in unlist(items)) {
+    for (t in times) {
+      lab <- if (level == "scalar") paste0("I_", v, "*") else ""
+      lines <- c(lines, sprintf("%s_%s ~ %s1", v, t, lab))
+    }
+    pairs <- combn(times, 2)
+    for (k in seq_len(ncol(pairs))) {
+      lines <- c(lines, sprintf("%s_%s ~~ %s_%s", v, pairs[1, k], v, pairs[2, k]))
+    }
+  }
+  for (f in names(items)) for (t in times) {
+    free <- level == "scalar" && t != times[1]
+    lines <- c(lines, sprintf("%s_%s ~ %s1", f, t, if (free) "NA*" else "0*"))
+  }
+  paste(lines, collapse = "\n")
+}
