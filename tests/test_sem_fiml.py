@@ -51,7 +51,7 @@ def test_em_with_newton_finish_is_the_em_optimum(hs_missing, monkeypatch):
     blocks = _missing.pattern_blocks(values)
     p, n = values.shape[1], values.shape[0]
     mean, cov, ll = _missing.em_moments(blocks, p, n)
-    monkeypatch.setattr(_missing, "NEWTON_BELOW", 0.0)  # plain EM to the same tolerance
+    monkeypatch.setattr(_missing, "NEWTON_BELOW", 0.0)  # (accelerated) EM only, same tolerance
     mean_em, cov_em, ll_em = _missing.em_moments(blocks, p, n)
     assert ll >= ll_em - 1e-9 * abs(ll_em)
     # EM stops on a 1e-12 relative change of the log-likelihood: moments within ~1e-5

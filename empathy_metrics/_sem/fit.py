@@ -98,13 +98,13 @@ def baseline(groups: list[GroupStats]) -> tuple[float, int]:
             logdet = np.linalg.slogdet(st.cov)[1]
             x2 += st.n * (float(np.sum(np.log(np.diag(st.cov)))) - logdet)
             continue
-        ll0 = 0.0
-        for j in range(p):
-            col = np.concatenate([b.data[:, list(b.obs).index(j)] if b.obs is not None
-                                  else b.data[:, j] for b in st.blocks
-                                  if b.obs is None or j in b.obs])
-            var = float(np.var(col))
-            ll0 += -len(col) / 2.0 * (math.log(2 * math.pi) + math.log(var) + 1.0)
+        # each item's available-case mean and variance, pooled from the pattern statistics
+        pat = st.patterns
+        n_j = pat.n @ pat.mask
+        mean_j = pat.n @ pat.mean / n_j
+        spread = np.diagonal(pat.cov, axis1=1, axis2=2) + (pat.mean - mean_j) ** 2
+        var_j = pat.n @ (spread * pat.mask) / n_j
+        ll0 = float(-0.5 * n_j @ (math.log(2 * math.pi) + np.log(var_j) + 1.0))
         x2 += 2.0 * (st.h1_loglik - ll0)
     return x2, df
 

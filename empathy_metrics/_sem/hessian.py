@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .samples import Block, GroupStats
+from .missing import Patterns, PatternTerms, pattern_terms
+from .samples import GroupStats
 from .structure import Structure
 
 __all__ = ["observed_hessian", "MAX_P"]
@@ -36,47 +37,34 @@ __all__ = ["observed_hessian", "MAX_P"]
 MAX_P = 40
 
 
-def _moment_terms(blocks: list[Block], sigma: np.ndarray, mu: np.ndarray,
-                  meanstructure: bool, *, expected: bool = False):
+def _moment_terms(pat: Patterns, terms: PatternTerms, meanstructure: bool, *,
+                  expected: bool = False, first_only: bool = False):
     """dl/dSigma (p x p), dl/dmu (p), and -d2l/dm dm' blocks (ss: p^2 x p^2, ms: p^3, mm:
-    p^2).
+    p^2) from the per-pattern terms (:func:`.missing.pattern_terms`).
 
     The covariance-covariance block is returned in a form valid for contraction with
     *symmetric* directions :math:`A, B` (derivatives of a covariance matrix), which is all it
     is used for: with :math:`Y = 2C - \\Sigma^{-1}` the two Kronecker terms of the docstring
     sum to :math:`\\tfrac n2\\mathrm{tr}(A\\,Y B\\,\\Sigma^{-1})`, i.e. the matrix
     :math:`\\tfrac n2\\,\\Sigma^{-1}\\otimes Y` on :math:`\\mathrm{vec}\\,A`,
-    :math:`\\mathrm{vec}\\,B`. Each block's :math:`\\Sigma_{oo}^{-1}`, :math:`Y` and
+    :math:`\\mathrm{vec}\\,B`. Each pattern's :math:`\\Sigma_{oo}^{-1}`, :math:`Y` and
     :math:`\\Sigma_{oo}^{-1}d` are zero-padded to ``p`` variables and stacked, so the sum over
-    the ``B`` blocks is one matrix product (``p^2 x B`` times ``B x p^2``).
+    the ``B`` patterns is one matrix product (``p^2 x B`` times ``B x p^2``).
 
     ``expected = True`` gives the expected information of the covariance-covariance and
     mean-mean blocks instead (:math:`Y = \\Sigma^{-1}`, the mean-covariance block 0): positive
     definite everywhere, for Fisher-scoring steps far from the optimum. The first
-    derivatives are returned as they are (observed).
+    derivatives are returned as they are (observed). ``first_only``: only those
+    (``dl/dSigma, dl/dmu``).
     """
-    p = len(mu)
-    nb = len(blocks)
-    s_all = np.zeros((nb, p, p))
-    c_all = np.zeros((nb, p, p))
-    v_all = np.zeros((nb, p))
-    w = np.empty(nb)
-    for k, blk in enumerate(blocks):
-        o = np.arange(p) if blk.obs is None else blk.obs
-        sinv = np.linalg.inv(sigma[np.ix_(o, o)])
-        d = blk.mean - mu[o] if meanstructure else np.zeros(len(o))
-        v = sinv @ d
-        c = sinv @ blk.cov @ sinv + np.outer(v, v)
-        if blk.obs is None:
-            s_all[k], c_all[k], v_all[k] = sinv, c, v
-        else:
-            s_all[k][np.ix_(o, o)] = sinv
-            c_all[k][np.ix_(o, o)] = c
-            v_all[k, o] = v
-        w[k] = blk.n
-    s2 = s_all.reshape(nb, p * p)
-    c2 = c_all.reshape(nb, p * p)
+    nb, p = pat.mask.shape
+    w = pat.n
+    s2 = terms.inv.reshape(nb, p * p)
+    c2 = terms.c.reshape(nb, p * p)
+    v_all = terms.v
     a = (-0.5 * w @ (s2 - c2)).reshape(p, p)
+    if first_only:
+        return a, (w @ v_all if meanstructure else np.zeros(p))
     y2 = s2 if expected else 2.0 * c2 - s2
     g = ((s2 * (w / 2.0)[:, None]).T @ y2).reshape(p, p, p, p)  # [r,t,s,u] = S_rt Y_su
     h_ss = np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(p * p, p * p)
@@ -132,7 +120,10 @@ def observed_hessian(structure: Structure, groups: list[GroupStats],
         p = len(mu)
         if not structure.meanstructure:
             mu = st.mean
-        a, b, h_ss, h_ms, h_mm = _moment_terms(st.blocks, sigma, mu, structure.meanstructure)
+        terms = pattern_terms(st.patterns, mu, sigma, structure.meanstructure)
+        if terms is None:
+            return np.full((q, q), np.nan)
+        a, b, h_ss, h_ms, h_mm = _moment_terms(st.patterns, terms, structure.meanstructure)
         d_sig, d_mu, cols = structure.jacobian(theta, g)
         k = len(cols)
         # the Jacobian of Sigma is sparse (a loading touches one row and column)

@@ -11,6 +11,7 @@ saturated (H1) moments under missing data are estimated by EM (see :mod:`.missin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,13 @@ class GroupStats:
     blocks: list[Block] = field(default_factory=list)
     h1_loglik: float = float("nan")
     missing: bool = False
+
+    @cached_property
+    def patterns(self) -> Any:
+        """The blocks packed for batched linear algebra (:class:`.missing.Patterns`)."""
+        from .missing import pack
+
+        return pack(self.blocks, len(self.mean))
 
     @property
     def data(self) -> np.ndarray | None:
