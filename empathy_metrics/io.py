@@ -915,6 +915,55 @@ def _codes_from_text(col: pd.Series, iid: str, colname: str, inst: Instrument,
     return out
 
 
+def item_arrays(
+    frame: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    columns: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> list[np.ndarray]:
+    """The instrument's item codes, one 1-D array per item id (instrument order), not copied.
+
+    A column stored as a numpy integer or float array is returned as stored (a view, any
+    real dtype; read-only under pandas' copy-on-write); other numeric columns (nullable
+    dtypes) are converted to floats with missing as ``NaN``; text columns are read as codes
+    or the scale's labels; numeric missing codes of the instrument become ``NaN`` (a new
+    array). Errors as :func:`items_frame`. Scoring reads these arrays block by block
+    (:mod:`empathy_metrics._item_pass`) instead of building the float matrix first.
+    """
+    source = source if source is not None else frame.attrs.get("source")
+    found = _resolve_columns(frame, instrument, columns, source)
+    arrays = []
+    numeric_missing = [float(c) for c in instrument.missing_codes if isinstance(c, (int, float))]
+    rows = None
+    for iid, colname in found.items():
+        col = frame[colname]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
+            values = col.to_numpy()
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            if rows is None:
+                rows = source_rows(frame)
+            values = _codes_from_text(col, iid, colname, instrument, source, rows, frame)
+        if numeric_missing and values.dtype.kind in "iuf":
+            hit = np.isin(values, numeric_missing)
+            if hit.any():
+                values = np.where(hit, np.nan, values)
+        arrays.append(values)
+    return arrays
+
+
+def stack_codes(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``(n, k)`` float matrix of 1-D code arrays, column-major (as pandas stores a float
+    block, so a DataFrame built on it with ``copy=False`` makes no further copy)."""
+    n = len(arrays[0]) if arrays else 0
+    out = np.empty((len(arrays), n))
+    for j, values in enumerate(arrays):
+        out[j] = values
+    return out.T
+
+
 def items_frame(
     frame: pd.DataFrame,
     instrument: Instrument,
@@ -929,21 +978,6 @@ def items_frame(
     that is neither a number nor one of the scale's labels (the row is the file row, see
     :func:`source_rows`).
     """
-    source = source if source is not None else frame.attrs.get("source")
-    found = _resolve_columns(frame, instrument, columns, source)
-    data = {}
-    numeric_missing = [float(c) for c in instrument.missing_codes if isinstance(c, (int, float))]
-    rows = None
-    for iid, colname in found.items():
-        col = frame[colname]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            values = col.to_numpy(dtype=float, na_value=np.nan)
-            if numeric_missing:
-                values = np.where(np.isin(values, numeric_missing), np.nan, values)
-        else:
-            if rows is None:
-                rows = source_rows(frame)
-            values = _codes_from_text(col, iid, colname, instrument, source, rows, frame)
-        data[iid] = values
-    out = pd.DataFrame(data, index=frame.index, columns=instrument.item_ids)
-    return out
+    arrays = item_arrays(frame, instrument, columns=columns, source=source)
+    return pd.DataFrame(stack_codes(arrays), index=frame.index, columns=instrument.item_ids,
+                        copy=False)

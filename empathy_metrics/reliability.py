@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._item_pass import Moments as _Moments
 from ._results import Result, jsonable
 from .alpha_bootstrap import _bootstrap_alphas, bootstrap_alpha
 from .coefficients import (
@@ -229,15 +230,6 @@ def _check_items(scale: str, n: int, sd: np.ndarray, names: list[str]) -> None:
         )
 
 
-@dataclass
-class _Moments:
-    """Complete-case ``n``, item means and covariance matrix of one scale."""
-
-    n: int
-    mean: np.ndarray
-    cov: np.ndarray
-
-
 def _moments(x: pd.DataFrame, missing: str) -> _Moments:
     """Moments of one scale's items, listwise or pairwise (``R cov(use=...)``)."""
     arr = x.to_numpy(float)
@@ -278,11 +270,12 @@ def _shared_moments(arr: np.ndarray, scales: dict[str, list[int]]) -> dict[str, 
     return out
 
 
-def _scale_reliability(scale: str, x: pd.DataFrame, **options: Any) -> ScaleReliability:
+def _scale_reliability(scale: str, names: list[str], x: pd.DataFrame | None,
+                       **options: Any) -> ScaleReliability:
     """:func:`_scale_statistics` with every warning it raises naming the scale."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = _scale_statistics(scale, x, **options)
+        result = _scale_statistics(scale, names, x, **options)
     seen = set()
     for w in caught:
         text = str(w.message)
@@ -332,18 +325,20 @@ def _shared_listwise(
 
 
 def _scale_statistics(
-    scale: str, x: pd.DataFrame, *, missing: str, ci: str, n_boot: int, seed: Any,
+    scale: str, names: list[str], x: pd.DataFrame | None, *, missing: str, ci: str,
+    n_boot: int, seed: Any,
     correlation: str, omega: bool, n_factors: int, omega_ci: bool = False,
     moments: _Moments | None = None,
     alpha_ci: tuple[float, float] | None = None,
 ) -> ScaleReliability:
+    """Every statistic of one scale; ``x`` (its keyed items) may be None when ``moments``
+    are given and nothing needs the rows (Feldt CI, Pearson correlations)."""
     notes: list[str] = []
-    k = x.shape[1]
+    k = len(names)
     if k < 2:
         raise DegenerateDataError(f"scale {scale!r} has fewer than 2 items")
     m = _moments(x, missing) if moments is None else moments
     sd = np.sqrt(np.diag(m.cov))
-    names = [str(c) for c in x.columns]
     _check_items(scale, m.n, sd, names)
     cov = m.cov
     corr = _cov_to_corr(cov)
@@ -384,7 +379,7 @@ def _scale_statistics(
         omega_corr = poly
     omega_res, intervals = None, {}
     if omega:
-        omega_res, intervals = _scale_omega(scale, omega_corr, x, notes, ci=ci,
+        omega_res, intervals = _scale_omega(scale, omega_corr, names, x, notes, ci=ci,
                                            n_boot=n_boot, seed=seed, n_factors=n_factors,
                                            polychoric=correlation == "polychoric",
                                            boot=omega_ci)
@@ -398,7 +393,8 @@ def _scale_statistics(
     )
 
 
-def _scale_omega(scale: str, corr: np.ndarray, x: pd.DataFrame, notes: list[str], *,
+def _scale_omega(scale: str, corr: np.ndarray, names: list[str], x: pd.DataFrame | None,
+                 notes: list[str], *,
                  ci: str, n_boot: int, seed: Any, n_factors: int, polychoric: bool,
                  boot: bool
                  ) -> tuple[Any, dict[str, tuple[float, float]]]:
@@ -425,8 +421,8 @@ def _scale_omega(scale: str, corr: np.ndarray, x: pd.DataFrame, notes: list[str]
     if k == 2:
         notes.append("omega for 2 items assumes equal loadings (= standardised alpha)")
     if res.flipped:
-        names = ", ".join(str(x.columns[i]) for i in res.flipped)
-        notes.append(f"item(s) {names} load negatively on the general factor and were reversed "
+        flipped = ", ".join(names[i] for i in res.flipped)
+        notes.append(f"item(s) {flipped} load negatively on the general factor and were reversed "
                      "for omega, as psych::omega(flip=TRUE) does")
     if boot and ci != "feldt" and polychoric:
         notes.append("no bootstrap CI for omega of a polychoric matrix")
@@ -501,7 +497,7 @@ def reliability(
     >>> # res = reliability(frame, "jse-s"); res["total"].alpha
     """
     from .instruments import resolve_instrument
-    from .scoring import keyed_for_statistic
+    from .scoring import keyed_for_statistic, listwise_for_statistic
 
     if missing not in ("listwise", "pairwise"):
         raise InputError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
@@ -510,15 +506,25 @@ def reliability(
     if correlation not in ("pearson", "polychoric"):
         raise InputError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
     inst = resolve_instrument(instrument, responses)
-    keyed, notes = keyed_for_statistic(responses, inst, columns=columns, func="reliability")
+    keyed: pd.DataFrame | None = None
+    alpha_cis: dict[str, tuple[float, float]] = {}
+    if missing == "listwise" and ci == "feldt" and correlation == "pearson":
+        # only the moments are needed: one pass over the codes, no keyed matrix
+        moments, notes = listwise_for_statistic(responses, inst, columns=columns,
+                                                func="reliability")
+    else:
+        keyed, notes = keyed_for_statistic(responses, inst, columns=columns,
+                                           func="reliability")
+        moments, alpha_cis = (
+            _shared_listwise(keyed, inst.scales, ci=ci, n_boot=n_boot, seed=seed)
+            if missing == "listwise" else ({}, {}))
     subscales = [s for s in inst.scales if s != "total"]
     results = {}
-    moments, alpha_cis = (_shared_listwise(keyed, inst.scales, ci=ci, n_boot=n_boot, seed=seed)
-                          if missing == "listwise" else ({}, {}))
     for scale, item_ids in inst.scales.items():
         n_factors = len(subscales) if scale == "total" and len(subscales) >= 2 else 1
         results[scale] = _scale_reliability(
-            scale, keyed[list(item_ids)], missing=missing, ci=ci, n_boot=n_boot, seed=seed,
+            scale, [str(i) for i in item_ids], None if keyed is None else keyed[list(item_ids)],
+            missing=missing, ci=ci, n_boot=n_boot, seed=seed,
             correlation=correlation, omega=omega, n_factors=n_factors, omega_ci=omega_ci,
             moments=moments.get(scale), alpha_ci=alpha_cis.get(scale),
         )

@@ -1,7 +1,8 @@
 """Scoring: reverse keying, scale scores under the missing-item rule, data-quality flags.
 
-All operations are vectorised over respondents (a million respondents x 20 items scores in
-about a second).
+All operations are vectorised over respondents: one pass over the item columns as stored, in
+cache-sized blocks (:mod:`empathy_metrics._item_pass`); the keyed and raw item matrices of a
+:class:`ScoreResult` are built only when asked for.
 
 Rules
 -----
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._item_pass import Codes, Moments, keyed_codes, listwise_moments, read_codes, score_codes
 from ._results import Result
 from .instruments import Instrument, resolve_instrument
 
@@ -46,13 +49,6 @@ def reverse_key(values: Any, minimum: float, maximum: float) -> Any:
     return minimum + maximum - values
 
 
-def _raw_codes(responses: pd.DataFrame, instrument: Instrument,
-               columns: Mapping[str, str] | None) -> pd.DataFrame:
-    from .io import items_frame
-
-    return items_frame(responses, instrument, columns=columns)
-
-
 def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return ~np.isnan(raw) & (
@@ -60,89 +56,6 @@ def _out_of_range_mask(raw: np.ndarray, instrument: Instrument) -> np.ndarray:
             | (raw > instrument.response_max)
             | (raw != np.round(raw))
         )
-
-
-#: Rows per block of the one-pass scoring kernel: a block's temporaries (a few arrays of
-#: rows x items) stay in the CPU cache, so the whole matrix is read once and written once.
-_BLOCK_CELLS = 1 << 16
-
-
-@dataclass
-class _Pass:
-    """What one pass over the codes yields (see :func:`_score_pass`)."""
-
-    keyed: np.ndarray         # (n, k) keyed scores, NaN where not answered
-    oor_by_item: np.ndarray   # (k,) out-of-range codes per item
-    # with scales (otherwise empty):
-    oor_by_row: np.ndarray    # (n,) out-of-range codes per respondent
-    n_answered: np.ndarray    # (n,) answered items (within the range)
-    scores: np.ndarray        # (scales, n) scale scores, NaN when unscorable
-    same: np.ndarray          # (n,) every answered code the same
-
-
-def _keying(inst: Instrument) -> tuple[np.ndarray, np.ndarray]:
-    """Per item ``(sign, shift)``: keyed = ``sign * x + shift`` (:func:`reverse_key` for
-    reverse-keyed items: ``sign = -1``, ``shift = min + max``; otherwise 1 and 0)."""
-    rev = np.array([it.reverse for it in inst.items], dtype=bool)
-    sign = np.where(rev, -1.0, 1.0)
-    shift = np.where(rev, float(reverse_key(0, inst.response_min, inst.response_max)), 0.0)
-    return sign, shift
-
-
-def _membership(inst: Instrument) -> np.ndarray:
-    """The 0/1 items x scales membership matrix."""
-    pos = {iid: j for j, iid in enumerate(inst.item_ids)}
-    member = np.zeros((len(pos), len(inst.scales)))
-    for c, ids in enumerate(inst.scales.values()):
-        member[[pos[i] for i in ids], c] = 1.0
-    return member
-
-
-def _score_pass(raw: np.ndarray, inst: Instrument, scales: bool = True) -> _Pass:
-    """Reverse keying, range checks and the per-scale sums in one pass over the codes.
-
-    Algorithm: the rows are taken in blocks of about ``_BLOCK_CELLS`` cells; in each block a
-    code ``x`` is *answered* when ``min <= x <= max`` and ``x`` is whole (``NaN`` fails every
-    comparison), *out of range* when present but not answered; the keyed score is
-    ``sign·x + shift`` (:func:`_keying`), ``NaN`` when not answered. With ``scales``, per
-    respondent and scale the sum of the answered keyed scores and their number are the block's
-    ``keyed₀ @ M`` and ``answered @ M`` (``M`` the membership matrix, ``keyed₀`` the keyed
-    scores with 0 for unanswered; exact, as the products sum small integers), turned into
-    scale scores by :func:`_block_scores`, and straightlining compares the largest and
-    smallest answered code. Every temporary is block-sized, so the codes are read once and
-    the keyed matrix and the per-respondent results written once.
-    """
-    n, k = raw.shape
-    lo, hi = float(inst.response_min), float(inst.response_max)
-    sign, shift = _keying(inst)
-    keyed = np.empty((k, n)).T              # column-major, as pandas stores a float block
-    member = _membership(inst)
-    rule = _missing_rule(inst)
-    m = n if scales else 0
-    out = _Pass(keyed=keyed, oor_by_item=np.zeros(k, dtype=np.int64),
-                oor_by_row=np.empty(m, dtype=np.int64), n_answered=np.empty(m, dtype=np.int64),
-                scores=np.empty((member.shape[1], m)), same=np.empty(m, dtype=bool))
-    step = max(1, _BLOCK_CELLS // max(k, 1))
-    with np.errstate(invalid="ignore"):
-        for r0 in range(0, n, step):
-            rows = slice(r0, min(n, r0 + step))
-            x = raw[rows]
-            ok = (x >= lo) & (x <= hi) & (x == np.round(x))
-            bad = ~ok & ~np.isnan(x)
-            out.oor_by_item += bad.sum(axis=0)
-            kv = keyed[rows]
-            np.multiply(x, sign, out=kv)
-            kv += shift
-            kv[~ok] = np.nan
-            if not scales:
-                continue
-            out.oor_by_row[rows] = bad.sum(axis=1)
-            out.n_answered[rows] = ok.sum(axis=1)
-            out.scores[:, rows] = _block_scores(np.where(ok, kv, 0.0) @ member,
-                                                ok @ member, *rule).T
-            out.same[rows] = (np.max(x, axis=1, initial=-np.inf, where=ok)
-                              == np.min(x, axis=1, initial=np.inf, where=ok))
-    return out
 
 
 def keyed_items(
@@ -185,10 +98,10 @@ def _keyed_and_dropped(responses: pd.DataFrame, instrument: Any,
 
     check_frame(responses, "responses", func)
     inst = resolve_instrument(instrument, responses)
-    raw = _raw_codes(responses, inst, columns)
-    done = _score_pass(raw.to_numpy(dtype=float), inst, scales=False)
-    keyed = pd.DataFrame(done.keyed, index=raw.index, columns=inst.item_ids, copy=False)
-    return keyed, pd.Series(done.oor_by_item, index=inst.item_ids, name="out_of_range")
+    codes = read_codes(responses, inst, columns)
+    keyed, oor = keyed_codes(codes)
+    return (pd.DataFrame(keyed, index=codes.index, columns=inst.item_ids, copy=False),
+            pd.Series(oor, index=inst.item_ids, name="out_of_range"))
 
 
 def keyed_for_statistic(responses: pd.DataFrame, instrument: Any, *,
@@ -200,42 +113,43 @@ def keyed_for_statistic(responses: pd.DataFrame, instrument: Any, *,
     :class:`~empathy_metrics.errors.DroppedCodesWarning` says how many and where, and the same
     sentence is returned as a note for the result.
     """
+    keyed, dropped = _keyed_and_dropped(responses, instrument, columns, func)
+    return keyed, _dropped_codes_notes(dropped, func)
+
+
+def listwise_for_statistic(responses: pd.DataFrame, inst: Instrument, *,
+                           columns: Mapping[str, str] | None = None, func: str
+                           ) -> tuple[dict[str, Moments], list[str]]:
+    """Per scale of ``inst``, the listwise means and covariance matrix of its keyed items
+    (:func:`empathy_metrics._item_pass.listwise_moments`: one pass, no keyed matrix), with
+    the notes of :func:`keyed_for_statistic`."""
+    from ._checks import check_frame
+
+    check_frame(responses, "responses", func)
+    codes = read_codes(responses, inst, columns)
+    pos = {iid: j for j, iid in enumerate(inst.item_ids)}
+    moments, dropped = listwise_moments(
+        codes, {s: [pos[i] for i in ids] for s, ids in inst.scales.items()})
+    return moments, _dropped_codes_notes(
+        pd.Series(dropped, index=inst.item_ids, name="out_of_range"), func)
+
+
+def _dropped_codes_notes(dropped: pd.Series, func: str) -> list[str]:
+    """The note (and :class:`~empathy_metrics.errors.DroppedCodesWarning`, attributed to the
+    caller of the statistic) on out-of-range codes treated as missing; none without any."""
     import warnings
 
     from .errors import DroppedCodesWarning
 
-    keyed, dropped = _keyed_and_dropped(responses, instrument, columns, func)
     total = int(dropped.sum())
     if not total:
-        return keyed, []
+        return []
     worst = dropped[dropped > 0].sort_values(ascending=False, kind="stable")
     where = ", ".join(f"{item}: {int(n)}" for item, n in worst.head(6).items())
     note = (f"{total} out-of-range code(s) treated as missing ({where}"
             f"{', ...' if len(worst) > 6 else ''}); em.score(...).item_quality() lists them")
-    warnings.warn(f"{func}: {note}", DroppedCodesWarning, stacklevel=3)
-    return keyed, [note]
-
-
-def _missing_rule(inst: Instrument) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Per scale: number of items ``k``, unanswered items allowed, and whether scores are sums."""
-    scales = inst.scales
-    k = np.array([len(ids) for ids in scales.values()], dtype=float)
-    allowed = np.array([inst.max_missing_for(s) for s in scales], dtype=float)
-    return k, allowed, inst.method == "sum"
-
-
-def _block_scores(sums: np.ndarray, counts: np.ndarray, k: np.ndarray, allowed: np.ndarray,
-                  as_sum: bool) -> np.ndarray:
-    """Scale scores (rows x scales) from the sums and numbers of the answered keyed items:
-    ``k · sum / answered`` (``method: sum``) or ``sum / answered`` (``mean``) when at most
-    ``allowed`` items are unanswered, else ``NaN`` (person-mean replacement, see :func:`score`).
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = sums / counts
-    if as_sum:
-        value *= k
-    value[~((k - counts <= allowed) & (counts > 0))] = np.nan
-    return value
+    warnings.warn(f"{func}: {note}", DroppedCodesWarning, stacklevel=4)
+    return [note]
 
 
 @dataclass
@@ -251,9 +165,9 @@ class ScoreResult(Result):
         ``n_missing``, and the flag columns ``unscorable``, ``out_of_range`` (number of
         out-of-range codes), ``straightlining``, ``duplicate_id``.
     keyed
-        Item scores after reverse keying (out-of-range as ``NaN``).
+        Item scores after reverse keying (out-of-range as ``NaN``); built on first use.
     raw
-        The numeric codes read (before keying, out-of-range codes kept).
+        The numeric codes read (before keying, out-of-range codes kept); built on first use.
     id_col
         Name of the respondent id column, if any.
     source
@@ -266,12 +180,25 @@ class ScoreResult(Result):
 
     instrument: Instrument
     scores: pd.DataFrame
-    keyed: pd.DataFrame
-    raw: pd.DataFrame
+    #: the item codes as read, for :attr:`keyed` and :attr:`raw`
+    codes: Codes = field(repr=False)
     id_col: str | None = None
     source: str | None = None
     file_rows: np.ndarray | None = field(default=None, repr=False)
     title: str = field(default="Scores", repr=False)
+
+    @cached_property
+    def keyed(self) -> pd.DataFrame:
+        """Item scores after reverse keying (out-of-range as ``NaN``)."""
+        keyed, _ = keyed_codes(self.codes)
+        return pd.DataFrame(keyed, index=self.codes.index, columns=self.instrument.item_ids,
+                            copy=False)
+
+    @cached_property
+    def raw(self) -> pd.DataFrame:
+        """The numeric codes read (before keying, out-of-range codes kept)."""
+        return pd.DataFrame(self.codes.matrix(), index=self.codes.index,
+                            columns=self.instrument.item_ids, copy=False)
 
     @property
     def scales(self) -> list[str]:
@@ -505,9 +432,8 @@ def score(
         id_col = _check_id_col(responses, inst, id_col)
     if time_col is not None:
         time_col = _check_id_col(responses, inst, time_col, role="time")
-    raw = _raw_codes(responses, inst, columns)
-    done = _score_pass(raw.to_numpy(dtype=float), inst)
-    keyed = pd.DataFrame(done.keyed, index=raw.index, columns=inst.item_ids, copy=False)
+    codes = read_codes(responses, inst, columns, snapshot=True)
+    done = score_codes(codes)
     n_items = len(inst.item_ids)
 
     columns_out: dict[str, Any] = {}
@@ -528,7 +454,7 @@ def score(
     else:
         out["duplicate_id"] = False
     return ScoreResult(
-        instrument=inst, scores=out, keyed=keyed, raw=raw, id_col=id_col,
+        instrument=inst, scores=out, codes=codes, id_col=id_col,
         source=responses.attrs.get("source"),
         file_rows=source_rows(responses),
     )

@@ -1,4 +1,4 @@
-"""The one-pass, block-wise scoring kernel (``scoring._score_pass``) equals the plain formula.
+"""The one-pass, block-wise scoring kernel (``_item_pass.score_codes``) equals the plain formula.
 
 The plain formula is tests/test_scoring.py's ``loop_score`` (one respondent, one scale, one
 item at a time), here with every missing rule: a count, a percentage, and a per-scale mapping
@@ -18,7 +18,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from empathy_metrics import scoring
+from empathy_metrics import _item_pass
 from empathy_metrics.instruments import instrument_from_dict
 from empathy_metrics.scoring import keyed_items, score
 
@@ -68,13 +68,13 @@ def _rule(inst, scale):
 @given(cases(), st.integers(1, 40))
 def test_block_kernel_equals_the_plain_formula(case, block_cells):
     inst, data = case
-    saved = scoring._BLOCK_CELLS
-    scoring._BLOCK_CELLS = block_cells  # blocks of block_cells // k rows (at least one)
+    saved = _item_pass._BLOCK_CELLS
+    _item_pass._BLOCK_CELLS = block_cells  # blocks of block_cells // k rows (at least one)
     try:
         got = score(data, inst)
         keyed = keyed_items(data, inst)
     finally:
-        scoring._BLOCK_CELLS = saved
+        _item_pass._BLOCK_CELLS = saved
     # the plain scorer applies one written rule to every scale: run it once per scale
     want = pd.concat([loop_score(data, dataclasses.replace(inst, max_missing=_rule(inst, s)))
                       [[s]] for s in inst.scales], axis=1)
