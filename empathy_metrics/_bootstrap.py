@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from scipy import stats
+
+from ._distributions import norm_cdf, norm_ppf
 
 __all__ = ["BLOCK_MAX", "MEMORY_BUDGET", "bca_limits", "block_sizes", "resample_counts"]
 
@@ -54,11 +55,11 @@ def bca_limits(reps: np.ndarray, estimate: float, influence: np.ndarray,
     ok = reps[np.isfinite(reps)]
     b = ok.size
     prop = min(max(float(np.mean(ok < estimate)), 1.0 / (b + 1)), b / (b + 1))
-    z0 = stats.norm.ppf(prop)
+    z0 = norm_ppf(prop)
     d = influence - influence.mean()
     denom = 6.0 * np.sum(d * d) ** 1.5
     accel = float(np.sum(d**3) / denom) if denom > 0 else 0.0
-    z = stats.norm.ppf([(1 - level) / 2, (1 + level) / 2])
-    adj = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+    z = norm_ppf([(1 - level) / 2, (1 + level) / 2])
+    adj = norm_cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
     lo, hi = np.quantile(ok, adj)
     return float(lo), float(hi)

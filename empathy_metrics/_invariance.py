@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from scipy import stats
 
 from . import _cfa_input as _input
 from . import _longitudinal as _long
 from . import _sem
+from ._distributions import chi2_sf
 from ._partial import PartialSearch, stepwise_release
 from ._results import Result, jsonable
 from ._sem import ModelSpec
@@ -221,7 +221,7 @@ def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: floa
         c0 = restricted.fit["scaling_factor"]
         cd = (restricted.fit["df"] * c0 - free.fit["df"] * c1) / ddf
         dx2 = dx2 / cd if cd > 0 else math.nan
-    p = float(stats.chi2.sf(max(dx2, 0.0), ddf)) if ddf > 0 and math.isfinite(dx2) else math.nan
+    p = float(chi2_sf(max(dx2, 0.0), ddf)) if ddf > 0 and math.isfinite(dx2) else math.nan
     suffix = "_scaled" if scaled else ""
     dcfi = restricted.fit["cfi" + suffix] - free.fit["cfi" + suffix]
     drmsea = restricted.fit["rmsea" + suffix] - free.fit["rmsea" + suffix]

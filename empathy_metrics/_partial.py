@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from . import _sem
+from ._distributions import chi2_sf
 from ._progress import progress
 from ._sem.modindices import release_tests, score_tests
 
@@ -141,7 +141,7 @@ def stepwise_release(
                 stop = "no significant test"
                 break
             (row, col), x2 = max(best.items(), key=lambda kv: kv[1])
-            pvalue = float(stats.chi2.sf(x2, 1))
+            pvalue = float(chi2_sf(x2, 1))
             if pvalue >= ALPHA:
                 stop = "no significant test"
                 break

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from ._distributions import chi2_sf
 from .errors import DegenerateDataError
 from .extraction import (
     _as_correlation,
@@ -99,5 +99,5 @@ def bartlett_sphericity(corr: np.ndarray, n_obs: int) -> BartlettTest:
         )
     chi2 = float(-logdet * (n_obs - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) // 2
-    return BartlettTest(chi2=chi2, df=df, p=float(stats.chi2.sf(chi2, df)))
+    return BartlettTest(chi2=chi2, df=df, p=float(chi2_sf(chi2, df)))
 

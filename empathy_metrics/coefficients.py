@@ -10,8 +10,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
 
+from ._distributions import f_ppf
 from .errors import DegenerateDataWarning
 
 
@@ -136,7 +136,7 @@ def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, 
     a = 1.0 - level
     df1 = n - 1
     df2 = (n - 1) * (k - 1)
-    lo = 1.0 - (1.0 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)
-    hi = 1.0 - (1.0 - alpha) * stats.f.ppf(a / 2, df1, df2)
+    lo = 1.0 - (1.0 - alpha) * f_ppf(1 - a / 2, df1, df2)
+    hi = 1.0 - (1.0 - alpha) * f_ppf(a / 2, df1, df2)
     return float(lo), float(hi)
 

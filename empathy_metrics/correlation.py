@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from ._distributions import norm_ppf
 from .errors import DataError, DegenerateDataError, DegenerateDataWarning
 
 __all__ = [
@@ -208,7 +209,7 @@ def _thresholds(codes: np.ndarray, n_categories: int) -> np.ndarray:
         col = col[col >= 0]
         freq = np.bincount(col, minlength=n_categories)[:n_categories].astype(float)
         cum = np.cumsum(freq) / freq.sum()
-        tau[j] = stats.norm.ppf(cum[:-1])
+        tau[j] = norm_ppf(cum[:-1])
     return tau
 
 

@@ -12,7 +12,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import special
+
+from ._distributions import f_sf, t_ppf, t_sf
 
 __all__ = [
     "WelchDifference",
@@ -36,7 +38,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     if n < 2:
         return (float("nan"), float("nan"))
     se = x.std(ddof=1) / np.sqrt(n)
-    q = stats.t.ppf(0.5 + level / 2, n - 1)
+    q = t_ppf(0.5 + level / 2, n - 1)
     m = x.mean()
     return (float(m - q * se), float(m + q * se))
 
@@ -75,8 +77,8 @@ def welch_difference(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> Welch
     with np.errstate(divide="ignore", invalid="ignore"):
         df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
         t = est / se
-    q = stats.t.ppf(0.5 + level / 2, df)
-    p = 2 * stats.t.sf(abs(t), df)
+    q = t_ppf(0.5 + level / 2, df)
+    p = 2 * t_sf(abs(t), df)
     return WelchDifference(float(est), float(se), float(df),
                            (float(est - q * se), float(est + q * se)), float(t), float(p))
 
@@ -96,7 +98,7 @@ def welch_ci_from_summary(
     vx, vy = sx**2 / nx, sy**2 / ny
     se = np.sqrt(vx + vy)
     df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
-    q = stats.t.ppf(0.5 + level / 2, df)
+    q = t_ppf(0.5 + level / 2, df)
     est = mx - my
     return est - q * se, est + q * se, df
 
@@ -114,6 +116,8 @@ def hedges_correction(df: np.ndarray | float) -> np.ndarray | float:
 
 def _nct_cdf_quad(t: float, df: float, ncp: float) -> float:
     """``P(T_{df,ncp} ≤ t) = ∫ Φ(t·s − ncp) f_S(s) ds``, ``S = sqrt(χ²_df/df)``, by quadrature."""
+    from scipy import integrate, stats  # only for the rare tail cases nctdtr cannot do
+
     s = stats.chi(df, scale=1.0 / np.sqrt(df))
     lo, hi = float(s.ppf(1e-16)), float(s.isf(1e-16))
     value, _ = integrate.quad(lambda x: special.ndtr(t * x - ncp) * s.pdf(x), lo, hi,
@@ -149,6 +153,8 @@ def nct_cdf(t: np.ndarray | float, df: np.ndarray | float,
         p = np.array(special.nctdtr(df, ncp, t), dtype=float, ndmin=1).reshape(t.shape)
         bad = ~np.isfinite(p)
         if bad.any():
+            from scipy import stats  # only for the rare tail cases nctdtr cannot do
+
             p[bad] = stats.nct.sf(-t[bad], df[bad], -ncp[bad])
             bad = ~np.isfinite(p)
         for idx in zip(*np.nonzero(bad), strict=True):
@@ -348,7 +354,7 @@ def welch_anova(groups: list[np.ndarray]) -> dict[str, float]:
     f = a / (1 + 2 * (k - 2) * b)
     df1, df2 = k - 1.0, 1 / (3 * b)
     return {"statistic": float(f), "df1": df1, "df2": float(df2),
-            "p": float(stats.f.sf(f, df1, df2))}
+            "p": float(f_sf(f, df1, df2))}
 
 
 def holm(p: np.ndarray | list[float]) -> np.ndarray:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._distributions import norm_cdf
 from ._results import Result, jsonable
 from .errors import InputError
 from .instruments import Instrument, Norm, load_instrument
@@ -43,7 +43,7 @@ def percentile_rank(scores: np.ndarray, norm: Norm) -> tuple[np.ndarray, str]:
         out = np.interp(x, keys, ranks)
         out[np.isnan(x)] = np.nan
         return out, METHOD_TABLE
-    return 100 * stats.norm.cdf((x - norm.mean) / norm.sd), METHOD_NORMAL
+    return 100 * norm_cdf((x - norm.mean) / norm.sd), METHOD_NORMAL
 
 
 @dataclass

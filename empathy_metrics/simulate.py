@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
+from ._distributions import norm_cdf, norm_ppf
 from .errors import InputError
 from .instruments import Instrument, load_instrument
 
@@ -63,7 +64,7 @@ _LOCATIONS = {
 # P(keyed answer >= k), k = 2..7, for an item at location 0 and a respondent population at
 # latent mean 0: answers pile up at 6 and 7 as in real JSE data (item mean about 5.85).
 _P_AT_LEAST = np.array([0.993, 0.981, 0.952, 0.880, 0.700, 0.371])
-_BASE_THRESHOLDS = stats.norm.ppf(1.0 - _P_AT_LEAST)
+_BASE_THRESHOLDS = norm_ppf(1.0 - _P_AT_LEAST)
 # The three published factors, in this order, and their (chosen, moderate) correlations.
 _FACTORS = ("perspective_taking", "compassionate_care", "standing_in_patients_shoes")
 _FACTOR_CORR = np.array([
@@ -137,7 +138,7 @@ def _calibration(key: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarr
 def _expected_total(loadings: np.ndarray, thresholds: np.ndarray, shift: float) -> float:
     """Expected keyed total when every factor mean is ``shift`` (factor variances 1)."""
     z = shift * loadings[:, None] - thresholds
-    return float(loadings.size + stats.norm.cdf(z).sum())
+    return float(loadings.size + norm_cdf(z).sum())
 
 
 def _latent_shift(key: tuple[tuple[int, int], ...], d: float) -> float:

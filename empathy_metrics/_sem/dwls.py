@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import chi2_sf
 from ..errors import DegenerateDataError, InputError
 from .estimate import Estimate
 from .ordinal_model import OrdinalStructure
@@ -268,7 +268,7 @@ def baseline_dwls(groups: list[OrdinalGroup], n_tau: int) -> dict[str, float]:
 
 
 def pvalue(x2: float, df: float) -> float:
-    return float(stats.chi2.sf(x2, df)) if df > 0 else math.nan
+    return float(chi2_sf(x2, df)) if df > 0 else math.nan
 
 
 def _admissibility(est: OrdinalEstimate) -> list[str]:

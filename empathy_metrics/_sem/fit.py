@@ -25,8 +25,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
+from .._distributions import chi2_cdf, chi2_sf, ncx2_cdf
 from .estimate import Estimate
 from .samples import GroupStats
 
@@ -44,7 +45,7 @@ def rmsea_ci(x2: float, df: float, n: int, n_groups: int, level: float = 0.90
     lower_p = (1 - level) / 2
 
     def cdf(lam: float) -> float:
-        return float(stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam))
+        return float(chi2_cdf(x2, df) if lam <= 0 else ncx2_cdf(x2, df, lam))
 
     if df < 1 or not math.isfinite(x2):
         return 0.0, 0.0
@@ -139,7 +140,7 @@ def fit_measures(est: Estimate) -> dict[str, Any]:
     q = est.structure.q
     G = len(est.groups)
     # df = 0 (a saturated model): the fit cannot be tested; p is NaN as in lavaan
-    pvalue = float(stats.chi2.sf(x2, df)) if df > 0 else math.nan
+    pvalue = float(chi2_sf(x2, df)) if df > 0 else math.nan
     lo, hi = rmsea_ci(x2, df, n, G)
     out: dict[str, Any] = {
         "chisq": float(x2),
@@ -177,7 +178,7 @@ def fit_measures_wlsmv(est: Any) -> dict[str, Any]:
         srmr_total += st.n / n * math.sqrt(float(r @ r) / (s.p * (s.p + 1) / 2))
     out: dict[str, Any] = {
         "chisq": float(x2), "df": int(df),
-        "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else math.nan,
+        "pvalue": float(chi2_sf(x2, df)) if df > 0 else math.nan,
         "cfi": float(_cfi(x2, df, x2b, dfb)), "tli": float(_tli(x2, df, x2b, dfb)),
         "rmsea": float(_rmsea(x2, df, n_rmsea, G)), "rmsea_ci": [float(lo), float(hi)],
         "srmr": float(srmr_total), "aic": math.nan, "bic": math.nan,
@@ -188,7 +189,7 @@ def fit_measures_wlsmv(est: Any) -> dict[str, Any]:
         los, his = rmsea_ci(xs, df, n_rmsea, G)
         scaled = {"cfi_scaled": _cfi(xs, df, xbs, dfb), "tli_scaled": _tli(xs, df, xbs, dfb),
                   "rmsea_scaled": _rmsea(xs, df, n_rmsea, G), "rmsea_ci_scaled": [los, his],
-                  "pvalue_scaled": stats.chi2.sf(xs, df)}
+                  "pvalue_scaled": chi2_sf(xs, df)}
     else:
         scaled = {"cfi_scaled": math.nan, "tli_scaled": math.nan, "rmsea_scaled": math.nan,
                   "rmsea_ci_scaled": [math.nan, math.nan], "pvalue_scaled": math.nan}
@@ -220,7 +221,7 @@ def _scaled(est: Estimate, x2: float, df: int, n: int, G: int) -> dict[str, Any]
     return {
         "chisq_scaled": float(xs),
         "df_scaled": int(df),
-        "pvalue_scaled": float(stats.chi2.sf(xs, df)),
+        "pvalue_scaled": float(chi2_sf(xs, df)),
         "scaling_factor": float(c),
         "cfi_scaled": float(_cfi(xs, df, xbs, dfb)),
         "tli_scaled": float(_tli(xs, df, xbs, dfb)),

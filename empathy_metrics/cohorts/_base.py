@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._classical import line_fit
+from .._distributions import t_ppf
 from ..effect_sizes import cohens_d, mean_ci, welch_difference
 from ..errors import DataError, DegenerateDataWarning, InputError
 from ..instruments import Instrument
@@ -112,9 +113,9 @@ def _numeric_time(times: list[Any]) -> tuple[dict[Any, float], str]:
 def _ols_slope(y: np.ndarray, x: np.ndarray) -> dict[str, Any] | None:
     if np.unique(x).size < 2 or y.size < 3:
         return None
-    res = stats.linregress(x, y)
+    res = line_fit(x, y)
     df = y.size - 2
-    q = stats.t.ppf(0.975, df)
+    q = t_ppf(0.975, df)
     return {"estimate": float(res.slope), "se": float(res.stderr),
             "ci": [float(res.slope - q * res.stderr), float(res.slope + q * res.stderr)],
             "p": float(res.pvalue), "method": "OLS of score on time"}

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._classical import one_sample_t
 from ..effect_sizes import mean_ci
 from ..errors import InputError
 from ..suppression import suppress
@@ -189,7 +189,7 @@ def _paired_change(diff: np.ndarray) -> dict[str, Any]:
     if diff.size >= 2:
         lo, hi = mean_ci(diff)
         sd = diff.std(ddof=1)
-        p = float(stats.ttest_1samp(diff, 0.0).pvalue) if sd > 0 else np.nan
+        p = float(one_sample_t(diff, 0.0).pvalue) if sd > 0 else np.nan
         out.update(diff=float(diff.mean()), ci_low=lo, ci_high=hi, p=p)
     return out
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._distributions import chi2_sf
 from ..errors import DataError
 from ._base import DIFFERENT_STUDENTS as DIFFERENT
 from ._base import SAME_STUDENTS as SAME
@@ -98,7 +98,7 @@ def _terms(fit: Any) -> dict[str, dict[str, Any]]:
 
 def _lrt(main_ml: Any, inter_ml: Any, df: int) -> dict[str, Any]:
     chisq = max(2.0 * (inter_ml.loglik - main_ml.loglik), 0.0)
-    return {"chisq": chisq, "df": df, "p": float(stats.chi2.sf(chisq, df)),
+    return {"chisq": chisq, "df": df, "p": float(chi2_sf(chisq, df)),
             "loglik_main": main_ml.loglik, "loglik_interaction": inter_ml.loglik,
             "method": "likelihood-ratio test of ML fits (R anova() of lmer(REML = FALSE))",
             "terms": [], "design": SAME}

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from .._classical import kruskal_wallis
 from ..effect_sizes import holm, welch_anova, welch_difference
 from ._base import DIFFERENT_STUDENTS, TrendInput, _ols_slope
 
@@ -21,7 +21,7 @@ def _scale_tests(inp: TrendInput, scale: str) -> dict[str, Any]:
     if len(usable) >= 2 and all(y_by_t[t].std(ddof=1) > 0 for t in usable):
         tst["welch_anova"] = welch_anova([y_by_t[t] for t in ordered])
     if len(usable) >= 2:
-        kw = stats.kruskal(*[y_by_t[t] for t in ordered])
+        kw = kruskal_wallis(*[y_by_t[t] for t in ordered])
         tst["kruskal"] = {"statistic": float(kw.statistic), "df": len(ordered) - 1,
                           "p": float(kw.pvalue)}
     xs = np.concatenate([np.full(y_by_t[t].size, inp.tnum[t]) for t in kept] + [[]])

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._classical import one_sample_t
 from ..effect_sizes import mean_ci
 from ..errors import DataError
 from ..suppression import suppress
@@ -50,7 +50,7 @@ def _paired_rows(scale: str, wide: pd.DataFrame, kept: list[Any]) -> list[dict[s
         if diff.size >= 2:
             lo, hi = mean_ci(diff)
             sd = diff.std(ddof=1)
-            tt = stats.ttest_1samp(diff, 0.0) if sd > 0 else None
+            tt = one_sample_t(diff, 0.0) if sd > 0 else None
             row.update(mean_change=diff.mean(), sd_change=sd, ci_low=lo, ci_high=hi,
                        dz=diff.mean() / sd if sd > 0 else np.nan,
                        p=float(tt.pvalue) if tt is not None else np.nan)

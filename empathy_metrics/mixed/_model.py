@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._distributions import norm_ppf, norm_sf, t_ppf, t_sf
 from .._results import Result
 from ..errors import DataError, DegenerateDataWarning
 from ._engine import LmmFit, fit_lmm
@@ -286,12 +286,13 @@ def _pack(fit: LmmFit, names: list[str], formula: str, notes: list[str], random_
     terms: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names):
         df = float(fit.df[i])
-        dist = stats.t(df) if np.isfinite(df) and df > 0 else stats.norm
-        tq = float(dist.ppf(0.5 + level / 2))
+        t_dist = bool(np.isfinite(df) and df > 0)
+        tq = float(t_ppf(0.5 + level / 2, df) if t_dist else norm_ppf(0.5 + level / 2))
         est, s = float(fit.beta[i]), float(se[i])
+        z = abs(est / s)
         terms[name] = {"estimate": est, "se": s, "df": df if np.isfinite(df) else None,
                        "ci": [est - tq * s, est + tq * s],
-                       "p": float(2 * dist.sf(abs(est / s)))}
+                       "p": float(2 * (t_sf(z, df) if t_dist else norm_sf(z)))}
     cov = fit.cov_re
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     cor = None
