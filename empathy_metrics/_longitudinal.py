@@ -21,6 +21,7 @@ with every answer at every occasion are used.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -136,11 +137,17 @@ def longitudinal_spec(spec: ModelSpec, times: Sequence[Any], level: str) -> Mode
 def fit_levels(wide: pd.DataFrame, spec: ModelSpec, times: Sequence[Any], missing: str,
                estimator: str) -> tuple[dict[str, _sem.Estimate], dict[str, ModelSpec], int]:
     """The configural, metric and scalar longitudinal fits (and respondents used)."""
-    first = longitudinal_spec(spec, times, "configural")
+    levels = ("configural", "metric", "scalar")
+    specs = {level: longitudinal_spec(spec, times, level) for level in levels}
+    first = specs["configural"]
     stats_g, _ = _input.single_data(wide[first.observed], first, missing)
-    ests, specs = {}, {}
-    for level in ("configural", "metric", "scalar"):
-        specs[level] = longitudinal_spec(spec, times, level)
-        ests[level] = _sem.fit_model(specs[level], stats_g, meanstructure=True,
-                                     estimator=estimator)
+    if stats_g[0].missing:
+        # one parameter space holds all three (configural + the scalar model's latent means):
+        # each level starts from the previous estimate, see _sem.fiml.fit_nested
+        union = dataclasses.replace(first, free=set(specs["scalar"].free))
+        fits = _sem.fit_nested([specs[level] for level in levels], stats_g, union,
+                               estimator=estimator)
+        return dict(zip(levels, fits, strict=True)), specs, stats_g[0].n
+    ests = {level: _sem.fit_model(specs[level], stats_g, meanstructure=True,
+                                  estimator=estimator) for level in levels}
     return ests, specs, stats_g[0].n

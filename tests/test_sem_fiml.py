@@ -79,3 +79,70 @@ def test_newton_from_the_complete_data_start_gives_the_fisher_scoring_estimate(h
     np.testing.assert_allclose(fast.theta, theta, atol=1e-6)
     assert fast.fmin == pytest.approx(f, abs=1e-10)
     assert fast.information == "observed" and fast.iterations <= 10
+
+
+@pytest.mark.parametrize("below", [1e-3, 1e-4])
+def test_early_newton_with_chord_steps_reaches_the_same_saturated_optimum(below, monkeypatch):
+    # switching from EM to Newton far from the optimum makes chord steps (the Hessian
+    # reused) contract slowly; a small change of the log-likelihood must then not stop them
+    # (the 40-variable panel of test_longitudinal_wide: 783 students, 76 patterns)
+    from empathy_metrics import _longitudinal
+
+    panel = pd.read_csv(REF_DIR / "data" / "demo_pt_panel.csv")
+    spec = parse_model("PT =~ " + " + ".join(c for c in panel.columns if c.startswith("JSE")))
+    wide, _, _, _ = _longitudinal.wide_frame(panel, panel[spec.observed], spec, "year",
+                                             "student_id", None)
+    values = wide.to_numpy(float)
+    values = values[~np.isnan(values).all(axis=1)]
+    blocks = _missing.pattern_blocks(values)
+    p, n = values.shape[1], values.shape[0]
+    mean, cov, ll = _missing.em_moments(blocks, p, n)
+    monkeypatch.setattr(_missing, "NEWTON_BELOW", below)
+    mean_b, cov_b, ll_b = _missing.em_moments(blocks, p, n)
+    assert ll_b == pytest.approx(ll, rel=1e-12)
+    np.testing.assert_allclose(cov_b, cov, atol=1e-6)
+    np.testing.assert_allclose(mean_b, mean, atol=1e-6)
+
+
+def test_nested_fits_are_the_separate_fits_with_fewer_hessians(monkeypatch):
+    import dataclasses
+
+    from empathy_metrics import _longitudinal
+    from empathy_metrics._sem import hessian as _hessian
+    from empathy_metrics._sem.estimate import fit_model
+    from empathy_metrics._sem.fiml import embedding, fit_nested
+
+    long = pd.read_csv(REF_DIR / "data" / "longitudinal_sim.csv")
+    spec = parse_model("E =~ x1 + x2 + x3\nC =~ x4 + x5 + x6")
+    wide, times, _, _ = _longitudinal.wide_frame(long, long[spec.observed], spec, "year",
+                                                 "student", None)
+    specs = [_longitudinal.longitudinal_spec(spec, times, level)
+             for level in ("configural", "metric", "scalar")]
+    values = wide[specs[0].observed].to_numpy(float)
+    groups = [group_stats(values[~np.isnan(values).all(axis=1)], missing="fiml")]
+    union = dataclasses.replace(specs[0], free=set(specs[2].free))
+    calls = {"n": 0}
+    real = _hessian.observed_hessian
+
+    def counted(*args):
+        calls["n"] += 1
+        return real(*args)
+
+    monkeypatch.setattr(_hessian, "observed_hessian", counted)
+    nested = fit_nested(specs, groups, union)
+    n_nested, calls["n"] = calls["n"], 0
+    separate = [fit_model(sp, groups, meanstructure=True) for sp in specs]
+    assert n_nested < calls["n"]
+    for est, ref in zip(nested, separate, strict=True):
+        # the same minimum of F (gradient below 1e-10 in both), the same observed information
+        assert est.fmin == pytest.approx(ref.fmin, abs=1e-12)
+        np.testing.assert_allclose(est.theta, ref.theta, atol=1e-6)
+        np.testing.assert_allclose(est.se, ref.se, rtol=1e-5)
+        assert est.information == "observed"
+    # the embedding's chain rule is exact: A' H_U A is the metric model's own Hessian
+    u = Structure(union, 1, meanstructure=True)
+    s = Structure(specs[1], 1, meanstructure=True)
+    a = embedding(u, s)
+    own = real(s, groups, nested[1].theta)
+    np.testing.assert_allclose(a.T @ real(u, groups, a @ nested[1].theta) @ a, own,
+                               atol=1e-12 * np.abs(own).max())

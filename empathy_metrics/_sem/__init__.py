@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from .dwls import OrdinalEstimate, fit_dwls
 from .estimate import Estimate, fit_model
+from .fiml import fit_nested
 from .fit import FIT_KEYS, SCALED_KEYS, baseline, fit_measures, fit_measures_wlsmv
 from .ordinal_model import OrdinalStructure
 from .samples import Block, GroupStats, check_sample, group_stats
@@ -30,6 +31,7 @@ from .structure import Structure
 from .syntax import ModelSpec, parse_model
 
 __all__ = [
+    "fit_nested",
     "ModelSpec",
     "parse_model",
     "Structure",

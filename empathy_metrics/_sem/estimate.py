@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,12 +258,17 @@ def _blas_single_thread():
 def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
               equal: tuple[str, ...] = (), partial: frozenset = frozenset(),
               estimator: str = "ml", max_iter: int = 200, tol: float = 1e-10,
-              start: np.ndarray | None = None) -> Estimate:
+              start: np.ndarray | None = None, first_hessian: np.ndarray | None = None,
+              observed: Callable[[Structure, np.ndarray], np.ndarray] | None = None
+              ) -> Estimate:
     """ML fit of ``spec`` to the groups (BLAS limited to one thread), with standard errors
     (``estimator = "ml"``) or robust standard errors and the Yuan-Bentler scaled test
     (``"mlr"``, see :mod:`.robust`).
 
-    Improper solutions are reported in ``Estimate.warnings`` (the caller warns).
+    Improper solutions are reported in ``Estimate.warnings`` (the caller warns). Under FIML,
+    ``first_hessian`` (an approximation of the Hessian of F at ``start``) replaces the first
+    Newton step's Hessian, and ``observed(structure, theta)`` the Hessian of F at the
+    estimate for the standard errors (:func:`.fiml.fit_nested` passes both).
 
     Raises
     ------
@@ -274,8 +280,9 @@ def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,
     with _blas_single_thread():
         structure = Structure(spec, len(groups), meanstructure=meanstructure, equal=equal,
                               partial=partial)
-        est = _optimise(structure, groups, max_iter=max_iter, tol=tol, start=start)
-        _standard_errors(est)
+        est = _optimise(structure, groups, max_iter=max_iter, tol=tol, start=start,
+                        first_hessian=first_hessian)
+        _standard_errors(est, observed)
         if estimator == "mlr":
             from .robust import robust_fit
 
@@ -301,7 +308,7 @@ def _start(structure: Structure, groups: list[GroupStats], const: float) -> np.n
 
 
 def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, tol: float,
-              start: np.ndarray | None) -> Estimate:
+              start: np.ndarray | None, first_hessian: np.ndarray | None = None) -> Estimate:
     """Fisher scoring :math:`\\theta \\leftarrow \\theta - \\mathcal I^{-1}\\nabla F` with step
     halving; Newton steps after ``NEWTON_AFTER`` iterations when the finite-difference
     Hessian is positive definite. Stops when the largest gradient element is below ``tol``
@@ -321,7 +328,7 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
     const = _constant(groups, structure.meanstructure)
     if any(st.missing for st in groups):
         return _optimise_fiml(structure, groups, const, max_iter=max_iter, tol=tol,
-                              start=start)
+                              start=start, first_hessian=first_hessian)
     theta = _start(structure, groups, const) if start is None else start.copy()
     f, grad, info = discrepancy(structure, groups, theta, const, derivatives=2)
     _check_identified(info)
@@ -367,16 +374,22 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
 
 
 def _optimise_fiml(structure: Structure, groups: list[GroupStats], const: float, *,
-                   max_iter: int, tol: float, start: np.ndarray | None) -> Estimate:
-    """FIML: start from the complete-data fit to the EM moments, then Newton steps
+                   max_iter: int, tol: float, start: np.ndarray | None,
+                   first_hessian: np.ndarray | None = None) -> Estimate:
+    """FIML: start from the complete-data fit to the EM moments (to 1e-4: the Newton steps
+    from there are the same), or from ``start`` when F is finite there, then Newton steps
     (:mod:`.fiml`)."""
     from .fiml import complete_data_groups, newton_fiml
 
+    if start is not None and not math.isfinite(
+            discrepancy(structure, groups, start, const, derivatives=0)[0]):
+        start = first_hessian = None
     if start is None:
         start = _optimise(structure, complete_data_groups(groups), max_iter=max_iter,
-                          tol=1e-8, start=None).theta
+                          tol=1e-4, start=None).theta
     theta, f, converged, it = newton_fiml(structure, groups, start, const,
-                                          max_iter=max_iter, tol=tol)
+                                          max_iter=max_iter, tol=tol,
+                                          first_hessian=first_hessian)
     return _finish(structure, groups, theta, f, converged, it, None, const)
 
 
@@ -413,11 +426,13 @@ def _check_identified(info: np.ndarray | None) -> None:
         )
 
 
-def _standard_errors(est: Estimate) -> None:
-    """Inverse information: expected (complete data) or observed (FIML; MLR)."""
+def _standard_errors(est: Estimate, observed: Callable | None = None) -> None:
+    """Inverse information: expected (complete data) or observed (FIML; MLR; from
+    ``observed(structure, theta)`` when given)."""
     structure, groups = est.structure, est.groups
     if est.missing:
-        hess = observed_information(structure, groups, est.theta, est.robust["const"])
+        hess = (observed_information(structure, groups, est.theta, est.robust["const"])
+                if observed is None else observed(structure, est.theta))
         est.info = hess / 2.0
         est.information = "observed"
     full_info = est.n * est.info

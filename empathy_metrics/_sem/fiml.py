@@ -36,10 +36,11 @@ import math
 import numpy as np
 import scipy.linalg
 
+from .estimate import _blas_single_thread, _constant
 from .samples import Block, GroupStats
 from .structure import Structure
 
-__all__ = ["complete_data_groups", "newton_fiml"]
+__all__ = ["complete_data_groups", "newton_fiml", "fit_nested", "embedding"]
 
 
 def complete_data_groups(groups: list[GroupStats]) -> list[GroupStats]:
@@ -72,16 +73,28 @@ def _step(structure: Structure, groups: list[GroupStats], theta: np.ndarray, con
             return np.linalg.lstsq(info, grad, rcond=None)[0], None
 
 
+def _cho(hess: np.ndarray | None) -> tuple | None:
+    """Cholesky factor of ``hess`` (``None`` when absent or not positive definite)."""
+    if hess is None:
+        return None
+    try:
+        return scipy.linalg.cho_factor(hess)
+    except np.linalg.LinAlgError:
+        return None
+
+
 #: Near the optimum (largest gradient element below this) the last Hessian is reused (chord
 #: steps, each a gradient evaluation) while it keeps cutting the gradient tenfold per step.
 CHORD_BELOW = 1e-4
 
 
 def newton_fiml(structure: Structure, groups: list[GroupStats], theta: np.ndarray,
-                const: float, *, max_iter: int, tol: float
+                const: float, *, max_iter: int, tol: float,
+                first_hessian: np.ndarray | None = None
                 ) -> tuple[np.ndarray, float, bool, int]:
     """Newton iterations on the FIML discrepancy from ``theta`` (chord steps with the last
-    Hessian once the gradient is below ``CHORD_BELOW``).
+    Hessian once the gradient is below ``CHORD_BELOW``). ``first_hessian``: used instead
+    of the Hessian at ``theta`` for the first step (when positive definite).
 
     Returns
     -------
@@ -92,12 +105,12 @@ def newton_fiml(structure: Structure, groups: list[GroupStats], theta: np.ndarra
     f, grad, _ = discrepancy(structure, groups, theta, const, derivatives=1)
     if grad is None:
         return theta, math.inf, False, 0
-    factor = None
+    factor = _cho(first_hessian)
     for it in range(1, max_iter + 1):
         size = np.max(np.abs(grad))
         if size < tol:
             return theta, f, True, it - 1
-        chord = factor is not None and size < CHORD_BELOW
+        chord = factor is not None and (size < CHORD_BELOW or it == 1)
         if chord:
             step = scipy.linalg.cho_solve(factor, grad)
         else:
@@ -123,3 +136,63 @@ def newton_fiml(structure: Structure, groups: list[GroupStats], theta: np.ndarra
         if 0 <= change <= 1e-15 * max(abs(f), 1.0) and np.max(np.abs(grad)) < 1e-6:
             return theta, f, True, it
     return theta, f, bool(np.max(np.abs(grad)) < tol), max_iter
+
+
+def embedding(union: Structure, structure: Structure) -> np.ndarray:
+    """The 0/1 matrix :math:`A` (``union.q x structure.q``) with :math:`\\theta_U =
+    A\\theta` for a model whose free entries are all free in ``union`` (equal parameters map
+    to several entries), the other entries of ``union`` at the same fixed values."""
+    out = np.zeros((union.q, structure.q))
+    for g in range(structure.G):
+        where = union.free_of(g)
+        for entry, j in structure.free_of(g).items():
+            out[where[entry], j] = 1.0
+    return out
+
+
+def fit_nested(specs: list, groups: list[GroupStats], union, *, estimator: str = "ml"
+               ) -> list:
+    """FIML fits of a sequence of models (e.g. configural, metric, scalar) whose free
+    parameters are all entries of the model ``union`` (e.g. configural with free latent
+    means), each fitted as :func:`.estimate.fit_model` would, with less work:
+
+    * the Hessian :math:`H_U` of F in the union's parameters at each estimate gives that
+      model's observed information exactly, :math:`A'H_UA` (:func:`embedding`; the chain
+      rule for :math:`\\theta_U = A\\theta`, linear), for its standard errors;
+    * the next model starts at the minimum of the quadratic expansion of F around the
+      previous estimate (gradient :math:`g_U`) restricted to its parameters,
+      :math:`\\theta_0 = (A'H_UA)^{-1}A'(H_U\\theta_U - g_U)`, with :math:`A'H_UA` as its
+      first Newton matrix, instead of a complete-data fit and a fresh Hessian.
+
+    The estimates are the minima of the same F (the start and path differ only).
+    """
+    from .estimate import discrepancy, fit_model, observed_information
+
+    with _blas_single_thread():
+        u = Structure(union, len(groups), meanstructure=True)
+        const = _constant(groups, True)
+        state: dict = {}
+
+        def observed(structure: Structure, theta: np.ndarray) -> np.ndarray:
+            a = embedding(u, structure)
+            tu = a @ theta
+            h = observed_information(u, groups, tu, const)
+            state.update(theta=tu, hess=h)
+            return a.T @ h @ a
+
+        out = []
+        for spec in specs:
+            start = first = None
+            grad = (discrepancy(u, groups, state["theta"], const, derivatives=1)[1]
+                    if state else None)
+            if grad is not None and np.isfinite(state["hess"]).all():
+                a = embedding(u, Structure(spec, len(groups), meanstructure=True))
+                first = a.T @ state["hess"] @ a
+                try:
+                    start = np.linalg.solve(first, a.T @ (state["hess"] @ state["theta"]
+                                                          - grad))
+                except np.linalg.LinAlgError:
+                    start = first = None
+            out.append(fit_model(spec, groups, meanstructure=True, estimator=estimator,
+                                 start=start, first_hessian=first, observed=observed))
+        return out

@@ -239,6 +239,10 @@ def _nearly_singular(cov: np.ndarray) -> bool:
 #: Newton steps finish (a Newton step from further away often fails and costs more).
 NEWTON_BELOW = 1e-6
 
+#: A chord step (the last Hessian reused) must cut the change of the log-likelihood to at
+#: most this fraction of the previous change; otherwise the next step gets a fresh Hessian.
+CHORD_RATIO = 0.1
+
 
 def _start_moments(pat: Patterns) -> tuple[np.ndarray, np.ndarray]:
     """Available-case means and pairwise covariances (about those means), when positive
@@ -320,12 +324,13 @@ def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
     pat = pack(blocks, p)
     mean, cov = _start_moments(pat)
     terms = pattern_terms(pat, mean, cov)
-    ll_old = -math.inf
+    ll_old, change_old = -math.inf, math.inf
     newton, below, rel, factor = False, NEWTON_BELOW, math.inf, None
     for _ in range(max_iter):
-        step = None
+        step, chord = None, False
         if newton and factor is not None:  # chord step; a fresh Hessian if it fails
             step = _newton_step(pat, mean, cov, ll_old, terms, factor)
+            chord = step is not None
         if newton and step is None:
             step = _newton_step(pat, mean, cov, ll_old, terms)
         if step is None:
@@ -343,10 +348,15 @@ def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
                      "answered everything than there are variables; drop items or occasions")
         change = abs(ll - ll_old)
         rel = change / max(1.0, abs(ll))
-        if rel <= tol:
+        # a chord step converges linearly: a small change may only mean slow contraction
+        # (then it does not count, and the Hessian is refreshed)
+        slow = chord and change > CHORD_RATIO * change_old
+        if rel <= tol and not slow:
             return mean, cov, ll
+        if slow:
+            factor = None
         newton = rel <= below
-        ll_old = ll
+        ll_old, change_old = ll, change
     raise DegenerateDataError(
         f"the EM algorithm for the saturated model did not converge in {max_iter} iterations",
         hint="too much missing data for full-information ML; use listwise deletion")
