@@ -9,11 +9,13 @@ items x rows buffer and
 
 * a code ``x`` is *answered* when ``min <= x <= max`` and ``x`` is whole; with ``c =
   rint(min(max(x, lo), hi))`` (``fmax``/``fmin``: ``NaN`` becomes ``lo``) that is exactly
-  ``c == x`` (``NaN`` equals nothing), three array operations instead of five;
+  ``c == x`` (``NaN`` equals nothing); integer columns (whole, never ``NaN``) skip ``rint``;
 * ``x0 = c · answered`` is the answered code or 0, so every per-respondent sum the callers
-  need is a small matrix product of ``x0`` (or of the 0/1 answered matrix) with fixed
-  weights (see :func:`score_codes` and :func:`listwise_moments`).
+  need is a sum over buffer rows of ``x0`` or of the 0/1 answered matrix, or a product of
+  ``x0`` with itself (see :func:`score_codes` and :func:`listwise_moments`).
 
+Every buffer is allocated once per pass: a fresh temporary larger than the allocator's
+mmap threshold (128 kB) per block would cost page faults each time.
 All sums are of whole numbers far below 2**53, hence exact in floating point whatever the
 summation order (the blocks and BLAS do not change a result).
 """
@@ -101,6 +103,7 @@ class _Block:
     x: np.ndarray
     ok: np.ndarray
     x0: np.ndarray
+    integer: bool = False  # integer codes: no NaN
 
     def n_ok(self) -> int:
         return int(np.count_nonzero(self.ok))
@@ -116,27 +119,29 @@ def _step(k: int, block_cells: int | None) -> int:
 
 
 def _blocks(codes: Codes, block_cells: int | None = None,
-            x0: np.ndarray | None = None) -> Iterator[_Block]:
-    """The rows of ``codes`` in blocks of about ``block_cells`` cells (see the module);
-    ``x0`` is written into the given ``k x rows-per-block`` buffer when one is given."""
+            order: list[int] | None = None) -> Iterator[_Block]:
+    """The rows of ``codes`` in blocks of about ``block_cells`` cells (see the module); with
+    ``order``, buffer row ``j`` holds item ``order[j]``."""
     k, n = codes.k, codes.n
     step = _step(k, block_cells)
     lo, hi = float(codes.inst.response_min), float(codes.inst.response_max)
     size = min(step, n)
-    buf = np.empty((k, size))
-    cbuf = np.empty((k, size)) if x0 is None else x0
+    buf, cbuf = np.empty((k, size)), np.empty((k, size))
+    arrays = codes.arrays if order is None else [codes.arrays[j] for j in order]
+    integer = all(a.dtype.kind in "iu" for a in arrays)  # whole numbers, never NaN
     okbuf = np.empty((k, size), dtype=bool)
     for r0 in range(0, n, step):
         r1 = min(n, r0 + step)
         x, c, ok = buf[:, :r1 - r0], cbuf[:, :r1 - r0], okbuf[:, :r1 - r0]
-        for j, values in enumerate(codes.arrays):
+        for j, values in enumerate(arrays):
             x[j] = values[r0:r1]
         np.fmax(x, lo, out=c)
         np.fmin(c, hi, out=c)
-        np.rint(c, out=c)
+        if not integer:
+            np.rint(c, out=c)
         np.equal(c, x, out=ok)
         np.multiply(c, ok, out=c)
-        yield _Block(slice(r0, r1), x, ok, c)
+        yield _Block(slice(r0, r1), x, ok, c, integer)
 
 
 def _keying(inst: Instrument) -> tuple[np.ndarray, np.ndarray]:
@@ -183,60 +188,101 @@ class ScorePass:
     same: np.ndarray          # (n,) every answered code the same (none answered: True)
 
 
-def _score_weights(inst: Instrument) -> np.ndarray:
-    """Weights ``W`` with ``W @ [x0; answered]`` = per scale the keyed sum and the number
-    answered, then the sum of the answered codes and their number (``2·scales + 2`` rows)."""
+@dataclass
+class _Segments:
+    """Items grouped into runs with the same scales and keying (see :func:`score_codes`)."""
+
+    order: list[int]                  # buffer row -> item
+    bounds: list[tuple[int, int]]     # buffer rows of each run
+    weights: np.ndarray               # (2 scales + 2) x (2 runs)
+
+
+def _segments(inst: Instrument) -> _Segments:
+    """Runs of items with the same scale membership and keying, and the weights ``W`` with
+    ``W @ [F; C]`` = per scale the keyed sum and the number answered, then the row's sum of
+    answered codes and their number (``F``, ``C``: per run the sum of the answered codes and
+    their number)."""
     sign, shift = _keying(inst)
-    member = _membership(inst).T
-    s, k = member.shape
-    w = np.zeros((2 * s + 2, 2 * k))
-    w[:s, :k] = member * sign
-    w[:s, k:] = member * shift
-    w[s:2 * s, k:] = member
-    w[2 * s, :k] = 1.0
-    w[2 * s + 1, k:] = 1.0
-    return w
+    member = _membership(inst)
+    keys = [(tuple(member[j]), bool(sign[j] < 0)) for j in range(member.shape[0])]
+    order = sorted(range(len(keys)), key=lambda j: (keys[j], j))
+    bounds: list[tuple[int, int]] = []
+    for pos, j in enumerate(order):
+        if bounds and keys[order[bounds[-1][0]]] == keys[j]:
+            bounds[-1] = (bounds[-1][0], pos + 1)
+        else:
+            bounds.append((pos, pos + 1))
+    s, g = member.shape[1], len(bounds)
+    w = np.zeros((2 * s + 2, 2 * g))
+    for i, (a, _) in enumerate(bounds):
+        j = order[a]
+        w[:s, i] = member[j] * sign[j]
+        w[:s, g + i] = member[j] * shift[j]
+        w[s:2 * s, g + i] = member[j]
+    w[2 * s, :g] = 1.0
+    w[2 * s + 1, g:] = 1.0
+    return _Segments(order, bounds, w)
 
 
 def score_codes(codes: Codes, block_cells: int | None = None) -> ScorePass:
     """Per respondent: scale scores under the missing rule, answered and out-of-range counts,
     and whether every answered code is the same, in one pass.
 
-    Algorithm: per block, ``y = [x0; answered]`` (``2k`` x rows) and one product ``W @ y``
-    (:func:`_score_weights`) give each scale's keyed sum ``Σ sign·x + shift`` over the
-    answered items and their number, turned into scores by :func:`block_scores`; the row's
-    answered codes are all the same iff ``m·Σx² = (Σx)²`` (Cauchy-Schwarz with equality; exact
-    for whole codes). Out-of-range counts are computed only in blocks that have some.
+    Algorithm: the items are taken in runs with the same scales and keying
+    (:func:`_segments`; 6 runs for the JSE-S); per block, each run's sum of answered codes
+    ``F`` and number answered ``C`` are sums over contiguous buffer rows, and one small
+    product ``W @ [F; C]`` gives each scale's keyed sum ``Σ sign·x + shift`` over the answered
+    items and their number, turned into scores by :func:`_block_scores`; the row's answered
+    codes are all the same iff ``m·Σx² = (Σx)²`` (Cauchy-Schwarz with equality; exact for
+    whole codes). Out-of-range counts are computed only in blocks that have some. Every
+    buffer is allocated once (a fresh large temporary per block costs page faults).
     """
     inst = codes.inst
     n, k = codes.n, codes.k
-    s = len(inst.scales)
-    w = _score_weights(inst)
+    seg = _segments(inst)
     rule = _missing_rule(inst)
     out = ScorePass(oor_by_item=np.zeros(k, dtype=np.int64),
                     oor_by_row=np.zeros(n, dtype=np.int64), n_answered=np.empty(n, np.int64),
-                    scores=np.empty((s, n)), same=np.empty(n, dtype=bool))
-    y = np.empty((2 * k, min(_step(k, block_cells), n)))
-    with single_thread_blas():  # small products: threads cost more than they save
-        for b in _blocks(codes, block_cells, x0=y[:k]):
-            _score_block(b, y, w, rule, out)
+                    scores=np.empty((len(inst.scales), n)), same=np.empty(n, dtype=bool))
+    size = min(_step(k, block_cells), n)
+    g = len(seg.bounds)
+    bufs = (np.empty((2 * g, size)), np.empty((g, size), dtype=np.uint8 if k < 256
+                                               else np.uint16),
+            np.empty((seg.weights.shape[0], size)), np.empty(size),
+            np.empty((k, size), dtype=bool))
+    # small products: threads cost more than they save; 0/0 (nothing answered) is NaN
+    with single_thread_blas(), np.errstate(invalid="ignore", divide="ignore"):
+        for b in _blocks(codes, block_cells, seg.order):
+            _score_block(b, seg, rule, bufs, out)
+    inverse = np.argsort(seg.order)
+    out.oor_by_item = out.oor_by_item[inverse]
     return out
 
 
-def _score_block(b: _Block, y: np.ndarray, w: np.ndarray, rule: tuple[Any, ...],
-                 out: ScorePass) -> None:
-    """One block of :func:`score_codes`."""
+def _score_block(b: _Block, seg: _Segments, rule: tuple[Any, ...],
+                 bufs: tuple[np.ndarray, ...], out: ScorePass) -> None:
+    """One block of :func:`score_codes` (buffer rows in ``seg.order``)."""
     k, r = b.x.shape
     s = len(rule[0])
-    yb = y[:, :r]  # its first k rows are b.x0
-    np.copyto(yb[k:], b.ok)
-    sums = w @ yb
+    g = len(seg.bounds)
+    fc, c8, sums, sq, nan = (a[..., :r] for a in bufs)
+    ok8 = b.ok.view(np.uint8)
+    for i, (lo, hi) in enumerate(seg.bounds):
+        np.add.reduce(b.x0[lo:hi], axis=0, out=fc[i])
+        np.add.reduce(ok8[lo:hi], axis=0, out=c8[i])
+    np.copyto(fc[g:], c8)
+    if r == bufs[2].shape[1]:
+        np.dot(seg.weights, fc, out=sums)  # into the buffer: no fresh pages per block
+    else:  # the last, shorter block
+        sums = seg.weights @ fc
     m = sums[2 * s + 1]
     out.n_answered[b.rows] = m
-    out.scores[:, b.rows] = block_scores(sums[:s].T, sums[s:2 * s].T, *rule).T
-    np.square(b.x0, out=b.x0)
-    out.same[b.rows] = m * b.x0.sum(axis=0) == np.square(sums[2 * s])
-    if int(m.sum()) + int(np.count_nonzero(np.isnan(b.x))) < k * r:
+    _block_scores(sums[:s], sums[s:2 * s], *rule, out=out.scores[:, b.rows])
+    np.einsum("ij,ij->j", b.x0, b.x0, out=sq)
+    sq *= m
+    np.equal(sq, np.square(sums[2 * s], out=sums[2 * s]), out=out.same[b.rows])
+    n_nan = 0 if b.integer else np.count_nonzero(np.isnan(b.x, out=nan))
+    if int(m.sum()) + n_nan < k * r:
         bad = b.bad()
         out.oor_by_item += bad.sum(axis=1)
         out.oor_by_row[b.rows] = bad.sum(axis=0)
@@ -250,19 +296,19 @@ def _missing_rule(inst: Instrument) -> tuple[np.ndarray, np.ndarray, bool]:
     return k, allowed, inst.method == "sum"
 
 
-def block_scores(sums: np.ndarray, counts: np.ndarray, k: np.ndarray, allowed: np.ndarray,
-                 as_sum: bool) -> np.ndarray:
-    """Scale scores (rows x scales) from the sums and numbers of the answered keyed items:
-    ``k · sum / answered`` (``method: sum``) or ``sum / answered`` (``mean``) when at most
-    ``allowed`` items are unanswered, else ``NaN`` (person-mean replacement, see
-    :func:`empathy_metrics.scoring.score`).
+def _block_scores(sums: np.ndarray, counts: np.ndarray, k: np.ndarray, allowed: np.ndarray,
+                  as_sum: bool, *, out: np.ndarray) -> None:
+    """Scale scores (scales x rows) into ``out`` from the sums and numbers of the answered
+    keyed items: ``k · sum / answered`` (``method: sum``) or ``sum / answered`` (``mean``)
+    when at most ``allowed`` items are unanswered, else ``NaN`` (person-mean replacement, see
+    :func:`empathy_metrics.scoring.score`). As the counts are whole numbers, "more than
+    ``allowed`` unanswered or none answered" is ``answered < max(k - allowed, 1)``. Call
+    under ``np.errstate(invalid="ignore", divide="ignore")`` (0/0 rows become NaN anyway).
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = sums / counts
+    np.divide(sums, counts, out=out)
     if as_sum:
-        value *= k
-    value[~((k - counts <= allowed) & (counts > 0))] = np.nan
-    return value
+        out *= k[:, None]
+    np.copyto(out, np.nan, where=counts < np.maximum(k - allowed, 1.0)[:, None])
 
 
 @dataclass
