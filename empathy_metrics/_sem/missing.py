@@ -166,7 +166,7 @@ def _newton_step(pat: Patterns, mean: np.ndarray, cov: np.ndarray, ll: float,
     With ``factor`` (the Cholesky factor of an earlier step's Hessian) a chord step: the
     same Hessian with the current gradient, no new Hessian. Returns ``(mean, cov, loglik,
     terms, factor)``."""
-    from .hessian import _moment_terms
+    from .hessian import _contract_ss, _moment_terms
 
     p = len(mean)
     dup = _duplication(p)
@@ -177,9 +177,9 @@ def _newton_step(pat: Patterns, mean: np.ndarray, cov: np.ndarray, ll: float,
     for expected in (False, True):
         if step is not None:
             break
-        a, b, h_ss, h_ms, h_mm = _moment_terms(pat, terms, True, expected=expected)
+        a, b, _, h_ms, h_mm = _moment_terms(pat, terms, True, expected=expected, ss=False)
         cross = np.asarray(dup.T @ h_ms.T).T  # p x p*
-        h_vv = np.asarray(dup.T @ np.asarray(dup.T @ h_ss).T)
+        h_vv = _contract_ss(pat, terms, dup.T.tocsr(), expected=expected)
         hess = np.block([[h_mm, cross], [cross.T, (h_vv + h_vv.T) / 2.0]])
         try:
             factor = scipy.linalg.cho_factor(hess)
