@@ -232,7 +232,13 @@ def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: floa
             "delta_cfi": dcfi, "delta_rmsea": drmsea, "holds": bool(holds)}
 
 
-def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
+def _across(group: str, label: str | None) -> str:
+    """How the sentences name the groups: ``across 'year'`` (the column), or with a display
+    label (``"training year"``) ``across training years``."""
+    return f"across '{group}'" if label is None else f"across {label}s"
+
+
+def _verdict(comp: pd.DataFrame, configural: dict[str, Any], across: str,
              cfi_cutoff: float, rmsea_cutoff: float | None, *,
              searched: bool = False, unit: str = "group") -> tuple[str, bool]:
     metric, scalar = comp.iloc[0], comp.iloc[1]
@@ -242,13 +248,13 @@ def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
     m_txt = f"ΔCFI = {metric.delta_cfi:.3f}, ΔRMSEA = {metric.delta_rmsea:.3f}"
     s_txt = f"ΔCFI = {scalar.delta_cfi:.3f}, ΔRMSEA = {scalar.delta_rmsea:.3f}"
     if metric.holds and scalar.holds:
-        text = (f"Scalar invariance holds across '{group}' (metric: {m_txt}; scalar: {s_txt}; "
+        text = (f"Scalar invariance holds {across} (metric: {m_txt}; scalar: {s_txt}; "
                 f"criterion {rule}): the items measure the factors in the same way and with "
                 f"the same intercepts in every {unit}, so differences in mean scores between the "
                 f"{unit}s can be read as differences in the construct.")
         sound = True
     elif metric.holds:
-        text = (f"Metric invariance holds across '{group}' ({m_txt}) but scalar invariance "
+        text = (f"Metric invariance holds {across} ({m_txt}) but scalar invariance "
                 f"does not ({s_txt}; criterion {rule}): the items relate to the factors in the "
                 f"same way, but some item intercepts differ between {unit}s, so differences in "
                 f"mean scores may reflect how the {unit}s answer particular items rather than a "
@@ -258,7 +264,7 @@ def _verdict(comp: pd.DataFrame, configural: dict[str, Any], group: str,
                                        "invariance)."))
         sound = False
     else:
-        text = (f"Metric invariance does not hold across '{group}' ({m_txt}; criterion "
+        text = (f"Metric invariance does not hold {across} ({m_txt}; criterion "
                 f"{rule}): the items relate to the factors differently in different {unit}s, so "
                 "neither mean scores nor their relations can be compared directly between the "
                 f"{unit}s.")
@@ -283,6 +289,7 @@ def invariance(
     missing: str = "listwise",
     partial: bool = True,
     id: str | None = None,  # noqa: A002 - the CLI's --id
+    label: str | None = None,
 ) -> InvarianceResult:
     """Configural, metric and scalar measurement invariance across the levels of ``group``.
 
@@ -320,6 +327,10 @@ def invariance(
         ``missing = "fiml"`` is recommended there, as respondents missing at an occasion
         are otherwise dropped. The wide model is limited to 40 variables (items x
         occasions): test one subscale at a time when there are more.
+    label
+        How the verdict's sentences name the groups: a word such as ``"training year"``
+        gives "across training years" (the yearly report passes its display label);
+        default the column name in quotes ("across 'year'").
     partial
         When metric or scalar invariance fails, search for partial invariance: free the
         non-invariant loadings or intercepts one at a time by the largest score test until the
@@ -375,15 +386,16 @@ def invariance(
                     hint="use --estimator ml or mlr (with --missing fiml) for the same "
                          "students over time; WLSMV invariance is for independent groups")
             return _longitudinal(responses, frame, spec, group, id, source, est_name, miss,
-                                 cfi_cutoff, rmsea_cutoff)
-        note = (f" (No id in '{id}' occurs at more than one '{group}', so the groups are "
+                                 cfi_cutoff, rmsea_cutoff, label)
+        one = f"'{group}'" if label is None else label
+        note = (f" (No id in '{id}' occurs at more than one {one}, so the groups are "
                 "independent and a multi-group model is used.)")
     if est_name == "wlsmv":
         from ._invariance_ordinal import ordinal_invariance
 
         return ordinal_invariance(responses, frame, spec, group, source, missing=miss,
                                   cfi_cutoff=cfi_cutoff, rmsea_cutoff=rmsea_cutoff,
-                                  partial=partial, note=note)
+                                  partial=partial, note=note, label=label)
     stats_g, uniq, n_dropped = _input.group_data(responses, frame, spec, group, miss, source)
 
     from .cfa import result_from
@@ -403,9 +415,10 @@ def invariance(
         searches = _partial_searches(spec, stats_g, models, comp, fit,
                                      lambda a, b: _compare(a, b, "partial", cfi_cutoff,
                                                            rmsea_cutoff))
-    verdict, sound = _verdict(comp, models["configural"].fit, group, cfi_cutoff, rmsea_cutoff,
-                              searched=bool(searches))
-    verdict += _partial_verdict(searches, group) + note
+    across = _across(group, label)
+    verdict, sound = _verdict(comp, models["configural"].fit, across, cfi_cutoff,
+                              rmsea_cutoff, searched=bool(searches))
+    verdict += _partial_verdict(searches, across) + note
     if partial and miss != "listwise" and not (comp["holds"].all()):
         verdict += (" (The partial-invariance search needs complete data: rerun with "
                     "missing='listwise' to locate the non-invariant items.)")
@@ -449,7 +462,7 @@ def _partial_searches(spec: ModelSpec, stats_g: list, models: dict[str, CFAResul
     return out
 
 
-def _partial_verdict(searches: dict[str, PartialSearch], group: str) -> str:
+def _partial_verdict(searches: dict[str, PartialSearch], across: str) -> str:
     """The partial-invariance result in words: which items are not comparable."""
     text = ""
     for level, search in searches.items():
@@ -459,9 +472,9 @@ def _partial_verdict(searches: dict[str, PartialSearch], group: str) -> str:
         crit = f"ΔCFI = {c['delta_cfi']:.3f}, ΔRMSEA = {c['delta_rmsea']:.3f}"
         if search.holds and search.items:
             text += (f" Partial {level} invariance holds with the {what} of {items} free "
-                     f"across '{group}' ({crit}, released one at a time by the largest score "
+                     f"{across} ({crit}, released one at a time by the largest score "
                      f"test): {items} {'is' if len(search.items) == 1 else 'are'} not "
-                     f"comparable across '{group}'; the other items are, and latent means from "
+                     f"comparable {across}; the other items are, and latent means from "
                      "the partial model can be compared, but sum scores including "
                      f"{items} cannot.")
         elif search.holds:
@@ -473,13 +486,14 @@ def _partial_verdict(searches: dict[str, PartialSearch], group: str) -> str:
             freed = f" after freeing the {what} of {items}" if search.items else ""
             text += (f" Partial {level} invariance was not reached{freed} ({why}; {crit}), "
                      f"so {'means' if level == 'scalar' else 'scores'} cannot be compared "
-                     f"across '{group}' even item by item.")
+                     f"{across} even item by item.")
     return text
 
 
 def _longitudinal(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec, time: str,
                   id_col: str, source: str | None, estimator: str, missing: str,
-                  cfi_cutoff: float, rmsea_cutoff: float | None) -> InvarianceResult:
+                  cfi_cutoff: float, rmsea_cutoff: float | None,
+                  label: str | None = None) -> InvarianceResult:
     """Longitudinal configural / metric / scalar models (one wide model per level)."""
     from .cfa import result_from
 
@@ -491,12 +505,13 @@ def _longitudinal(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
               for level, est in ests.items()}
     _warn_improper(models)
     comp = _nested_comparisons(models, cfi_cutoff, rmsea_cutoff)
-    verdict, sound = _verdict(comp, models["configural"].fit, time, cfi_cutoff, rmsea_cutoff,
-                              searched=True, unit="occasion")
+    across = _across(time, label)
+    verdict, sound = _verdict(comp, models["configural"].fit, across, cfi_cutoff,
+                              rmsea_cutoff, searched=True, unit="occasion")
     who = ("every respondent with an answer, by full-information ML" if missing == "fiml"
            else "only respondents with every answer at every occasion")
     verdict += (f" These tests use one longitudinal model of the {n_ids} respondents "
-                f"followed across '{time}' ({who}), each item's residuals correlated across "
+                f"followed {across} ({who}), each item's residuals correlated across "
                 "occasions, rather than treating the occasions as independent groups.")
     if not comp["holds"].all():
         verdict += (" (The stepwise partial-invariance search is available for independent "

@@ -69,12 +69,12 @@ def _compare(free: CFAResult, restricted: CFAResult, name: str, cfi_cutoff: floa
             "holds": bool(holds)}
 
 
-def _threshold_text(row: pd.Series, group: str) -> str:
+def _threshold_text(row: pd.Series, across: str) -> str:
     crit = f"ΔCFI = {row.delta_cfi:.3f}, ΔRMSEA = {row.delta_rmsea:.3f}"
     if row.holds:
-        return (f"Threshold invariance holds across '{group}' ({crit}): the answer categories "
+        return (f"Threshold invariance holds {across} ({crit}): the answer categories "
                 "cut the latent responses at the same places in every group. ")
-    return (f"Threshold invariance does not hold across '{group}' ({crit}): the groups use the "
+    return (f"Threshold invariance does not hold {across} ({crit}): the groups use the "
             "answer categories differently, so even equal latent levels give different "
             "answers; the later steps below are tested on top of equal thresholds and cannot "
             "make the scores comparable. ")
@@ -94,12 +94,12 @@ def _check_categories(stats_g: list[Any], spec: ModelSpec, source: str | None) -
 
 def ordinal_invariance(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec,
                        group: str, source: str | None, *, missing: str, cfi_cutoff: float,
-                       rmsea_cutoff: float | None, partial: bool, note: str
-                       ) -> InvarianceResult:
+                       rmsea_cutoff: float | None, partial: bool, note: str,
+                       label: str | None = None) -> InvarianceResult:
     """The four Wu & Estabrook models, their comparisons and the verdict (module
     docstring); returns an :class:`~empathy_metrics.cfa.InvarianceResult` whose ``models``
     and ``comparisons`` include the thresholds step."""
-    from ._invariance import InvarianceResult, _verdict, _warn_improper
+    from ._invariance import InvarianceResult, _across, _verdict, _warn_improper
     from .cfa import result_from
 
     spec = _input.with_std_lv(spec, True)
@@ -119,8 +119,8 @@ def ordinal_invariance(responses: pd.DataFrame, frame: pd.DataFrame, spec: Model
     conf = models["configural"].fit
     verdict, sound = _verdict(comp.iloc[1:].reset_index(drop=True),
                               {"cfi": conf["cfi_scaled"], "rmsea": conf["rmsea_scaled"]},
-                              group, cfi_cutoff, rmsea_cutoff, searched=True)
-    verdict = _threshold_text(comp.iloc[0], group) + verdict
+                              _across(group, label), cfi_cutoff, rmsea_cutoff, searched=True)
+    verdict = _threshold_text(comp.iloc[0], _across(group, label)) + verdict
     sound = sound and bool(comp.iloc[0]["holds"])
     verdict += (" (Ordered-category models, WLSMV; identification of Wu & Estabrook 2016; "
                 "difference tests as lavaan's lavTestLRT, scaled-shifted.)")

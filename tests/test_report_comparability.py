@@ -165,3 +165,43 @@ def test_report_names_the_design_of_its_verdict(two_years):
         assert words in rep.to_html()
     assert "longitudinal" not in set(
         {t.name: t.data for t in without.tables}["invariance_fit"]["design"])
+
+
+def _sentences(section) -> list[str]:
+    """Every sentence-bearing text of a report section (paragraphs, bullets, notes, cards)."""
+    out = list(section.paragraphs) + list(section.bullets) + list(section.notes)
+    for block in section.blocks:
+        if isinstance(block, tuple):
+            out += [str(x) for x in block[1:]]
+    return out
+
+
+def test_comparability_sentences_use_the_time_label_not_the_column_name(two_years):
+    """A coded time column with a display label: the verdict paragraphs (per model and the
+    conclusion) and the key-findings/summary sentences say the label, never the column."""
+    coded = two_years.rename(columns={"year": "yr_code"})
+    rep = build_report(coded, "jse-s", time="yr_code", id="id", min_cell=10,
+                       options={"mixed_scales": [], "parallel_iter": 5},
+                       labels={"columns": {"yr_code": "Training year"}})
+    structure = _sentences(rep.section("structure"))
+    verdicts = [s for s in structure if "invariance holds" in s or "Invariance" in s]
+    assert any("(longitudinal model): Scalar invariance holds across training years" in s
+               or "(longitudinal model): Metric invariance" in s for s in verdicts)
+    assert any("respondents followed across training years" in s for s in structure)
+    findings = " ".join(rep.section("findings").bullets)
+    assert "Same students followed across training years: longitudinal invariance" in findings
+    for name in ("structure", "findings", "summary"):
+        leaked = [s for s in _sentences(rep.section(name)) if "yr_code" in s]
+        assert not leaked, (name, leaked[:2])
+
+
+@pytest.mark.filterwarnings("ignore:.*factor covariance matrix")
+def test_invariance_label_names_the_groups_in_the_verdict(two_years):
+    model = _model(PT)
+    plain = invariance(two_years, INST, "year", id="id", model=model, missing="fiml")
+    worded = invariance(two_years, INST, "year", id="id", model=model, missing="fiml",
+                        label="training year")
+    assert "across 'year'" in plain.verdict and "'year'" not in worded.verdict
+    assert worded.verdict == plain.verdict.replace("across 'year'", "across training years")
+    mg = invariance(two_years, INST, "year", label="training year")
+    assert "'year'" not in mg.verdict and "across training years" in mg.verdict

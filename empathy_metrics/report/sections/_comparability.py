@@ -137,7 +137,7 @@ def _fit_parts(ctx: Context, section: Section, frame: pd.DataFrame, long: list[s
 
             model = f"{s} =~ " + " + ".join(subs[s])
             return invariance(frame, ctx.inst, ctx.time, id=ctx.id, model=model,
-                              missing="fiml")
+                              missing="fiml", label=ctx.tw)
 
         res = ctx.run(section, f"Longitudinal invariance of {ctx.name(s)}", run)
         if res is None:  # the multi-group model stands in (the note says why)
@@ -148,7 +148,7 @@ def _fit_parts(ctx: Context, section: Section, frame: pd.DataFrame, long: list[s
         def run_mg() -> Any:
             from ...cfa import invariance
 
-            return invariance(frame, ctx.inst, ctx.time)
+            return invariance(frame, ctx.inst, ctx.time, label=ctx.tw)
 
         res = ctx.run(section, f"Invariance across {ctx.tw}s", run_mg)
         if res is None:
