@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import subprocess
+import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +95,105 @@ def test_a_figure_that_fails_is_a_note_and_warnings_are_notes(monkeypatch, paral
     assert any(n.startswith("Broken figure could not be run (ValueError: cannot draw this")
                for n in sec.notes), sec.notes
     assert "Careful figure: a warning while writing" in sec.notes
+
+
+class Unsendable(ValueError):
+    """An error whose pickle cannot be loaded (a required argument): drawn again here."""
+
+    def __init__(self, what, why):
+        super().__init__(f"{what}: {why}")
+
+
+def _drawing(kind):
+    from empathy_metrics._figure import Figure
+
+    f = Figure(figsize=(3, 2))
+    ax = f.subplots()
+    ax.plot([1, 2, 3], [3, 1, 2])
+    ax.set_title("mean by year")
+    if kind == "broken":
+        raise ValueError("no data to draw")
+    if kind == "unsendable":
+        raise Unsendable("draw", "cannot travel")
+    if kind == "careful":
+        warnings.warn("a warning while drawing", UserWarning, stacklevel=1)
+    return f
+
+
+def _picklable_section(ctx, section):
+    for kind in ("good", "broken", "careful", "unsendable"):
+        ctx.fig(section, f"{kind} figure", partial(_drawing, kind), kind, "A figure.", kind)
+
+
+def test_picklable_figures_are_drawn_in_the_worker_with_the_serial_notes(monkeypatch):
+    spec = SectionSpec("figs", 10, lambda ctx: "Figures", _picklable_section)
+    monkeypatch.setattr(builder, "section_specs", lambda: [spec])
+    frame = pd.read_csv(DATA)
+    par, ser = (build_report(frame, "jse-s", time="year", progress=False, parallel=p,
+                             labels={"columns": {"year": "Training year"}})
+                for p in (True, False))
+    a, b = par.section("figs"), ser.section("figs")
+    assert [(f.name, f.uri) for f in a.figures] == [(f.name, f.uri) for f in b.figures]
+    assert [f.name for f in a.figures] == ["good", "careful"]
+    assert a.notes == b.notes
+    assert "broken figure could not be run (ValueError: no data to draw)." in a.notes
+    assert "unsendable figure could not be run (Unsendable: draw: cannot travel)." in a.notes
+    assert "careful figure: a warning while drawing" in a.notes
+    svg = base64.b64decode(a.figures[0].uri.split(",")[1]).decode()
+    assert "training year" in svg  # the display labels were applied in the worker
+    assert "good figure" in par.timings and "careful figure" in par.timings
+
+
+def test_the_main_process_needs_neither_matplotlib_nor_scipy_stats_and_times_the_figures():
+    code = f"""
+import sys
+from concurrent.futures import Future
+import pandas as pd
+Future.cancel = lambda self: False  # nothing taken back (that would draw here)
+from empathy_metrics.report import build_report
+from empathy_metrics.report._pool import FigurePool
+rep = build_report(pd.read_csv({str(DATA)!r}), "jse-s", time="year", id="id",
+                   cohort="cohort", progress=False, options={OPTIONS!r})
+assert FigurePool().parallel
+assert len(rep.figures) >= 6 and all(f.uri for f in rep.figures)
+print(sorted(m for m in sys.modules if m.startswith("matplotlib") or m == "scipy.stats"))
+value = rep.provenance["Analysis time"]
+wait = rep.timings["Figures (written in a second process)"]
+print(value.endswith(" s (analyses and figures)"), float(value.split()[0]) >= wait - 0.05)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True True"], out.stdout + out.stderr
+
+
+DRAWN_HERE: list[str] = []
+
+
+def _slow_or_quick(kind):
+    import time
+
+    DRAWN_HERE.append(kind)  # in the process that draws: the worker's copy or this one's
+    if kind == "slow":
+        time.sleep(2.0)
+    return _drawing("good" if kind != "broken" else "broken")
+
+
+def _queued_section(ctx, section):
+    for kind in ("slow", "q1", "q2", "broken", "q3", "q4"):
+        ctx.fig(section, f"{kind} figure", partial(_slow_or_quick, kind), kind, "A figure.",
+                kind)
+
+
+def test_figures_the_worker_has_not_started_are_drawn_here_in_order(monkeypatch):
+    spec = SectionSpec("figs", 10, lambda ctx: "Figures", _queued_section)
+    monkeypatch.setattr(builder, "section_specs", lambda: [spec])
+    frame = pd.read_csv(DATA)
+    DRAWN_HERE.clear()
+    par = build_report(frame, "jse-s", time="year", progress=False, parallel=True)
+    taken = list(DRAWN_HERE)
+    ser = build_report(frame, "jse-s", time="year", progress=False, parallel=False)
+    assert "slow" not in taken and {"q3", "q4"} <= set(taken)  # the worker sleeps meanwhile
+    a, b = par.section("figs"), ser.section("figs")
+    assert [f.name for f in a.figures] == ["slow", "q1", "q2", "q3", "q4"]
+    assert [(f.name, f.uri) for f in a.figures] == [(f.name, f.uri) for f in b.figures]
+    assert a.notes == b.notes == ["broken figure could not be run (ValueError: no data to draw)."]

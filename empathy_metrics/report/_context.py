@@ -23,6 +23,7 @@ import pandas as pd
 from ..errors import EmpathyMetricsError
 from ..instruments import Instrument
 from ..suppression import suppressed_label
+from ._figures import FigureLabels, render_figure
 from ._tables import Column, Figure, Section
 from .labels import Labels
 
@@ -291,53 +292,25 @@ class Context:
                 rename[col] = self.labels.column(var)
         return out.rename(columns=rename) if rename else out
 
+    @cached_property
+    def figure_labels(self) -> FigureLabels:
+        """The display labels of every figure (time ticks, "year 3" phrases, cohort codes,
+        column words; :class:`~empathy_metrics.report._figures.FigureLabels`)."""
+        words = {col: self.labels.word(col) for col in (self.time, self.cohort, self.group)
+                 if col and self.labels.has_column(col)}
+        cohorts = {}
+        if self.cohort is not None and self.cohort in self.frame.columns:
+            cohorts = {str(v): self.show(self.cohort, v)
+                       for v in self.frame[self.cohort].dropna().unique()}
+        return FigureLabels(
+            time=self.time, ticks={str(t): self.show(self.time, t) for t in self.times},
+            when={str(t): self.when(t) for t in self.times}, cohorts=cohorts, words=words,
+            headers={col: self.labels.header(col) for col in words})
+
     def relabel_figure(self, fig: Any) -> None:
         """Show labels in a figure the plots module drew with codes: time ticks, panel
         titles ("year 3 (n=...)"), axis labels and legends."""
-        times = {str(t): self.show(self.time, t) for t in self.times}
-        codes = {str(t): t for t in self.times}
-        words = {}
-        for col in (self.time, self.cohort, self.group):
-            if col and self.labels.has_column(col):
-                words[col] = self.labels.word(col)
-        cohort_vals = {}
-        if self.cohort is not None and self.cohort in self.frame.columns:
-            cohort_vals = {str(v): self.show(self.cohort, v)
-                           for v in self.frame[self.cohort].dropna().unique()}
-        if not words and all(k == v for k, v in times.items()) \
-                and all(k == v for k, v in cohort_vals.items()):
-            return
-        import re
-
-        from matplotlib.text import Text
-
-        for ax in fig.axes:
-            ticks = ax.get_xticklabels()
-            texts = [t.get_text() for t in ticks]
-            new = []
-            for text in texts:
-                head, sep, tail = text.partition("\n")
-                new.append(times.get(head, head) + sep + tail)
-            if new != texts and len(ax.get_xticks()) == len(new):
-                ax.set_xticks(ax.get_xticks(), new)
-        pattern = re.compile(rf"\b{re.escape(self.time)} ([^\s,:)]+)")
-        for text in fig.findobj(Text):
-            old = text.get_text()
-            if not old:
-                continue
-            value = pattern.sub(lambda m: self.when(codes[m.group(1)]) if m.group(1) in codes
-                                else m.group(0), old)
-            head, sep, tail = value.partition(" (n=")
-            if head in cohort_vals and sep:
-                value = cohort_vals[head] + sep + tail
-            for col, word in words.items():
-                if value == col:  # an axis or legend title naming the column
-                    value = self.labels.header(col)
-                else:  # "mean by year", "one panel per year"
-                    value = re.sub(rf"\b(by|per|each|across|from) {re.escape(col)}\b",
-                                   lambda m, w=word: f"{m.group(1)} {w}", value)
-            if value != old:
-                text.set_text(value)
+        self.figure_labels.apply(fig)
 
     def design_sentence(self) -> str:
         """Whether the comparisons between times are of the same or of different students."""
@@ -364,15 +337,23 @@ class Context:
 
     def fig(self, section: Section, what: str, draw: Callable[[], Any], name: str,
             caption: str, alt: str) -> None:
-        """Draw a figure (labels applied) into ``section``: written as SVG here, or by the
-        second process of ``self.figures`` (:class:`~empathy_metrics.report._pool.
-        FigurePool`), whose SVG :meth:`~empathy_metrics.report._pool.FigurePool.finish`
-        puts in place; a failure is a note of the section either way."""
-        pool = self.figures
+        """Draw a figure (labels applied) into ``section``.
+
+        With a second process (``self.figures``, a :class:`~empathy_metrics.report._pool.
+        FigurePool`) a picklable ``draw`` (``functools.partial(plots.trend_plot, tr, ...)``)
+        is drawn and written there; another is drawn here and written there; the SVG is put
+        in place by :meth:`~empathy_metrics.report._pool.FigurePool.finish`. Without one, it
+        is drawn and written here. A failure is a note of the section either way.
+        """
+        pool, labels = self.figures, self.figure_labels
         if pool is not None and pool.parallel:
+            if pool.submit_draw(section, what, draw, labels, name, caption, alt):
+                self.run.step(1, what)
+                return
+
             def drawn() -> Any:
                 fig = draw()
-                self.relabel_figure(fig)
+                labels.apply(fig)
                 return fig
 
             fig = self.run(section, what, drawn)
@@ -381,13 +362,7 @@ class Context:
             figure = self.run.guard(section, what,
                                     lambda: Figure.from_matplotlib(fig, name, caption, alt))
         else:
-            def make() -> Figure:
-                fig = draw()
-                self.relabel_figure(fig)
-                return Figure.from_matplotlib(fig, name, caption, alt)
-
-            figure = self.run(section, what, make)
+            figure = self.run(section, what,
+                              lambda: render_figure(draw, labels, name, caption, alt))
         if figure is not None:
             section.add(figure)
-
-

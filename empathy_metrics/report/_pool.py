@@ -1,16 +1,20 @@
-"""Turning the report's figures into SVG in a second process while the analyses go on.
+"""The report's figures drawn and written as SVG in a second process while the analyses go on.
 
-Writing a matplotlib figure as SVG (layout, text as paths) takes as long as all the analyses of
-a yearly report together. :class:`FigurePool` hands each drawn figure (pickled) to one worker
+Laying out a matplotlib figure and writing it as SVG (text as paths) takes about as long as all
+the analyses of a yearly report together. :class:`FigurePool` hands each figure to one worker
 process forked from this one and goes on with the next section; :meth:`FigurePool.finish`
-collects the SVGs at the end. The worker runs exactly what the serial path runs
-(:meth:`~empathy_metrics.report._tables.Figure.from_matplotlib`), so the bytes are the same
-(``tests/test_report_sections.py`` compares them). Warnings of the worker come back and become
-notes of the figure's section as in the serial path; an error becomes the note "... could not
-be run" (:class:`~empathy_metrics.report._context.Runner`'s rules).
+collects the SVGs at the end. A figure whose drawing function can be pickled (a plots function
+with its arguments, see :mod:`empathy_metrics.report._figures`) is drawn in the worker too, so
+this process never imports matplotlib; one that cannot (a closure) is drawn here and only
+written there. The worker runs exactly what the serial path runs
+(:func:`~empathy_metrics.report._figures.render_figure`), so the bytes are the same
+(``tests/test_report_pool.py`` compares them). Warnings and errors of the worker come back and
+become notes of the figure's section as in the serial path (:class:`~empathy_metrics.report.
+_context.Runner`'s rules); an error that cannot be sent back, or a worker that died, makes the
+figure be drawn again here.
 
 The worker needs the ``fork`` start method (Linux; not Windows, not macOS' default) and two or
-more CPUs; otherwise, or with ``parallel=False``, every figure is written at once in this
+more CPUs; otherwise, or with ``parallel=False``, every figure is drawn at once in this
 process.
 """
 
@@ -19,12 +23,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import time as _time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ._figures import FigureLabels, render_figure
 from ._tables import Figure, Section
 
 __all__ = ["FigurePool"]
@@ -41,44 +47,114 @@ def _to_figure(payload: bytes, name: str, caption: str, alt: str
     return figure, [(w.category, str(w.message)) for w in caught]
 
 
+#: Figures still queued at the end are drawn here too when at least this many are waiting.
+TAKE_BACK_MIN = 3
+
+
+class _Redraw:
+    """Sent back instead of an error that does not survive pickling: draw again here."""
+
+
+def _render_in_worker(payload: bytes, name: str, caption: str, alt: str
+                      ) -> tuple[Figure | None, BaseException | _Redraw | None,
+                                 list[tuple[type[Warning], str]], float]:
+    """In the worker: draw the pickled ``(draw, labels)`` and write it; the figure or the
+    error, the warnings raised, and the seconds it took."""
+    start = _time.perf_counter()
+    draw, labels = pickle.loads(payload)
+    figure, error = None, None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            figure = render_figure(draw, labels, name, caption, alt)
+        except Exception as exc:  # noqa: BLE001 - the main process decides, as serially
+            error = exc
+    if error is not None:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:  # noqa: BLE001 - an exception that cannot travel
+            error = _Redraw()
+    return figure, error, [(w.category, str(w.message)) for w in caught], \
+        _time.perf_counter() - start
+
+
 def _usable() -> bool:
     return ("fork" in multiprocessing.get_all_start_methods()
             and (os.cpu_count() or 1) >= 2)
 
 
 class FigurePool:
-    """Figures written as SVG in one forked worker (see the module docstring)."""
+    """Figures drawn and written as SVG in one forked worker (see the module docstring)."""
 
     def __init__(self, parallel: bool = True) -> None:
         self.parallel = parallel and _usable()
         self._executor: ProcessPoolExecutor | None = None
-        self._pending: list[tuple[Section, str, Any, Figure, Future]] = []
+        #: (section, what, placeholder, future, redo: writes the figure here if need be)
+        self._pending: list[tuple[Section, str, Figure, Future, Callable[[], Figure]]] = []
+        #: what -> seconds the worker took to draw and write it (figures drawn there)
+        self.timings: dict[str, float] = {}
+
+    def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
+               name: str, caption: str, alt: str, redo: Callable[[], Figure]) -> None:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        future = self._executor.submit(func, payload, name, caption, alt)
+        placeholder = Figure(name=name, caption=caption, alt=alt, uri="")
+        section.add(placeholder)
+        self._pending.append((section, what, placeholder, future, redo))
+
+    def submit_draw(self, section: Section, what: str, draw: Callable[[], Any],
+                    labels: FigureLabels, name: str, caption: str, alt: str) -> bool:
+        """Queue the drawing *and* writing of a figure for the worker and add its placeholder
+        to ``section``; ``False`` (nothing done) when ``draw`` cannot be pickled."""
+        try:
+            payload = pickle.dumps((draw, labels))
+        except Exception:  # noqa: BLE001 - a closure: drawn here, see submit()
+            return False
+        self._queue(section, what, _render_in_worker, payload, name, caption, alt,
+                    lambda: render_figure(draw, labels, name, caption, alt))
+        return True
 
     def submit(self, section: Section, what: str, fig: Any, name: str, caption: str,
                alt: str) -> bool:
-        """Queue ``fig`` for the worker and add its placeholder to ``section``; ``False``
-        (nothing done) when the figure cannot be sent (then write it at once)."""
+        """Queue a drawn ``fig`` for writing in the worker and add its placeholder to
+        ``section``; ``False`` (nothing done) when the figure cannot be sent (then write it
+        at once)."""
         try:
             payload = pickle.dumps(fig)
         except Exception:  # noqa: BLE001 - an unpicklable artist: the serial path draws it
             return False
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        future = self._executor.submit(_to_figure, payload, name, caption, alt)
-        placeholder = Figure(name=name, caption=caption, alt=alt, uri="")
-        section.add(placeholder)
-        self._pending.append((section, what, fig, placeholder, future))
+        self._queue(section, what, _to_figure, payload, name, caption, alt,
+                    lambda: Figure.from_matplotlib(fig, name, caption, alt))
         return True
 
     def finish(self, guard: Callable[[Section, str, Callable[[], Any]], Any]) -> None:
         """Wait for the worker and fill each placeholder; ``guard`` (the runner's) turns an
-        error into a note of the section, and the placeholder is then dropped. Should the
-        worker die, the figures it did not write are written here."""
+        error into a note of the section, and the placeholder is then dropped.
+
+        Figures the worker has not started yet are taken back, from the last one, and drawn
+        here meanwhile (both processes busy until the end); should the worker die, the
+        figures it did not write are written here too. Notes are added in the order of the
+        figures, whichever process drew them.
+        """
         try:
-            for section, what, fig, placeholder, future in self._pending:
-                figure = guard(section, what, lambda f=future, m=fig, p=placeholder:
-                               self._result(f, m, p))
+            taken = self._take_back()
+            outcomes: dict[int, tuple[Any, list[str]]] = {}
+            for i in sorted(taken) + [i for i in range(len(self._pending)) if i not in taken]:
+                section, what, _, future, redo = self._pending[i]
+                notes = Section(section.id, section.title)
+                start = _time.perf_counter()
+                if i in taken:
+                    figure = guard(notes, what, redo)
+                    self.timings[what] = _time.perf_counter() - start
+                else:
+                    figure = guard(notes, what,
+                                   lambda f=future, r=redo, w=what: self._result(f, r, w))
+                outcomes[i] = figure, notes.notes
+            for i, (section, _, placeholder, _, _) in enumerate(self._pending):
+                figure, notes = outcomes[i]
+                section.notes.extend(notes)
                 if figure is None:
                     section.blocks.remove(placeholder)
                 else:
@@ -87,15 +163,41 @@ class FigurePool:
             self._pending = []
             self.close()
 
-    @staticmethod
-    def _result(future: Future, fig: Any, placeholder: Figure) -> Figure:
+    def _take_back(self) -> set[int]:
+        """Cancel the last queued figures the worker has not started, when there are at
+        least :data:`TAKE_BACK_MIN` (drawing here first costs importing matplotlib)."""
+        waiting = 0
+        for _, _, _, future, _ in reversed(self._pending):
+            if future.running() or future.done():
+                break
+            waiting += 1
+        taken: set[int] = set()
+        if waiting >= TAKE_BACK_MIN:
+            for i in range(len(self._pending) - 1, len(self._pending) - 1 - waiting, -1):
+                if not self._pending[i][3].cancel():
+                    break  # started meanwhile: the worker has the rest
+                taken.add(i)
+        return taken
+
+    def _result(self, future: Future, redo: Callable[[], Figure], what: str) -> Figure:
+        """The worker's figure, its warnings warned and its error raised here (so that the
+        runner makes the same notes as serially); written here if the worker cannot."""
         try:
-            figure, caught = future.result()
+            result = future.result()
         except BrokenProcessPool:
-            return Figure.from_matplotlib(fig, placeholder.name, placeholder.caption,
-                                          placeholder.alt)
+            return redo()
+        if len(result) == 2:  # written there, drawn here: errors arrive as exceptions
+            figure, caught = result
+            error, seconds = None, None
+        else:
+            figure, error, caught, seconds = result
+            self.timings[what] = seconds
+        if isinstance(error, _Redraw):
+            return redo()
         for category, message in caught:
             warnings.warn(message, category, stacklevel=2)
+        if error is not None:
+            raise error
         return figure
 
     def close(self) -> None:

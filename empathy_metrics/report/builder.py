@@ -36,6 +36,7 @@ from ._tables import Section
 from .document import Report
 from .labels import Labels, load_labels
 from .sections import build_order, section_specs
+from .sections.methods import record_analysis_time
 
 __all__ = ["Report", "build_report", "DEFAULT_OPTIONS"]
 
@@ -226,7 +227,10 @@ def build_report(
             ctx.results[spec.id] = spec.build(ctx, sections[spec.id])
         waited = _time.perf_counter()
         pool.finish(run.guard)
+        run.timings.update(pool.timings)  # figures drawn in the second process: its time
         run.timings["Figures (written in a second process)"] = _time.perf_counter() - waited
+        if "methods" in sections:
+            record_analysis_time(ctx, sections["methods"])
         run.step(STEPS)  # whatever is left
 
     number, names = 0, set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from .._context import Context
 from .._tables import Column, Section, Table, fmt_num
 from . import SectionSpec
@@ -19,7 +21,7 @@ def _items(ctx: Context, section: Section) -> None:
         f"Mean change of each item from {ctx.when(tr.reference)}, in item points "
         f"(items {lo}–{hi}, after reverse keying, so a negative value always means less "
         f"empathy). {ctx.header(ctx.time)}s with fewer than {ctx.min_cell} answers are blank.")
-    ctx.fig(section, "Item heatmap", lambda: plots.item_change_heatmap(tr), "item_change",
+    ctx.fig(section, "Item heatmap", partial(plots.item_change_heatmap, tr), "item_change",
             f"Item mean change from {ctx.when(tr.reference)} "
             "(orange = decline, purple = increase).",
             "Heatmap of item mean change")

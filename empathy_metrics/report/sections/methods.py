@@ -14,16 +14,41 @@ from .._tables import Column, Section, Table
 from . import SectionSpec
 
 
-def _versions() -> dict[str, str]:
-    import matplotlib
-    import scipy
+def _version(module: str) -> str:
+    """A package's version, without importing it when this process has not (the figures
+    are drawn in a second process, so matplotlib may never be imported here)."""
+    import sys
 
+    if module in sys.modules:
+        return str(sys.modules[module].__version__)
+    from importlib.metadata import version
+
+    return version(module)
+
+
+def _versions() -> dict[str, str]:
     from ... import __version__
 
     out = {"empathy-metrics": __version__, "Python": platform.python_version(),
-           "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-           "matplotlib": matplotlib.__version__}
+           "numpy": np.__version__, "pandas": pd.__version__, "scipy": _version("scipy"),
+           "matplotlib": _version("matplotlib")}
     return out
+
+
+#: The provenance row of the analysis time; :func:`record_analysis_time` sets it at the end.
+ANALYSIS_TIME = "Analysis time"
+
+
+def record_analysis_time(ctx: Context, section: Section) -> None:
+    """Set the provenance's analysis time to the time since the report started, once every
+    section is built and the figure worker is done (reading and writing files not counted)."""
+    if ANALYSIS_TIME not in ctx.provenance:
+        return
+    value = f"{_time.perf_counter() - ctx.started:.1f} s (analyses and figures)"
+    ctx.provenance[ANALYSIS_TIME] = value
+    for table in section.tables:
+        if table.name == "provenance":
+            table.data.loc[table.data["measure"] == ANALYSIS_TIME, "value"] = value
 
 
 def _methods(ctx: Context, section: Section) -> dict[str, str]:
@@ -56,7 +81,7 @@ def _methods(ctx: Context, section: Section) -> dict[str, str]:
     prov["Date"] = now.strftime("%Y-%m-%d %H:%M:%S UTC")
     prov["Software"] = ", ".join(f"{k} {v}" for k, v in vers.items())
     prov["Platform"] = platform.platform(terse=True)
-    prov["Analysis time"] = f"{elapsed:.1f} s"
+    prov[ANALYSIS_TIME] = f"{elapsed:.1f} s"  # up to here; record_analysis_time: to the end
     section.para(
         "Scoring follows the instrument's published key (reverse-keyed items reversed, "
         "person-mean replacement of a few unanswered items). Cross-sectional change: Welch "

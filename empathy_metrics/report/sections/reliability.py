@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from .._context import Context
@@ -50,7 +51,7 @@ def _reliability(ctx: Context, section: Section) -> Any:
          Column.ci("ci_low", "ci_high", digits=3)], min_cell=ctx.min_cell))
     if not table["suppressed"].all():
         ctx.fig(section, "Alpha plot",
-                lambda: plots.alpha_plot(res, scale=ctx.main, min_cell=ctx.min_cell),
+                partial(plots.alpha_plot, res, scale=ctx.main, min_cell=ctx.min_cell),
                 "alpha", f"Cronbach's alpha of the {ctx.name(ctx.main).lower()} score by {time} "
                 "(95% CI).",
                 f"Chart of Cronbach's alpha by {time}")

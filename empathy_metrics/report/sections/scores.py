@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,17 +50,17 @@ def _scores(ctx: Context, section: Section) -> None:
          Column.int("n", "n"), Column.num("mean", "Mean"), Column.num("sd", "SD"),
          Column.ci("ci_low", "ci_high"), Column.num("median", "Median", 1),
          Column.num("iqr", "IQR", 1)], min_cell=ctx.min_cell))
-    ctx.fig(section, "Trend plot", lambda: plots.trend_plot(tr, [main]), "trend_total",
+    ctx.fig(section, "Trend plot", partial(plots.trend_plot, tr, [main]), "trend_total",
             f"Mean {ctx.name(main).lower()} score by {time} with its 95% confidence band; "
             "n under each point.",
             f"Line chart of the mean {ctx.name(main).lower()} score by {time}")
     subs = [s for s in tr.scales if s != main]
     if subs:
-        ctx.fig(section, "Subscale trend plot", lambda: plots.trend_plot(tr, subs),
+        ctx.fig(section, "Subscale trend plot", partial(plots.trend_plot, tr, subs),
                 "trend_subscales", f"Subscale means by {time} (95% confidence bands).",
                 f"Line charts of the subscale means by {time}")
     ctx.fig(section, "Distribution plot",
-            lambda: plots.distribution_plot(tr, main, points=False),
+            partial(plots.distribution_plot, tr, main, points=False),
             "distribution_total",
             f"Distribution of the {ctx.name(main).lower()} score by {time}: box = quartiles, "
             f"line = median, triangle = mean; whiskers reach the mean of the {ctx.min_cell} "
@@ -85,7 +86,7 @@ def _scores(ctx: Context, section: Section) -> None:
                   f"only when at least {ctx.min_cell} respondents share it.")))
     hist = getattr(tr, "histogram", None)
     if hist is not None and not hist.empty:
-        ctx.fig(section, "Histogram", lambda: plots.histogram_plot(tr, main),
+        ctx.fig(section, "Histogram", partial(plots.histogram_plot, tr, main),
                 "histogram_total",
                 f"Histogram of the {ctx.name(main).lower()} score by {time}. The lowest and "
                 f"highest scores are merged into open-ended bins of at least {ctx.min_cell} "
@@ -109,7 +110,7 @@ def _scores(ctx: Context, section: Section) -> None:
                               foldable=False)  # entering cohorts are not folded
         if why:
             section.para(why)
-        ctx.fig(section, "Cohort plot", lambda: plots.cohort_plot(tr, main), "cohorts",
+        ctx.fig(section, "Cohort plot", partial(plots.cohort_plot, tr, main), "cohorts",
                 f"Each entering {ctx.cw}'s mean {ctx.name(main).lower()} score by {time} "
                 "(95% CI).",
                 f"Line chart of the mean {ctx.name(main).lower()} score of each {ctx.cw}")

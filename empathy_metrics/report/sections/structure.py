@@ -4,6 +4,7 @@ comparability verdict: longitudinal when students are followed, see :mod:`._comp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -113,10 +114,10 @@ def _factor_analyses(ctx: Context, section: Section, st: Any) -> None:
             + [Column.num(c, c, 2) for c in e.loadings.columns]
             + [Column.num("h2", "h²", 2)], index=True, min_cell=ctx.min_cell,
             note="Pattern loadings after rotation; h² = communality."))
-        ctx.fig(section, "Scree plot", lambda: plots.scree_plot(e), "scree",
+        ctx.fig(section, "Scree plot", partial(plots.scree_plot, e), "scree",
                 "Scree plot: observed eigenvalues and the parallel-analysis line.",
                 "Scree plot with parallel analysis")
-        ctx.fig(section, "Loadings heatmap", lambda: plots.loadings_heatmap(e),
+        ctx.fig(section, "Loadings heatmap", partial(plots.loadings_heatmap, e),
                 "loadings", "Factor loadings (EFA).", "Heatmap of the factor loadings")
     section.heading("Confirmatory factor analysis")
 

@@ -15,6 +15,7 @@ sections show (same suppression); uncertainty is put in words ("likely between 1
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -254,26 +255,44 @@ def _conclusions(ctx: Context, change: _Change | None) -> tuple[list[str], list[
     return can, cannot
 
 
-def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
-    """The newest class and the trend of everyone, with the norm band; the y-axis says how
-    much of the possible range it shows (a break mark when it does not start at the minimum)."""
+def _chart(ctx: Context, point: _Point | None, norm: Any) -> partial:
+    """The summary chart as a drawing function with its data (picklable, so that the figure
+    worker can draw it; see :mod:`empathy_metrics.report._figures`)."""
+    main = ctx.main
+    bt = ctx.tr.by_time
+    tot = bt[bt["scale"] == main].set_index("time")
+    order = list(ctx.times)
+    shown = [t for t in order if ctx.shown.get((main, t), False)]
+    newest = None
+    if point is not None and point.cohort is not None:
+        ct = ctx.tr.cohort_trajectories
+        newest = ct[(ct["scale"] == main) & (ct[ctx.cohort] == point.cohort)
+                    & ~ct["suppressed"].astype(bool)].sort_values("time")
+        newest = newest[["time", "mean", "ci_low", "ci_high"]]
+    return partial(_draw_chart, order=order, band=tot.loc[shown, ["mean", "ci_low", "ci_high"]],
+                   newest=newest, point=point, norm=norm, scale_range=ctx.inst.scale_range(main),
+                   ticks=[ctx.show(ctx.time, t) for t in order], xlabel=ctx.header(ctx.time),
+                   ylabel=f"{ctx.name(main)} (mean)")
+
+
+def _draw_chart(*, order: list[Any], band: pd.DataFrame, newest: pd.DataFrame | None,
+                point: _Point | None, norm: Any, scale_range: tuple[float, float],
+                ticks: list[str], xlabel: str, ylabel: str) -> Any:
+    """The newest class and the trend of everyone (``band``: mean and CI of the shown times),
+    with the norm band; the y-axis says how much of the possible range it shows (a break mark
+    when it does not start at the minimum)."""
     from matplotlib.figure import Figure as MplFigure
 
     from ... import plots
 
-    main = ctx.main
-    lo_s, hi_s = ctx.inst.scale_range(main)
-    bt = ctx.tr.by_time
-    tot = bt[bt["scale"] == main].set_index("time")
-    order = list(ctx.times)
+    lo_s, hi_s = scale_range
     xpos = {t: i for i, t in enumerate(order)}
     fig = MplFigure(figsize=(7.4, 2.45), layout="constrained")
     ax = fig.subplots()
-    shown = [t for t in order if ctx.shown.get((main, t), False)]
-    x = np.array([xpos[t] for t in shown], dtype=float)
-    m = tot.loc[shown, "mean"].to_numpy(float)
-    lo = tot.loc[shown, "ci_low"].to_numpy(float)
-    hi = tot.loc[shown, "ci_high"].to_numpy(float)
+    x = np.array([xpos[t] for t in band.index], dtype=float)
+    m = band["mean"].to_numpy(float)
+    lo = band["ci_low"].to_numpy(float)
+    hi = band["ci_high"].to_numpy(float)
     values = [*lo, *hi]
     if norm is not None:
         ax.axhspan(norm.mean - norm.sd, norm.mean + norm.sd, color="#cfcfcf", alpha=0.45,
@@ -283,18 +302,15 @@ def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
     ax.fill_between(x, lo, hi, color=plots.OKABE_ITO[1], alpha=0.3, lw=0, gid="ci_band")
     ax.plot(x, m, marker="o", color=plots.OKABE_ITO[4], label="All students (95% CI)",
             gid="mean")
-    if point is not None and point.cohort is not None:
-        ct = ctx.tr.cohort_trajectories
-        mine = ct[(ct["scale"] == main) & (ct[ctx.cohort] == point.cohort)
-                  & ~ct["suppressed"].astype(bool)].sort_values("time")
-        cx = np.array([xpos[t] for t in mine["time"]], dtype=float)
-        cm = mine["mean"].to_numpy(float)
-        err = np.vstack([cm - mine["ci_low"].to_numpy(float),
-                         mine["ci_high"].to_numpy(float) - cm])
+    if newest is not None:
+        cx = np.array([xpos[t] for t in newest["time"]], dtype=float)
+        cm = newest["mean"].to_numpy(float)
+        err = np.vstack([cm - newest["ci_low"].to_numpy(float),
+                         newest["ci_high"].to_numpy(float) - cm])
         ax.errorbar(cx + 0.06, cm, yerr=err, marker="D", ms=7, color=plots.OKABE_ITO[0],
                     capsize=3, lw=1.5, label=point.who.replace("The newest", "Newest"),
                     gid="newest")
-        values += list(mine["ci_low"]) + list(mine["ci_high"])
+        values += list(newest["ci_low"]) + list(newest["ci_high"])
     elif point is not None:
         ax.errorbar([xpos[point.time] + 0.06], [point.mean],
                     yerr=[[point.mean - point.low], [point.high - point.mean]], marker="D",
@@ -306,10 +322,10 @@ def _chart(ctx: Context, point: _Point | None, norm: Any) -> Any:
     else:
         y0, y1 = lo_s, hi_s
     ax.set_ylim(y0, y1)
-    ax.set_xticks(range(len(order)), [ctx.show(ctx.time, t) for t in order])
+    ax.set_xticks(range(len(order)), ticks)
     ax.set_xlim(-0.5, len(order) - 0.5)
-    ax.set_xlabel(ctx.header(ctx.time))
-    ax.set_ylabel(f"{ctx.name(main)} (mean)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if y0 > lo_s:
         plots.axis_break(ax)
     ax.annotate(f"The axis shows {y0:.0f}–{y1:.0f}\nof the possible {lo_s:g}–{hi_s:g}",
@@ -331,8 +347,10 @@ def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
                + (f"; grey: national norm, mean ± 1 SD ({norm.population}; "
                   f"{norm.citation.split('.')[0]})" if norm is not None else "")
                + f". Possible scores {lo_s:g}–{hi_s:g}.")
-    ctx.fig(section, "Summary chart", lambda: _chart(ctx, point, norm), "summary",
-            caption, f"Line chart of the mean {what} by {time} with the newest class")
+    draw = ctx.run.guard(section, "Summary chart", lambda: _chart(ctx, point, norm))
+    if draw is not None:
+        ctx.fig(section, "Summary chart", draw, "summary", caption,
+                f"Line chart of the mean {what} by {time} with the newest class")
     cards = _cards(ctx, point, change, norm)
     if cards:
         section.add(("cards", cards))
