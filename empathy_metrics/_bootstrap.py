@@ -19,8 +19,9 @@ __all__ = ["BLOCK_MAX", "MEMORY_BUDGET", "bca_limits", "block_sizes", "resample_
 
 #: At most this many resamples per block.
 BLOCK_MAX = 200
-#: Bytes for one block of counts: index draws, tallies and float weights take 24 bytes per
-#: respondent and resample, so at 10^6 respondents a block holds 5 resamples (120 MB).
+#: Bytes for one block of counts, at 24 bytes per respondent and resample (index draws and
+#: float weights take 16; the block sizes, which the draws depend on, are kept as they were
+#: with integer tallies too), so at 10^6 respondents a block holds 5 resamples.
 MEMORY_BUDGET = 128 * 2**20
 
 
@@ -36,14 +37,17 @@ def resample_counts(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
     """``b`` x ``n`` matrix of how often each respondent is drawn in each of ``b`` resamples.
 
     Each row is one ordinary bootstrap resample of size ``n``: ``n`` uniform draws with
-    replacement, tallied with one ``bincount`` over all rows at once.
+    replacement (one ``integers`` call for the block, so the stream depends on the block
+    sizes only), tallied row by row with ``bincount`` straight into the float matrix (a
+    tally row of ``n`` counts stays in the cache; no ``b·n`` offset indices or integer
+    tallies are built).
     """
     # np.intp: bincount's native index type (an int32 input is converted first, 3x slower)
     idx = rng.integers(0, n, size=(b, n), dtype=np.intp)
-    idx += (np.arange(b, dtype=np.intp) * n)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=b * n)
-    del idx
-    return counts.reshape(b, n).astype(float)
+    counts = np.empty((b, n))
+    for row, draws in zip(counts, idx, strict=True):
+        row[:] = np.bincount(draws, minlength=n)
+    return counts
 
 
 def bca_limits(reps: np.ndarray, estimate: float, influence: np.ndarray,

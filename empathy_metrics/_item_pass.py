@@ -325,42 +325,52 @@ def listwise_moments(codes: Codes, scales: dict[str, list[int]],
     """Per scale, the means and covariances of its keyed items over the respondents who
     answered all of them (listwise), in one pass; and the out-of-range codes per item.
 
-    Algorithm: blocks where every code is answered add ``x0 x0'`` and ``x0 1`` to one shared
-    ``k x k`` cross-product and ``k`` sum (one BLAS product for all scales); in other blocks
-    each scale adds the rows complete on its items. With the whole-number sums ``S``, ``s``
-    (exact) the raw covariance is ``(n S - s s') / (n (n - 1))``, computed in integers and
-    rounded once; keying is affine per item (``sign · x + shift``), so the keyed covariance is
-    ``D C D`` (``D = diag(sign)``) and the keyed mean ``sign · s/n + shift``.
+    Algorithm: the rows of a block on which every code is answered (all rows of most blocks
+    when little is missing) add ``x0 x0'`` and ``x0 1`` to one shared ``k x k``
+    cross-product and ``k`` sum (one BLAS product for all scales); of the other rows, each
+    scale adds those complete on its items. With the whole-number sums ``S``, ``s`` (exact)
+    the raw covariance is ``(n S - s s') / (n (n - 1))``, computed in integers and rounded
+    once; keying is affine per item (``sign · x + shift``), so the keyed covariance is ``D C
+    D`` (``D = diag(sign)``) and the keyed mean ``sign · s/n + shift``.
     """
     k = codes.k
     sign, shift = _keying(codes.inst)
-    full_n, full_s, full_S = 0, np.zeros(k), np.zeros((k, k))
+    full = [0, np.zeros(k), np.zeros((k, k))]
     part = {name: [0, np.zeros(len(idx)), np.zeros((len(idx),) * 2)]
             for name, idx in scales.items()}
     oor = np.zeros(k, dtype=np.int64)
+    rows = {name: np.asarray(idx, dtype=np.intp) for name, idx in scales.items()}
     with single_thread_blas():  # 20-column products: threads cost more than they save
         for b in _blocks(codes, block_cells):
             r = b.rows.stop - b.rows.start
-            if b.n_ok() == k * r:
-                full_n += r
-                full_s += b.x0.sum(axis=1)
-                full_S += b.x0 @ b.x0.T
+            n_ok = b.n_ok()
+            if n_ok == k * r:
+                _add_rows(full, b.x0)
                 continue
-            oor += b.bad().sum(axis=1)
-            for name, idx in scales.items():
-                xs = b.x0[idx]
-                xs = xs[:, b.ok[idx].all(axis=0)]
-                acc = part[name]
-                acc[0] += xs.shape[1]
-                acc[1] += xs.sum(axis=1)
-                acc[2] += xs @ xs.T
+            if b.integer or n_ok + np.count_nonzero(np.isnan(b.x)) < k * r:
+                oor += b.bad().sum(axis=1)
+            complete = b.ok.all(axis=0)
+            rest = ~complete
+            x_rest, ok_rest = b.x0[:, rest], b.ok[:, rest]
+            for name, idx in rows.items():
+                _add_rows(part[name], x_rest[idx][:, ok_rest[idx].all(axis=0)])
+            b.x0 *= complete  # zero the incomplete rows: x0 x0' then sums the complete ones
+            full[0] += int(np.count_nonzero(complete)) - r
+            _add_rows(full, b.x0)
     out = {}
     for name, idx in scales.items():
         ix = np.ix_(idx, idx)
         n, s, cross = part[name]
-        out[name] = _keyed_moments(n + full_n, s + full_s[idx], cross + full_S[ix],
+        out[name] = _keyed_moments(n + full[0], s + full[1][idx], cross + full[2][ix],
                                    sign[idx], shift[idx])
     return out, oor
+
+
+def _add_rows(acc: list[Any], x: np.ndarray) -> None:
+    """Add the respondents (columns) of ``x`` to ``acc = [n, sums, cross-products]``."""
+    acc[0] += x.shape[1]
+    acc[1] += x.sum(axis=1)
+    acc[2] += x @ x.T
 
 
 def _keyed_moments(n: int, s: np.ndarray, cross: np.ndarray, sign: np.ndarray,
