@@ -284,6 +284,28 @@ def test_write_is_all_or_nothing(built, tmp_path, monkeypatch):
     assert target.read_text() == old
 
 
+def test_the_workbook_is_written_here_when_its_process_dies(built, tmp_path, monkeypatch):
+    import os
+
+    from openpyxl import load_workbook
+
+    rep, _, _ = built
+    parent, real = os.getpid(), render_mod._write_xlsx
+    calls = []
+
+    def dies_in_the_child(report, target):
+        if os.getpid() != parent:
+            os._exit(3)
+        calls.append(target)
+        real(report, target)
+
+    monkeypatch.setattr(render_mod, "_write_xlsx", dies_in_the_child)
+    rep.write(tmp_path / "r.html")
+    assert load_workbook(tmp_path / "r_tables.xlsx").sheetnames == [t.name for t in rep.tables]
+    assert {p.name for p in tmp_path.iterdir()} == {"r.html", "r_tables", "r_tables.xlsx"}
+    assert len(calls) == 1  # written once, in this process
+
+
 def test_unwritable_output_fails_before_writing(tmp_path):
     with pytest.raises(InputError, match="output folder does not exist"):
         render_mod.check_outputs(tmp_path / "missing" / "r.html")

@@ -48,6 +48,15 @@ def _first_rows(inp: TrendInput) -> pd.DataFrame:
     return inp.first_rows
 
 
+def _isin(ids: pd.Series, values: set[Any]) -> pd.Series:
+    """``ids.isin(values)``; pyarrow-backed strings are compared as Python objects (pandas'
+    arrow ``isin`` builds a pyarrow scalar per value: 0.17 s instead of 0.03 s for 30,000 ids
+    against 100,000 rows), with the same result."""
+    if pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object:
+        return ids.astype(object).isin(values)
+    return ids.isin(values)
+
+
 def _later_times(inp: TrendInput) -> list[Any]:
     """Shown times after the reference in the natural order."""
     ordered = sorted(inp.kept)
@@ -65,7 +74,7 @@ def _baseline_status(inp: TrendInput) -> pd.DataFrame:
     rows = _first_rows(inp)
     later = rows[rows[inp.time].isin(_later_times(inp))]
     base = rows[rows[inp.time] == inp.reference].copy()
-    base["_seen_later"] = base[inp.id].isin(set(later[inp.id]))
+    base["_seen_later"] = _isin(base[inp.id], set(later[inp.id]))
     if inp.cohort is None:
         base["_level"] = _ALL
         return base if len(later) else base.iloc[:0]
@@ -216,13 +225,13 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
             "suppressed", "primary_suppressed"]
     if not inp.longitudinal or not inp.shown.get(inp.reference, False):
         return pd.DataFrame(columns=cols)
-    ids = completers(inp)
+    first = _first_rows(inp)
+    completer = _isin(first[inp.id], completers(inp))
     rows = []
     for scale in inp.scales:
         bt = by_time[by_time["scale"] == scale].set_index("time")
         mm = (mixed_model.get(scale) or {}).get("terms", {})
-        first = _first_rows(inp)
-        comp = first[first[scale].notna() & first[inp.id].isin(ids)]
+        comp = first[first[scale].notna() & completer]
         wide = comp.pivot(index=inp.id, columns=inp.time, values=scale)
         n_comp = comp[inp.time].value_counts()
         for t in sorted(inp.kept):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,58 @@ def _write_xlsx(report: Any, target: Path) -> None:
     outputs.write_xlsx(sheets, target)
 
 
+@contextlib.contextmanager
+def _forked(func: Callable[..., None], *args: Any) -> Iterator[Callable[[], None]]:
+    """Run ``func(*args)`` in a forked child while the caller goes on; yields a function that
+    waits for it and raises its error here. Serially (on waiting) where the figure worker
+    could not run either (no ``fork``, one CPU), or should the child die.
+
+    Used for the workbook: openpyxl takes about half of the writing time, the CSVs and the
+    HTML the other half. The child inherits ``args`` (nothing is pickled)."""
+    from ._pool import _usable
+
+    if not _usable():
+        yield lambda: func(*args)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            func(*args)
+            send.send(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent
+            try:
+                pickle.loads(pickle.dumps(exc))
+            except Exception:  # noqa: BLE001 - an error that does not travel
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+            send.send(exc)
+
+    process = ctx.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> None:
+        try:
+            error = receive.recv()
+        except EOFError:  # the child died: do it here
+            process.join()
+            func(*args)
+            return
+        process.join()
+        if error is not None:
+            raise error
+
+    try:
+        yield wait
+    finally:
+        if process.is_alive():
+            process.join()
+        receive.close()
+
+
 def write_outputs(report: Any, path: str | Path, inputs: Iterable[Any] | None = None) -> Path:
     """Write the HTML (or, for ``*.pdf``, the PDF), the CSV folder and the XLSX workbook,
     following the output rule.
@@ -158,23 +211,24 @@ def write_outputs(report: Any, path: str | Path, inputs: Iterable[Any] | None = 
         inputs = getattr(report, "inputs", ())
     html_path, folder, xlsx_path = check_outputs(path, inputs)
     parent = html_path.parent if str(html_path.parent) else Path(".")
-    text = report.to_html()
     fd, tmp_x = tempfile.mkstemp(prefix=f".{xlsx_path.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     fd, tmp_h = tempfile.mkstemp(prefix=f".{html_path.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     tmp_xlsx, tmp_html = Path(tmp_x), Path(tmp_h)
     try:
-        with outputs.staged_folder(folder) as tmp_dir:
+        with outputs.staged_folder(folder) as tmp_dir, \
+                _forked(_write_xlsx, report, tmp_xlsx) as xlsx_written:
+            text = report.to_html()
             for table in report.tables:
                 # UTF-8 with a byte-order mark, so that Excel shows non-ASCII labels correctly
                 outputs.write_csv(table.export_frame(), tmp_dir / table.csv_name,
                                   encoding="utf-8-sig")
-            _write_xlsx(report, tmp_xlsx)
             if html_path.suffix.lower() == ".pdf":
                 html_to_pdf(text, tmp_html)
             else:
                 tmp_html.write_text(text, encoding="utf-8")
+            xlsx_written()
             for p in (tmp_xlsx, tmp_html):
                 os.chmod(p, 0o644)
             outputs.commit_folder(tmp_dir, folder)

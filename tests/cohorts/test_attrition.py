@@ -171,3 +171,14 @@ def test_mixed_model_estimate_is_lmer(att_result, att_ref):
     for t in (2, 3, 4):
         got = se[(se["time"] == t) & (se["estimate"] == "mixed model")]["diff"].iloc[0]
         assert got == pytest.approx(mm[f"time[{t}]"]["estimate"], rel=RTOL_LMER)
+
+
+def test_fast_isin_of_arrow_strings_equals_pandas_isin():
+    from empathy_metrics.cohorts.attrition import _isin
+
+    ids = pd.Series(["s1", "s2", None, "s10", "s2"], dtype="str")
+    values = {"s2", "s10", "x"}
+    assert _isin(ids, values).tolist() == ids.isin(values).tolist() == [
+        False, True, False, True, True]
+    nums = pd.Series([1, 2, 3])
+    assert _isin(nums, {2}).tolist() == [False, True, False]
