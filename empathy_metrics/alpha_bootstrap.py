@@ -39,18 +39,29 @@ def _alpha_design(rows: np.ndarray, scales: list[list[int]]
     union = sorted({i for idx in scales for i in idx})
     p, n = len(union), rows.shape[0]
     design = np.empty((n, p + 2 * len(scales)))
-    design[:, :p] = rows[:, union]
+    for r in _chunks(n):  # copies of a chunk of rows only: no second n x p matrix
+        design[r, :p] = rows[r][:, union]
     design[:, :p] -= design[:, :p].mean(axis=0)  # shift invariant; centring avoids cancellation
     pos = {item: j for j, item in enumerate(union)}
     cols = []
     for s, idx in enumerate(scales):
         j = [pos[i] for i in idx]
-        xs = design[:, j]
-        design[:, p + 2 * s] = np.einsum("ij,ij->i", xs, xs)
-        t = xs.sum(axis=1)
-        design[:, p + 2 * s + 1] = t * t
+        for r in _chunks(n):
+            xs = design[r][:, j]
+            design[r, p + 2 * s] = np.einsum("ij,ij->i", xs, xs)
+            t = xs.sum(axis=1)
+            design[r, p + 2 * s + 1] = t * t
         cols.append(j + [p + 2 * s, p + 2 * s + 1])
     return design, cols
+
+
+#: Rows per chunk of the design's row-wise work (bounded temporaries, same per-row results).
+_CHUNK_ROWS = 1 << 16
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of ``_CHUNK_ROWS`` consecutive rows covering ``0..n``."""
+    return [slice(r0, min(n, r0 + _CHUNK_ROWS)) for r0 in range(0, n, _CHUNK_ROWS)]
 
 
 def _alpha_replicates(design: np.ndarray, cols: list[list[int]], n_boot: int,
@@ -79,17 +90,21 @@ def _alpha_replicates(design: np.ndarray, cols: list[list[int]], n_boot: int,
     return reps
 
 
-def _alpha_interval(reps: np.ndarray, design: np.ndarray, level: float,
+def _alpha_interval(reps: np.ndarray, design: np.ndarray, cols: list[int], level: float,
                     method: str) -> tuple[float, float]:
-    """Percentile or BCa (jackknife acceleration, closed form) limits from alpha replicates."""
+    """Percentile or BCa (jackknife acceleration, closed form) limits from alpha replicates
+    (``design[:, cols]`` is the scale's own design; only BCa reads it)."""
     a = 1.0 - level
     if method == "bootstrap":
         lo, hi = np.quantile(reps, [a / 2, 1 - a / 2])
         return float(lo), float(hi)
-    n, k = design.shape[0], design.shape[1] - 2
-    estimate = float(_alpha_from_sums(design.sum(axis=0), float(n), k))
-    loo = design.sum(axis=0)[None, :] - design  # jackknife: drop respondent i from the sums
-    jack = _alpha_from_sums(loo, float(n - 1), k)
+    own = design[:, cols]
+    n, k = own.shape[0], own.shape[1] - 2
+    total = own.sum(axis=0)
+    estimate = float(_alpha_from_sums(total, float(n), k))
+    jack = np.empty(n)
+    for r in _chunks(n):  # jackknife: drop respondent i from the sums
+        jack[r] = _alpha_from_sums(total[None, :] - own[r], float(n - 1), k)
     return bca_limits(reps, estimate, jack.mean() - jack, level)
 
 
@@ -164,6 +179,6 @@ def _bootstrap_alphas(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     design, cols = _alpha_design(rows, scales)
     reps = _alpha_replicates(design, cols, n_boot, rng)
-    return [(_alpha_interval(reps[:, j], design[:, c], level, method), reps[:, j])
+    return [(_alpha_interval(reps[:, j], design, c, level, method), reps[:, j])
             for j, c in enumerate(cols)]
 
