@@ -146,3 +146,45 @@ def test_nested_fits_are_the_separate_fits_with_fewer_hessians(monkeypatch):
     own = real(s, groups, nested[1].theta)
     np.testing.assert_allclose(a.T @ real(u, groups, a @ nested[1].theta) @ a, own,
                                atol=1e-12 * np.abs(own).max())
+
+
+def _direct_terms(pat, sigma):
+    """Each pattern's Sigma_oo^-1 and log|Sigma_oo| one by one (the definition)."""
+    out = []
+    for b in range(len(pat.n)):
+        o = np.flatnonzero(pat.mask[b])
+        s = sigma[np.ix_(o, o)]
+        out.append((o, np.linalg.inv(s), np.linalg.slogdet(s)[1]))
+    return out
+
+
+def test_pattern_inverses_from_root_inverses_equal_direct_inverses():
+    # longitudinal-like patterns: occasion sets (roots) and the same sets less 1-3 items
+    rng = np.random.default_rng(7)
+    p = 12
+    sets = [np.arange(12), np.arange(8), np.arange(4, 12), np.arange(4)]
+    rows = []
+    for o in sets:
+        rows.append(o)
+        for k in (1, 2, 3):
+            rows.append(np.delete(o, rng.choice(len(o), k, replace=False)))
+    rows.append(np.array([0, 5, 9]))  # no root within MAX_DROP: a root of its own
+    blocks = []
+    for o in rows:
+        y = rng.normal(size=(5, len(o)))
+        m = y.mean(axis=0)
+        blocks.append(_missing.Block(None if len(o) == p else o, 5, m,
+                                     (y - m).T @ (y - m) / 5, y))
+    pat = _missing.pack(blocks, p)
+    assert 1 < len(pat.root) < len(rows) and pat.drop.shape[1] == _missing.MAX_DROP
+    a = rng.normal(size=(p, p))
+    sigma = a @ a.T / p + 0.5 * np.eye(p)
+    terms = _missing.pattern_terms(pat, rng.normal(size=p), sigma)
+    for b, (o, inv, logdet) in enumerate(_direct_terms(pat, sigma)):
+        np.testing.assert_allclose(terms.inv[b][np.ix_(o, o)], inv, rtol=0, atol=1e-12)
+        assert terms.logdet[b] == pytest.approx(logdet, abs=1e-12)
+        assert not terms.inv[b][~pat.mask[b]].any() and not terms.inv[b][:, ~pat.mask[b]].any()
+    # not positive definite on some root's variables: no terms
+    bad = sigma.copy()
+    bad[0, 1] = bad[1, 0] = 2.0 * np.sqrt(bad[0, 0] * bad[1, 1])
+    assert _missing.pattern_terms(pat, np.zeros(p), bad) is None
