@@ -197,3 +197,51 @@ def test_figures_the_worker_has_not_started_are_drawn_here_in_order(monkeypatch)
     assert [f.name for f in a.figures] == ["slow", "q1", "q2", "q3", "q4"]
     assert [(f.name, f.uri) for f in a.figures] == [(f.name, f.uri) for f in b.figures]
     assert a.notes == b.notes == ["broken figure could not be run (ValueError: no data to draw)."]
+
+
+def _structure_like(kind):
+    def build(ctx, section):
+        import os
+
+        section.para(f"built in {'this process' if os.getpid() == PARENT[0] else 'a child'}")
+        ctx.run(section, "An analysis", lambda: 1)
+        if kind == "error":
+            raise ValueError("the structure failed")
+        if kind == "unsendable":
+            import threading
+
+            return threading.Lock()  # cannot be pickled: built again here
+        if kind == "dies" and os.getpid() != PARENT[0]:
+            os._exit(5)
+        return {"verdict": kind, "render": lambda r: f"{kind}:{r}"}
+    return build
+
+
+def _summary_like(ctx, section):
+    res = ctx.results["structure"]
+    section.para(res["render"]("x") if isinstance(res, dict) else type(res).__name__)
+
+
+PARENT: list[int] = []
+
+
+@pytest.mark.parametrize("kind", ["ok", "error", "unsendable", "dies"])
+def test_the_structure_section_is_built_in_a_child_with_the_same_result(monkeypatch, kind):
+    import os
+
+    PARENT[:] = [os.getpid()]
+    spec = SectionSpec("structure", 120, lambda ctx: "Structure", _structure_like(kind))
+    after = SectionSpec("summary", 10, lambda ctx: "Summary", _summary_like,
+                        needs=("structure",))
+    monkeypatch.setattr(builder, "section_specs", lambda: [after, spec])
+    frame = pd.read_csv(DATA)
+    if kind == "error":
+        with pytest.raises(ValueError, match="the structure failed"):
+            build_report(frame, "jse-s", time="year", progress=False)
+        return
+    rep = build_report(frame, "jse-s", time="year", progress=False)
+    where = {"ok": "a child", "unsendable": "this process", "dies": "this process"}[kind]
+    assert rep.section("structure").blocks == [("p", f"built in {where}")]
+    assert "An analysis" in rep.timings
+    summary = rep.section("summary").blocks
+    assert summary == [("p", {"ok": "ok:x", "dies": "dies:x", "unsendable": "lock"}[kind])]

@@ -30,6 +30,7 @@ from ..io import resolve_columns
 from ..suppression import DEFAULT_MIN_CELL
 from ..suppression import fold_small_groups as fold_groups
 from ._context import STEPS, Context, Progress, Runner
+from ._offload import Offload
 from ._pool import FigurePool
 from ._print import check_paper
 from ._tables import Section
@@ -223,8 +224,14 @@ def build_report(
                       figures=pool)
         specs = section_specs()
         sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
-        for spec in build_order(specs):
-            ctx.results[spec.id] = spec.build(ctx, sections[spec.id])
+        offload = Offload(parallel)  # the structure section in a forked child meanwhile
+        try:
+            for spec in build_order(specs):
+                offload.start(ctx, spec, sections[spec.id])
+            for spec in build_order(specs):
+                ctx.results[spec.id] = offload.collect(ctx, spec, sections[spec.id])
+        finally:
+            offload.close()
         waited = _time.perf_counter()
         pool.finish(run.guard)
         run.timings.update(pool.timings)  # figures drawn in the second process: its time
