@@ -158,7 +158,15 @@ def _direct_terms(pat, sigma):
     return out
 
 
-def test_pattern_inverses_from_root_inverses_equal_direct_inverses():
+def _direct_c(pat, mu, sigma, b):
+    """K (S + dd') K of pattern ``b`` (the definition)."""
+    o = np.flatnonzero(pat.mask[b])
+    k = np.linalg.inv(sigma[np.ix_(o, o)])
+    d = pat.mean[b][o] - mu[o]
+    return k @ (pat.cov[b][np.ix_(o, o)] + np.outer(d, d)) @ k
+
+
+def test_pattern_terms_from_root_inverses_and_spread_factors_equal_direct_ones():
     # longitudinal-like patterns: occasion sets (roots) and the same sets less 1-3 items
     rng = np.random.default_rng(7)
     p = 12
@@ -170,20 +178,28 @@ def test_pattern_inverses_from_root_inverses_equal_direct_inverses():
             rows.append(np.delete(o, rng.choice(len(o), k, replace=False)))
     rows.append(np.array([0, 5, 9]))  # no root within MAX_DROP: a root of its own
     blocks = []
-    for o in rows:
-        y = rng.normal(size=(5, len(o)))
+    for j, o in enumerate(rows):  # single rows (S = 0), low-rank and full-rank S
+        n = (1, 3, 30)[j % 3]
+        y = rng.normal(size=(n, len(o)))
         m = y.mean(axis=0)
-        blocks.append(_missing.Block(None if len(o) == p else o, 5, m,
-                                     (y - m).T @ (y - m) / 5, y))
+        blocks.append(_missing.Block(None if len(o) == p else o, n, m,
+                                     (y - m).T @ (y - m) / n, y))
     pat = _missing.pack(blocks, p)
     assert 1 < len(pat.root) < len(rows) and pat.drop.shape[1] == _missing.MAX_DROP
+    assert len(pat.full) and len(pat.low) and len(pat.full) + len(pat.low) < len(rows)
     a = rng.normal(size=(p, p))
     sigma = a @ a.T / p + 0.5 * np.eye(p)
-    terms = _missing.pattern_terms(pat, rng.normal(size=p), sigma)
+    mu = rng.normal(size=p)
+    terms = _missing.pattern_terms(pat, mu, sigma)
     for b, (o, inv, logdet) in enumerate(_direct_terms(pat, sigma)):
         np.testing.assert_allclose(terms.inv[b][np.ix_(o, o)], inv, rtol=0, atol=1e-12)
         assert terms.logdet[b] == pytest.approx(logdet, abs=1e-12)
+        c = _direct_c(pat, mu, sigma, b)
+        np.testing.assert_allclose(terms.c[b][np.ix_(o, o)], c, rtol=0,
+                                   atol=1e-12 * np.abs(c).max())
         assert not terms.inv[b][~pat.mask[b]].any() and not terms.inv[b][:, ~pat.mask[b]].any()
+    w = rng.random(len(pat.n))
+    np.testing.assert_allclose(terms.c_sum(w), np.einsum("b,bij->ij", w, terms.c), rtol=1e-12)
     # not positive definite on some root's variables: no terms
     bad = sigma.copy()
     bad[0, 1] = bad[1, 0] = 2.0 * np.sqrt(bad[0, 0] * bad[1, 1])

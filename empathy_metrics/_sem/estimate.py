@@ -198,7 +198,7 @@ def _fiml_part(structure: Structure, st: GroupStats, theta: np.ndarray, g: int,
     f = float(w @ (terms.logdet + quad))
     if not derivatives:
         return f, None, None
-    g_sig = np.einsum("b,bij->ij", w, terms.inv - terms.c)
+    g_sig = np.einsum("b,bij->ij", w, terms.inv) - terms.c_sum(w)
     g_mu = -2.0 * (w @ terms.v)
     d_sig_all, d_mu_all, cols = structure.jacobian(theta, g)
     k = len(cols)

@@ -61,11 +61,11 @@ def _moment_terms(pat: Patterns, terms: PatternTerms, meanstructure: bool, *,
     nb, p = pat.mask.shape
     w = pat.n
     s2 = terms.inv.reshape(nb, p * p)
-    c2 = terms.c.reshape(nb, p * p)
     v_all = terms.v
-    a = (-0.5 * w @ (s2 - c2)).reshape(p, p)
+    a = -0.5 * ((w @ s2).reshape(p, p) - terms.c_sum(w))
     if first_only:
         return a, (w @ v_all if meanstructure else np.zeros(p))
+    c2 = terms.c.reshape(nb, p * p)
     h_ss = None
     if ss:
         y2 = s2 if expected else 2.0 * c2 - s2

@@ -20,7 +20,8 @@ The saturated model (free :math:`\\mu`, :math:`\\Sigma`) is fitted by the EM alg
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.linalg
@@ -73,6 +74,9 @@ class Patterns:
     parent: np.ndarray  # (B,) position in ``root`` of the pattern's root
     drop: np.ndarray  # (B, k) variables of the root not observed in the pattern (padded)
     dmask: np.ndarray  # (B, k) 1 for the entries of ``drop`` in use, 0 for padding
+    full: np.ndarray  # patterns whose S_k is used as it is (rank above LOW_RANK)
+    low: np.ndarray  # patterns with 0 < rank S_k <= LOW_RANK
+    factor: np.ndarray  # (len(low), p, r) F_k with S_k = F_k F_k' (padded)
 
     @property
     def total(self) -> int:
@@ -93,7 +97,29 @@ def pack(blocks: list[Block], p: int) -> Patterns:
     pair = (mask[:, :, None] & mask[:, None, :]).astype(float)
     fill = np.eye(p) * (~mask)[:, None, :]
     return Patterns(np.array([b.n for b in blocks], dtype=float), mask.sum(axis=1), mask,
-                    pair, fill, mean, cov, *_roots(mask))
+                    pair, fill, mean, cov, *_roots(mask), *_spread_factors(blocks, p))
+
+
+#: Patterns whose covariance matrix has at most this rank (fewer than ``LOW_RANK + 2``
+#: rows) enter :math:`K S K` through a factor :math:`S = FF'` (:func:`pattern_terms`).
+LOW_RANK = 8
+
+
+def _spread_factors(blocks: list[Block], p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Patterns by the rank of their covariance :math:`S_k` (at most ``n_k - 1``): those
+    above ``LOW_RANK``, those below with a factor :math:`F_k` (``p x r``, zero-padded;
+    :math:`S_k = F_kF_k'` from the eigen-decomposition), and none for single rows
+    (:math:`S_k = 0`). Longitudinal data have many single-row patterns."""
+    rank = np.array([min(b.n - 1, len(b.mean)) for b in blocks])
+    full = np.flatnonzero(rank > LOW_RANK)
+    low = np.flatnonzero((rank > 0) & (rank <= LOW_RANK))
+    factor = np.zeros((len(low), p, max(rank[low], default=0)))
+    for j, k in enumerate(low):
+        b, r = blocks[k], rank[k]
+        o = np.arange(p) if b.obs is None else b.obs
+        val, vec = np.linalg.eigh(b.cov)
+        factor[j][np.ix_(o, np.arange(r))] = vec[:, -r:] * np.sqrt(np.clip(val[-r:], 0, None))
+    return full, low, factor
 
 
 #: A pattern whose observed variables are those of another pattern less at most this many
@@ -111,17 +137,15 @@ def _roots(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     parent = np.zeros(len(mask), dtype=int)
     extra: list[np.ndarray] = [np.zeros(0, dtype=int)] * len(mask)
     for b in order:
-        best = None
-        for j, r in enumerate(roots):
-            more = mask[r] & ~mask[b]
-            if not (mask[b] & ~mask[r]).any() and more.sum() <= MAX_DROP and (
-                    best is None or more.sum() < len(best[1])):
-                best = (j, np.flatnonzero(more))
-        if best is None:
+        cand = mask[roots]
+        more = (cand & ~mask[b]).sum(axis=1)
+        ok = ~(mask[b] & ~cand).any(axis=1) & (more <= MAX_DROP)
+        if ok.any():
+            j = int(np.flatnonzero(ok)[np.argmin(more[ok])])
+            parent[b], extra[b] = j, np.flatnonzero(mask[roots[j]] & ~mask[b])
+        else:
             parent[b] = len(roots)
             roots.append(int(b))
-        else:
-            parent[b], extra[b] = best
     k = max(len(e) for e in extra)
     drop = np.zeros((len(mask), k), dtype=int)
     dmask = np.zeros((len(mask), k))
@@ -135,13 +159,39 @@ def _roots(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 class PatternTerms:
     """Per pattern at :math:`(\\mu, \\Sigma)`, padded with zeros: :math:`\\log|\\Sigma_{oo}|`,
     :math:`K = \\Sigma_{oo}^{-1}`, the residual mean :math:`d = \\bar y - \\mu_o`,
-    :math:`v = Kd` and :math:`C = K(S + dd')K`."""
+    :math:`v = Kd` and (computed when first used) :math:`C = K(S + dd')K`, or only the
+    weighted sum :math:`\\sum_k w_kC_k` (:meth:`c_sum`): a log-likelihood needs neither."""
 
     logdet: np.ndarray
     inv: np.ndarray
     resid: np.ndarray
     v: np.ndarray
-    c: np.ndarray
+    pat: Patterns = field(repr=False)
+
+    def _spread(self):
+        """:math:`KSK` of the full-rank patterns and :math:`KF` of the low-rank ones (single
+        rows: :math:`S = 0`)."""
+        pat = self.pat
+        ksk = self.inv[pat.full] @ pat.cov[pat.full] @ self.inv[pat.full]
+        kf = self.inv[pat.low] @ pat.factor
+        return ksk, kf
+
+    @cached_property
+    def c(self) -> np.ndarray:
+        c = self.v[:, :, None] * self.v[:, None, :]
+        ksk, kf = self._spread()
+        c[self.pat.full] += ksk
+        c[self.pat.low] += kf @ kf.transpose(0, 2, 1)
+        return c
+
+    def c_sum(self, w: np.ndarray) -> np.ndarray:
+        """:math:`\\sum_k w_kC_k` without the per-pattern :math:`C_k`."""
+        pat = self.pat
+        ksk, kf = self._spread()
+        kfw = kf * np.sqrt(w[pat.low])[:, None, None]  # weights are counts (>= 0)
+        kfw = kfw.transpose(1, 0, 2).reshape(kf.shape[1], -1)
+        return ((self.v.T * w) @ self.v + np.einsum("b,bij->ij", w[pat.full], ksk)
+                + kfw @ kfw.T)
 
 
 def pattern_terms(pat: Patterns, mu: np.ndarray, sigma: np.ndarray,
@@ -177,8 +227,7 @@ def pattern_terms(pat: Patterns, mu: np.ndarray, sigma: np.ndarray,
     inv *= 0.5
     resid = (pat.mean - mu) * pat.mask if meanstructure else np.zeros_like(pat.mean)
     v = np.einsum("bij,bj->bi", inv, resid)
-    c = inv @ pat.cov @ inv + v[:, :, None] * v[:, None, :]
-    return PatternTerms(logdet, inv, resid, v, c)
+    return PatternTerms(logdet, inv, resid, v, pat)
 
 
 def _downdate(pat: Patterns, inv: np.ndarray, logdet: np.ndarray
@@ -300,7 +349,8 @@ def _em_step(pat: Patterns, mean: np.ndarray, cov: np.ndarray, terms: PatternTer
     log-likelihood scaled by :math:`\\Sigma` (Little & Rubin 2002, section 11.2)."""
     n = pat.total
     u = pat.n @ terms.v
-    g = (np.einsum("b,bij->ij", pat.n, terms.c - terms.inv) / n - np.outer(u, u) / n ** 2)
+    g = ((terms.c_sum(pat.n) - np.einsum("b,bij->ij", pat.n, terms.inv)) / n
+         - np.outer(u, u) / n ** 2)
     new = cov + cov @ g @ cov
     return mean + cov @ u / n, (new + new.T) / 2.0
 
