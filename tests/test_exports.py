@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from empathy_metrics.cli import cli
-from empathy_metrics.errors import InputError
+from empathy_metrics.errors import ColumnNameWarning, InputError
 from empathy_metrics.instruments import load_instrument
 from empathy_metrics.io import items_frame, read_responses, resolve_column
 from empathy_metrics.scoring import score
@@ -59,7 +59,9 @@ def test_padded_and_upper_case_headers_are_found(tmp_path):
                "--format", "json"])
     assert res.exit_code == 0, res.output
     assert [r["time"] for r in json.loads(res.stdout)["scales"]["total"]["by_time"]] == [1, 2, 3]
-    result = score(read, INST, id_col="Student_ID")
+    with pytest.warns(ColumnNameWarning, match="'Student_ID' not found as given; using the "
+                      "column 'student_id'"):
+        result = score(read, INST, id_col="Student_ID")
     assert result.id_col == "student_id"
 
 
