@@ -60,7 +60,7 @@ class Codes:
 
     def matrix(self) -> np.ndarray:
         """The ``(n, k)`` float codes (a new column-major array)."""
-        from .io import stack_codes
+        from .item_columns import stack_codes
 
         return stack_codes(self.arrays)
 
@@ -81,7 +81,7 @@ def read_codes(responses: pd.DataFrame, inst: Instrument, columns: Any = None, *
     which makes pandas copy a block before writing to it; otherwise the arrays that are
     views of the frame are copied now.
     """
-    from .io import item_arrays
+    from .item_columns import item_arrays
 
     arrays = item_arrays(responses, inst, columns=columns)
     keep = None
