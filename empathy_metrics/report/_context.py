@@ -307,11 +307,6 @@ class Context:
             when={str(t): self.when(t) for t in self.times}, cohorts=cohorts, words=words,
             headers={col: self.labels.header(col) for col in words})
 
-    def relabel_figure(self, fig: Any) -> None:
-        """Show labels in a figure the plots module drew with codes: time ticks, panel
-        titles ("year 3 (n=...)"), axis labels and legends."""
-        self.figure_labels.apply(fig)
-
     def design_sentence(self) -> str:
         """Whether the comparisons between times are of the same or of different students."""
         time = self.tw
