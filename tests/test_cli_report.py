@@ -14,7 +14,7 @@ from empathy_metrics.cli import cli
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
-            "reliability", "structure", "items", "methods"]
+            "reliability", "factors", "comparability", "items", "methods"]
 
 
 def test_report_writes_html_csv_and_xlsx(tmp_path):

@@ -21,7 +21,7 @@ DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 TITLE = "<script>alert(1)</script>"
 LABEL = 'w&<>"omen'  # a group label with every HTML metacharacter
 SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
-            "reliability", "structure", "items", "methods"]
+            "reliability", "factors", "comparability", "items", "methods"]
 #: (cohort, year) cell cut down to SMALL_N rows, below the threshold MIN_CELL
 SMALL_CELL, SMALL_N, MIN_CELL = (2022, 4), 5, 10
 
@@ -330,7 +330,7 @@ def test_a_missing_analysis_module_is_reported_not_fatal(monkeypatch):
     frame = pd.read_csv(DATA)
     rep = build_report(frame, "jse-s", time="year", min_cell=MIN_CELL,
                        options={"mixed_scales": []})
-    notes = " ".join(rep.section("structure").notes)
+    notes = " ".join(rep.section("factors").notes + rep.section("comparability").notes)
     assert "confirmatory factor analysis could not be run" in notes
     assert "not installed" in notes
     assert "could not be checked" in " ".join(rep.section("findings").bullets)

@@ -25,7 +25,7 @@ from empathy_metrics.report import build_report
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 SECTIONS = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
-            "reliability", "structure", "items", "methods"]
+            "reliability", "factors", "comparability", "items", "methods"]
 FIGURES = ["summary", "trend_total", "trend_subscales", "distribution_total", "cohorts", "alpha",
            "scree", "loadings", "item_change"]
 TIMEOUT = 60.0

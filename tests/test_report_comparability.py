@@ -21,7 +21,6 @@ from empathy_metrics.report import build_report
 from empathy_metrics.report._context import STEPS, Progress, Runner
 from empathy_metrics.report._tables import Section
 from empathy_metrics.report.sections import _comparability as comp_mod
-from empathy_metrics.report.sections.structure import _FIT_COLUMNS, _fit_rows
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 INST = load_instrument("jse-s")
@@ -48,9 +47,8 @@ def _model(scale: str) -> str:
 
 @pytest.fixture(scope="module")
 def longitudinal(two_years):
-    section = Section("structure", "Factor structure")
-    result = comp_mod.comparability(_ctx(two_years, "id"), section, [1, 2], _FIT_COLUMNS,
-                                    _fit_rows)
+    section = Section("comparability", "Comparability")
+    result = comp_mod.comparability(_ctx(two_years, "id"), section, [1, 2])
     return result, section
 
 
@@ -97,9 +95,8 @@ def test_the_design_is_in_the_text_tables_and_dict(longitudinal):
 def test_without_repeated_ids_the_times_are_independent_groups(two_years):
     unique_ids = two_years.assign(id=[f"r{i}" for i in range(len(two_years))])
     for frame, id_col in ((two_years, None), (unique_ids, "id")):
-        section = Section("structure", "Factor structure")
-        result = comp_mod.comparability(_ctx(frame, id_col), section, [1, 2], _FIT_COLUMNS,
-                                        _fit_rows)
+        section = Section("comparability", "Comparability")
+        result = comp_mod.comparability(_ctx(frame, id_col), section, [1, 2])
         assert result.design == "multigroup"
         assert [p.result.design for p in result.parts] == ["multigroup"]
         assert result.parts[0].covers == [PT, CC, SPS]
@@ -135,9 +132,8 @@ def test_a_failed_longitudinal_fit_falls_back_to_the_multigroup_model(two_years,
         return invariance(*args, **kwargs)
 
     monkeypatch.setattr(cfa, "invariance", failing)
-    section = Section("structure", "Factor structure")
-    result = comp_mod.comparability(_ctx(two_years, "id"), section, [1, 2], _FIT_COLUMNS,
-                                    _fit_rows)
+    section = Section("comparability", "Comparability")
+    result = comp_mod.comparability(_ctx(two_years, "id"), section, [1, 2])
     mg = [p for p in result.parts if p.design == "multigroup"][0]
     assert mg.covers == [CC, SPS] and [p.scale for p in result.parts][:1] == [PT]
     assert any("Longitudinal invariance of Compassionate Care could not be run" in n
@@ -183,14 +179,14 @@ def test_comparability_sentences_use_the_time_label_not_the_column_name(two_year
     rep = build_report(coded, "jse-s", time="yr_code", id="id", min_cell=10,
                        options={"mixed_scales": [], "parallel_iter": 5},
                        labels={"columns": {"yr_code": "Training year"}})
-    structure = _sentences(rep.section("structure"))
-    verdicts = [s for s in structure if "invariance holds" in s or "Invariance" in s]
+    sentences = _sentences(rep.section("comparability"))
+    verdicts = [s for s in sentences if "invariance holds" in s or "Invariance" in s]
     assert any("(longitudinal model): Scalar invariance holds across training years" in s
                or "(longitudinal model): Metric invariance" in s for s in verdicts)
-    assert any("respondents followed across training years" in s for s in structure)
+    assert any("respondents followed across training years" in s for s in sentences)
     findings = " ".join(rep.section("findings").bullets)
     assert "Same students followed across training years: longitudinal invariance" in findings
-    for name in ("structure", "findings", "summary"):
+    for name in ("comparability", "findings", "summary"):
         leaked = [s for s in _sentences(rep.section(name)) if "yr_code" in s]
         assert not leaked, (name, leaked[:2])
 

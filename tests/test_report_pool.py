@@ -46,8 +46,8 @@ def _html_without_times(rep) -> str:
 
 
 def test_parallel_figures_are_the_serial_bytes(monkeypatch):
-    specs = [s for s in section_specs() if s.id in ("summary", "scores", "items",
-                                                    "structure")]
+    specs = [s for s in section_specs() if s.id in ("summary", "scores", "items", "factors",
+                                                    "comparability")]
     monkeypatch.setattr(builder, "section_specs", lambda: specs)
     frame = pd.read_csv(DATA)
     kw = dict(time="year", id="id", cohort="cohort", group="gender", progress=False,
@@ -218,7 +218,7 @@ def _structure_like(kind):
 
 
 def _summary_like(ctx, section):
-    res = ctx.results["structure"]
+    res = ctx.results["comparability"]
     section.para(res["render"]("x") if isinstance(res, dict) else type(res).__name__)
 
 
@@ -226,13 +226,14 @@ PARENT: list[int] = []
 
 
 @pytest.mark.parametrize("kind", ["ok", "error", "unsendable", "dies"])
-def test_the_structure_section_is_built_in_a_child_with_the_same_result(monkeypatch, kind):
+def test_the_comparability_section_is_built_in_a_child_with_the_same_result(monkeypatch, kind):
     import os
 
     PARENT[:] = [os.getpid()]
-    spec = SectionSpec("structure", 120, lambda ctx: "Structure", _structure_like(kind))
+    spec = SectionSpec("comparability", 120, lambda ctx: "Comparability",
+                       _structure_like(kind))
     after = SectionSpec("summary", 10, lambda ctx: "Summary", _summary_like,
-                        needs=("structure",))
+                        needs=("comparability",))
     monkeypatch.setattr(builder, "section_specs", lambda: [after, spec])
     frame = pd.read_csv(DATA)
     if kind == "error":
@@ -241,7 +242,7 @@ def test_the_structure_section_is_built_in_a_child_with_the_same_result(monkeypa
         return
     rep = build_report(frame, "jse-s", time="year", progress=False)
     where = {"ok": "a child", "unsendable": "this process", "dies": "this process"}[kind]
-    assert rep.section("structure").blocks == [("p", f"built in {where}")]
+    assert rep.section("comparability").blocks == [("p", f"built in {where}")]
     assert "An analysis" in rep.timings
     summary = rep.section("summary").blocks
     assert summary == [("p", {"ok": "ok:x", "dies": "dies:x", "unsendable": "lock"}[kind])]

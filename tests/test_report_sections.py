@@ -13,7 +13,7 @@ from empathy_metrics.report.sections import SectionSpec, build_order, section_sp
 
 DATA = Path(__file__).parent / "reference" / "data" / "decline_sim.csv"
 ORDER = ["summary", "findings", "scores", "change", "attrition", "norms", "quality",
-         "reliability", "structure", "items", "methods"]
+         "reliability", "factors", "comparability", "items", "methods"]
 
 
 def test_every_section_module_is_found_in_report_order():
@@ -41,6 +41,22 @@ def test_build_order_keeps_report_order_when_nothing_is_needed():
     specs = [spec("a", 1, ("c",)), spec("b", 2), spec("c", 3), spec("z", 4, ("*",)),
              spec("d", 5)]
     assert [s.id for s in build_order(specs)] == ["b", "c", "a", "d", "z"]
+
+
+def test_late_sections_and_what_needs_them_come_after_everything_else():
+    """The section built in a child (and every section needing it) is collected last, so
+    that this process builds the others meanwhile; "*" still comes at the very end."""
+    def spec(sid, order, needs=()):
+        return SectionSpec(sid, order, lambda ctx: sid, lambda ctx, sec: None, needs)
+
+    specs = [spec("sum", 1, ("slow",)), spec("a", 2), spec("slow", 3), spec("b", 4),
+             spec("uses_sum", 5, ("sum",)), spec("c", 6), spec("z", 7, ("*",))]
+    assert [s.id for s in build_order(specs)] == ["a", "slow", "sum", "b", "uses_sum", "c",
+                                                  "z"]
+    assert [s.id for s in build_order(specs, late=("slow",))] == [
+        "a", "b", "c", "slow", "sum", "uses_sum", "z"]
+    real = [s.id for s in build_order(section_specs(), late=("comparability",))]
+    assert real.index("items") < real.index("comparability") < real.index("summary")
 
 
 def test_a_new_section_is_one_module(tmp_path, monkeypatch):

@@ -1,12 +1,15 @@
 """A report section built in a forked child while this process builds the others.
 
-The structure section (factor analyses and invariance across times, the longest analysis of a
+The comparability section (measurement invariance across times, the longest analysis of a
 yearly report) needs no other section's result. :class:`Offload` forks a child at the start of
 the section loop that builds it on its copy of the context, and hands back the filled
 :class:`~empathy_metrics.report._tables.Section`, the section's result, its error (raised here,
 at the section's turn, so that a report stops as it would serially), its timings and progress
-steps; the section's figures are drawn in the child, by the serial path. The bytes are the same
-as serially: the child runs the same code on the same data.
+steps; figures an offloaded section might draw are drawn in the child, by the serial path (the
+comparability section has none: the factor analyses' figures are another section's, drawn by
+the figure worker). The builder collects this section after every section that does not need
+it (:func:`~empathy_metrics.report.sections.build_order`'s ``late``). The bytes are the same as
+serially: the child runs the same code on the same data.
 
 Tables hold display functions (lambdas), so the hand-back pickles functions by value
 (:class:`_Pickler`: code, module and closure; the child is a fork of this process, so the
@@ -30,7 +33,7 @@ from ._tables import Section
 __all__ = ["OFFLOADED", "Offload"]
 
 #: Sections built in a child process when possible.
-OFFLOADED = ("structure",)
+OFFLOADED = ("comparability",)
 
 
 def _make_function(code: bytes, module: str, name: str, defaults: tuple | None,

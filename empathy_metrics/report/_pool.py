@@ -78,6 +78,13 @@ def _render_in_worker(payload: bytes, name: str, caption: str, alt: str
         _time.perf_counter() - start
 
 
+def _warm_up() -> None:
+    """In the worker, while it waits for its first figure: import what drawing needs."""
+    import matplotlib.backends.backend_svg  # noqa: F401 - the writer of every figure
+
+    from .. import plots  # noqa: F401 - matplotlib, the figure type, the plots
+
+
 def _usable() -> bool:
     return ("fork" in multiprocessing.get_all_start_methods()
             and (os.cpu_count() or 1) >= 2)
@@ -94,12 +101,22 @@ class FigurePool:
         #: what -> seconds the worker took to draw and write it (figures drawn there)
         self.timings: dict[str, float] = {}
 
+    def start(self) -> None:
+        """Fork the worker now and have it import matplotlib while this process computes
+        (the first figure is asked for a second or more later)."""
+        if self.parallel and self._executor is None:
+            self._fork()
+
+    def _fork(self) -> ProcessPoolExecutor:
+        self._executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        self._executor.submit(_warm_up)
+        return self._executor
+
     def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
                name: str, caption: str, alt: str, redo: Callable[[], Figure]) -> None:
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        future = self._executor.submit(func, payload, name, caption, alt)
+        executor = self._executor if self._executor is not None else self._fork()
+        future = executor.submit(func, payload, name, caption, alt)
         placeholder = Figure(name=name, caption=caption, alt=alt, uri="")
         section.add(placeholder)
         self._pending.append((section, what, placeholder, future, redo))

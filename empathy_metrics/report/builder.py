@@ -30,7 +30,7 @@ from ..io import resolve_columns
 from ..suppression import DEFAULT_MIN_CELL
 from ..suppression import fold_small_groups as fold_groups
 from ._context import STEPS, Context, Progress, Runner
-from ._offload import Offload
+from ._offload import OFFLOADED, Offload
 from ._pool import FigurePool
 from ._print import check_paper
 from ._tables import Section
@@ -206,6 +206,7 @@ def build_report(
         mixed_scales = scales[:1]  # no total: the headline scale
 
     with Progress(Progress.mode_for(progress), STEPS) as bar, FigurePool(parallel) as pool:
+        pool.start()  # the figure worker imports matplotlib while the core analyses run
         run = Runner(bar)
         # ---------------------------------------------------------------- core (errors raise)
         scored = run.timed("Scoring", lambda: score(frame, inst))
@@ -224,11 +225,12 @@ def build_report(
                       figures=pool)
         specs = section_specs()
         sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
-        offload = Offload(parallel)  # the structure section in a forked child meanwhile
+        offload = Offload(parallel)  # the comparability section in a forked child meanwhile
+        order = build_order(specs, late=OFFLOADED)  # same order with or without a child
         try:
-            for spec in build_order(specs):
+            for spec in order:
                 offload.start(ctx, spec, sections[spec.id])
-            for spec in build_order(specs):
+            for spec in order:
                 ctx.results[spec.id] = offload.collect(ctx, spec, sections[spec.id])
         finally:
             offload.close()

@@ -66,10 +66,18 @@ def section_specs() -> list[SectionSpec]:
     return sorted(specs, key=lambda s: (s.order, s.id))
 
 
-def build_order(specs: list[SectionSpec]) -> list[SectionSpec]:
+def build_order(specs: list[SectionSpec], late: tuple[str, ...] = ()) -> list[SectionSpec]:
     """``specs`` reordered so that every section comes after the sections it needs
-    (otherwise in report order)."""
+    (otherwise in report order); the ``late`` sections, and those needing them, come after
+    every other section that can be built (the builder collects the sections it built in a
+    child process as late as it can)."""
     known = {s.id for s in specs}
+    waits = set(late)
+    while True:  # sections needing a late one, directly or not, are late too
+        more = {s.id for s in specs if waits.intersection(s.needs)} - waits
+        if not more:
+            break
+        waits |= more
     done: set[str] = set()
     out: list[SectionSpec] = []
     pending = list(specs)
@@ -81,7 +89,7 @@ def build_order(specs: list[SectionSpec]) -> list[SectionSpec]:
         if not ready:  # pragma: no cover - a programming error
             raise RuntimeError("report sections need each other: "
                                + ", ".join(s.id for s in pending))
-        first = ready[0]
+        first = next((s for s in ready if s.id not in waits), ready[0])
         out.append(first)
         done.add(first.id)
         pending.remove(first)

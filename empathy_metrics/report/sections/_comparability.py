@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._context import Context
 from .._tables import Column, Section, Table
+from ._fit import FIT_COLUMNS, fit_rows
 
 __all__ = ["Comparability", "Part", "plan", "comparability"]
 
@@ -233,8 +234,7 @@ def _verdict(ctx: Context, parts: list[Part], failed: list[str], design: str,
 _FIT_COLUMNS_HEAD = [Column.text("scale_name", "Scale"), Column.text("design", "Design")]
 
 
-def _tables(ctx: Context, section: Section, parts: list[Part], fit_columns: list[Column],
-            fit_rows) -> None:
+def _tables(ctx: Context, section: Section, parts: list[Part]) -> None:
     """The fit and comparison tables, one block of rows per part, with the design."""
     rows, comps = [], []
     for p in parts:
@@ -248,7 +248,7 @@ def _tables(ctx: Context, section: Section, parts: list[Part], fit_columns: list
                           "design": p.design, **r})
     time = ctx.tw
     section.add(Table("invariance_fit", f"Invariance models across {time}s",
-                      pd.DataFrame(rows), _FIT_COLUMNS_HEAD + fit_columns,
+                      pd.DataFrame(rows), _FIT_COLUMNS_HEAD + FIT_COLUMNS,
                       min_cell=ctx.min_cell))
     cols = _FIT_COLUMNS_HEAD + [
         Column.text("comparison", "Comparison"), Column.num("chisq_diff", "Δχ²", 3),
@@ -260,8 +260,7 @@ def _tables(ctx: Context, section: Section, parts: list[Part], fit_columns: list
                       pd.DataFrame(comps), cols, min_cell=ctx.min_cell, index=False))
 
 
-def comparability(ctx: Context, section: Section, kept: list[Any], fit_columns: list[Column],
-                  fit_rows) -> Comparability | None:
+def comparability(ctx: Context, section: Section, kept: list[Any]) -> Comparability | None:
     """Fit the invariance models across the ``kept`` times and write the subsection."""
     frame = ctx.frame[ctx.frame[ctx.time].isin(kept)]
     long, rest, repeated = plan(ctx, frame, len(kept))
@@ -275,7 +274,7 @@ def comparability(ctx: Context, section: Section, kept: list[Any], fit_columns: 
         return None
     design = LONGITUDINAL if not rest else MULTIGROUP if not long else MIXED
     section.para(_design_text(ctx, long, rest, repeated))
-    _tables(ctx, section, parts, fit_columns, fit_rows)
+    _tables(ctx, section, parts)
     for p in parts:
         kind = ("longitudinal model" if p.design == LONGITUDINAL
                 else "multi-group model of the whole instrument" if repeated

@@ -12,7 +12,7 @@ from . import SectionSpec
 
 def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
     """Plain-words findings; returns detail cards (label, value, detail) for other sections."""
-    rel, inv = ctx.results.get("reliability"), ctx.results.get("structure")
+    rel, inv = ctx.results.get("reliability"), ctx.results.get("comparability")
     tr, time, inst = ctx.tr, ctx.tw, ctx.inst
     ref = tr.reference
     bt = tr.by_time
@@ -163,4 +163,4 @@ def _findings(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
 
 
 SECTION = SectionSpec("findings", 15, lambda ctx: "Key findings", _findings,
-                      needs=("change", "reliability", "structure"))
+                      needs=("change", "reliability", "comparability"))

@@ -223,7 +223,7 @@ def _cards(ctx: Context, point: _Point | None, change: _Change | None,
 
 def _conclusions(ctx: Context, change: _Change | None) -> tuple[list[str], list[str]]:
     time = ctx.tw
-    inv = ctx.results.get("structure")
+    inv = ctx.results.get("comparability")
     can, cannot = [], []
     if ctx.cohort is not None:
         can.append(f"How the newest class compares with earlier classes at the same {time}.")
@@ -361,4 +361,4 @@ def _summary(ctx: Context, section: Section) -> list[tuple[str, str, str]]:
 
 
 SECTION = SectionSpec("summary", 10, lambda ctx: "Summary", _summary,
-                      needs=("change", "structure", "attrition"))
+                      needs=("change", "comparability", "attrition"))

@@ -1,13 +1,12 @@
-"""Factor structure (EFA, CFA) of one time and measurement invariance across times (the
-comparability verdict: longitudinal when students are followed, see :mod:`._comparability`)."""
+"""Factor structure of one time: exploratory and confirmatory factor analyses (whether the
+items group into the published subscales). Comparability across times is the next section,
+:mod:`.comparability`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ...errors import InputError
@@ -15,42 +14,12 @@ from .._context import Context
 from .._tables import Column, Section, Table
 from .._words import p_phrase
 from . import SectionSpec
-from ._comparability import comparability
+from ._fit import FIT_COLUMNS, fit_rows, fit_word
 
 
-def _fit_rows(fit: Mapping[str, Any], model: str) -> dict[str, Any]:
-    ci = fit.get("rmsea_ci") or [None, None]
-    return {"model": model, "chisq": fit.get("chisq"), "df": fit.get("df"),
-            "p": fit.get("pvalue"), "cfi": fit.get("cfi"), "tli": fit.get("tli"),
-            "rmsea": fit.get("rmsea"), "rmsea_ci_low": ci[0], "rmsea_ci_high": ci[1],
-            "srmr": fit.get("srmr")}
-
-
-def _fit_word(fit: Mapping[str, Any]) -> str | None:
-    """'well' / 'acceptably' / 'poorly' by the conventional cut-offs (Hu & Bentler 1999)."""
-    try:
-        cfi, rmsea, srmr = (float(fit[k]) for k in ("cfi", "rmsea", "srmr"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not all(np.isfinite([cfi, rmsea, srmr])):
-        return None
-    if cfi >= 0.95 and rmsea <= 0.06 and srmr <= 0.08:
-        return "well"
-    if cfi >= 0.90 and rmsea <= 0.08:
-        return "acceptably"
-    return "poorly: the items may not group into the published subscales in this sample"
-
-
-_FIT_COLUMNS = [Column.text("model", "Model"), Column.num("chisq", "χ²", 1),
-                Column.int("df", "df"), Column.p("p"), Column.num("cfi", "CFI", 3),
-                Column.num("tli", "TLI", 3), Column.num("rmsea", "RMSEA", 3),
-                Column.ci("rmsea_ci_low", "rmsea_ci_high", "RMSEA 90% CI", 3),
-                Column.num("srmr", "SRMR", 3)]
-
-
-def _structure(ctx: Context, section: Section) -> Any:
-    """EFA and CFA of one time, then invariance across the times (the comparability
-    verdict, returned for the summary and findings)."""
+def _factors(ctx: Context, section: Section) -> None:
+    """EFA and CFA of the responses of one time (``options["structure_time"]``, default the
+    reference time), unless that time is suppressed."""
     time, opts = ctx.tw, ctx.opts
     st = opts["structure_time"]
     if st is None:
@@ -68,18 +37,6 @@ def _structure(ctx: Context, section: Section) -> Any:
             ctx.run.step()
     else:
         _factor_analyses(ctx, section, st)
-    section.heading(f"Measurement invariance across {time}s")
-    kept = [t for t in ctx.times if ctx.time_shown[t]]
-    if not ctx.opts["invariance"]:
-        section.para("Invariance was not tested (turned off in the options).")
-        ctx.run.step()
-        return None
-    if len(kept) < 2:
-        section.para(f"Invariance needs at least two {time}s with {ctx.min_cell} or more "
-                     "respondents.")
-        ctx.run.step()
-        return None
-    return comparability(ctx, section, kept, _FIT_COLUMNS, _fit_rows)
 
 
 def _factor_analyses(ctx: Context, section: Section, st: Any) -> None:
@@ -133,9 +90,9 @@ def _factor_analyses(ctx: Context, section: Section, st: Any) -> None:
             "(maximum likelihood). Good fit: CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08 "
             "(Hu & Bentler 1999); CFI ≥ .90 and RMSEA ≤ .08 are often taken as "
             "acceptable.")
-        section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([_fit_rows(c.fit, "CFA")]),
-                          _FIT_COLUMNS, min_cell=ctx.min_cell))
-        word = _fit_word(c.fit)
+        section.add(Table("cfa_fit", "CFA fit", pd.DataFrame([fit_rows(c.fit, "CFA")]),
+                          FIT_COLUMNS, min_cell=ctx.min_cell))
+        word = fit_word(c.fit)
         if word:
             section.para(f"By these cut-offs the published structure fits these data "
                          f"{word}.")
@@ -148,6 +105,4 @@ def _factor_analyses(ctx: Context, section: Section, st: Any) -> None:
                  Column.num("std", "Standardised", 3)], min_cell=ctx.min_cell))
 
 
-SECTION = SectionSpec(
-    "structure", 120, lambda ctx: f"Factor structure and comparability across {ctx.tw}s",
-    _structure, appendix=True)
+SECTION = SectionSpec("factors", 120, lambda ctx: "Factor structure", _factors, appendix=True)
