@@ -26,9 +26,9 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["suppress", "recoverable_cells", "suppressed_label", "suppression_kind", "with_kinds",
-           "protected_whiskers", "fold_small_groups", "DEFAULT_MIN_CELL", "SMALL",
-           "COMPLEMENTARY", "FOLDED_LABEL"]
+__all__ = ["suppress", "suppress_counts", "recoverable_cells", "suppressed_label",
+           "suppression_kind", "with_kinds", "protected_whiskers", "fold_small_groups",
+           "DEFAULT_MIN_CELL", "SMALL", "COMPLEMENTARY", "FOLDED_LABEL"]
 
 #: Default minimum number of respondents for a cell to be shown.
 DEFAULT_MIN_CELL = 10
@@ -326,6 +326,28 @@ def suppress(
     out["suppressed"] = sup
     out["primary_suppressed"] = primary
     return out
+
+
+def suppress_counts(counts: np.ndarray | Sequence[float], min_cell: int = DEFAULT_MIN_CELL,
+                    membership: np.ndarray | None = None,
+                    first: np.ndarray | Sequence[bool] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The suppression pattern of :func:`suppress` on arrays: ``(suppressed, primary)``.
+
+    ``counts`` holds one count per cell, ``membership`` the margins × cells 0/1 matrix
+    (default: one margin, the grand total), ``first`` the cells to hide first as complements
+    (``complement_first`` of :func:`suppress`). The same primary suppression
+    (``count < min_cell``) and least-loss complements as :func:`suppress`, without building
+    or copying a table: for callers that hold their cells as arrays.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if int(min_cell) < 1:
+        raise InputError(f"min_cell must be at least 1, got {min_cell}")
+    member = np.ones((1, counts.size)) if membership is None else membership
+    first = (np.zeros(counts.size, dtype=bool) if first is None
+             else np.asarray(first, dtype=bool))
+    primary = counts < min_cell
+    return _complements(counts, primary, member, first), primary
 
 
 def _complements(counts: np.ndarray, primary: np.ndarray, member: np.ndarray,

@@ -88,18 +88,57 @@ def _describe(values: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _mean_cis(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """t-based CIs of many means from their summaries, elementwise as
+    :func:`~empathy_metrics.effect_sizes.mean_ci` (``x̄ ± t_{(1+level)/2, n−1}·s/√n``, R
+    ``t.test(x)$conf.int``) with one quantile call; NaN where ``n < 2``."""
+    n = np.asarray(n)
+    ok = n >= 2
+    lo, hi = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
+    if ok.any():
+        se = sd[ok] / np.sqrt(n[ok])
+        q = t_ppf(0.5 + level / 2, n[ok] - 1)
+        lo[ok], hi[ok] = mean[ok] - q * se, mean[ok] + q * se
+    return lo, hi
+
+
 def _compare(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Welch difference and d/g of ``x − y``."""
-    if x.size < 2 or y.size < 2:
-        return {}
-    w = welch_difference(x, y)
-    out = {"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1], "diff_p": w.p}
-    sx, sy = x.std(ddof=1), y.std(ddof=1)
-    if sx == 0 and sy == 0:
-        return out
-    es = cohens_d(x.mean(), sx, x.size, y.mean(), sy, y.size)
-    out.update(d=es.d, d_ci_low=es.d_ci[0], d_ci_high=es.d_ci[1], g=es.g,
-               g_ci_low=es.g_ci[0], g_ci_high=es.g_ci[1])
+    return _compare_many([(x, y)])[0]
+
+
+def _compare_many(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[str, float]]:
+    """:func:`_compare` of every pair ``(x, y)``: Welch difference and d/g of ``x − y``.
+
+    The Welch differences are computed per pair (:func:`welch_difference`); Cohen's d and
+    Hedges' g of all pairs with some spread come from one vectorised
+    :func:`~empathy_metrics.effect_sizes.cohens_d` call, whose noncentral-t CIs are solved
+    elementwise (each element takes the steps it would take alone: the same numbers as one
+    call per pair, in one pass of array operations instead of one per pair). Pairs with
+    fewer than 2 values on a side give ``{}``; without spread on both sides, no d/g.
+    """
+    out: list[dict[str, float]] = []
+    es_at: list[int] = []
+    es_args: list[tuple[float, ...]] = []
+    for x, y in pairs:
+        if x.size < 2 or y.size < 2:
+            out.append({})
+            continue
+        w = welch_difference(x, y)
+        out.append({"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1],
+                    "diff_p": w.p})
+        sx, sy = x.std(ddof=1), y.std(ddof=1)
+        if sx == 0 and sy == 0:
+            continue
+        es_at.append(len(out) - 1)
+        es_args.append((x.mean(), sx, x.size, y.mean(), sy, y.size))
+    if es_at:
+        es = cohens_d(*(np.array(col, dtype=float) for col in zip(*es_args, strict=True)))
+        for j, i in enumerate(es_at):
+            out[i].update(d=float(es.d[j]), d_ci_low=float(es.d_ci[0][j]),
+                          d_ci_high=float(es.d_ci[1][j]), g=float(es.g[j]),
+                          g_ci_low=float(es.g_ci[0][j]), g_ci_high=float(es.g_ci[1][j]))
     return out
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..instruments import Instrument
 from ..suppression import protected_whiskers
-from ._base import TrendInput, _apply_pattern, _compare, _describe
+from ._base import TrendInput, _apply_pattern, _compare_many, _describe
 
 _CHANGE_COLS = ["diff_vs_ref", "diff_ci_low", "diff_ci_high", "diff_p", "d_vs_ref", "d_ci_low",
                 "d_ci_high", "g_vs_ref", "g_ci_low", "g_ci_high"]
@@ -21,7 +21,10 @@ _BY_TIME_STATS = ["mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3",
                   "g_ci_high"]
 
 
-def _scale_by_time(inp: TrendInput, scale: str) -> pd.DataFrame:
+def _scale_by_time(inp: TrendInput, scale: str,
+                   pairs: list[tuple[dict[str, Any], np.ndarray, np.ndarray]]
+                   ) -> list[dict[str, Any]]:
+    """The rows of one scale; the comparisons with the reference go to ``pairs``."""
     y_by_t = inp.values[scale]
     ref_y = y_by_t[inp.reference]
     rows = []
@@ -30,26 +33,32 @@ def _scale_by_time(inp: TrendInput, scale: str) -> pd.DataFrame:
         # box-plot whiskers that show no single student's score (figure rule, issue 8)
         row["whisker_low"], row["whisker_high"] = protected_whiskers(y_by_t[t], inp.min_cell)
         if t != inp.reference:
-            cmp = _compare(y_by_t[t], ref_y)
-            row.update({("diff_vs_ref" if k == "diff" else f"{k}_vs_ref" if k in ("d", "g")
-                         else k): v for k, v in cmp.items()})
+            pairs.append((row, y_by_t[t], ref_y))
         elif ref_y.size > 1:
             row.update(diff_vs_ref=0.0, d_vs_ref=0.0, g_vs_ref=0.0)
         rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=["scale", "time", "n", *_BY_TIME_STATS])
-    table = _apply_pattern(table, inp.pat_time, ["time"])
-    if not inp.shown[inp.reference]:  # a change from a hidden reference would reveal its mean
-        table.loc[:, _CHANGE_COLS] = np.nan
-    return table
+    return rows
 
 
 def by_time_table(inp: TrendInput) -> pd.DataFrame:
     """Per scale and time: n, mean, SD, SE, 95 % CI, quartiles, whiskers and the change from
     the reference (Welch difference with CI and p, Cohen's d and Hedges' g with CIs).
 
-    Hidden times are blank; with a hidden reference no change is shown.
+    Hidden times are blank; with a hidden reference no change is shown. The comparisons of
+    every scale are computed together (:func:`._base._compare_many`: one vectorised
+    effect-size call) and the time pattern is applied once to the table of all scales.
     """
-    return pd.concat([_scale_by_time(inp, s) for s in inp.scales], ignore_index=True)
+    pairs: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []
+    rows = [row for s in inp.scales for row in _scale_by_time(inp, s, pairs)]
+    for (row, _, _), cmp in zip(pairs, _compare_many([(y, r) for _, y, r in pairs]),
+                                strict=True):
+        row.update({("diff_vs_ref" if k == "diff" else f"{k}_vs_ref" if k in ("d", "g")
+                     else k): v for k, v in cmp.items()})
+    table = pd.DataFrame(rows).reindex(columns=["scale", "time", "n", *_BY_TIME_STATS])
+    table = _apply_pattern(table, inp.pat_time, ["time"])
+    if not inp.shown[inp.reference]:  # a change from a hidden reference would reveal its mean
+        table.loc[:, _CHANGE_COLS] = np.nan
+    return table
 
 
 def score_table(inp: TrendInput) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..instruments import Instrument, load_instrument, resolve_instrument
-from ..suppression import DEFAULT_MIN_CELL, suppress
+from ..suppression import DEFAULT_MIN_CELL, suppress_counts
 from ._base import _describe, _pattern, _prepare
 from .results import HistogramResult, TrendResult
 
@@ -98,7 +98,7 @@ def _histogram_bins(y: np.ndarray, lo: float, hi: float, width: float, min_cell:
     return [low_bin, *(interior(a) for a in range(j + 1, j2)), high_bin]
 
 
-def _protect_bins(bins: list[dict[str, Any]], min_cell: int) -> pd.DataFrame:
+def _protect_bins(bins: list[dict[str, Any]], min_cell: int) -> list[dict[str, Any]]:
     """Suppress the bins of 1..min_cell−1 with complements so that none can be recovered
     from the shown bins and the time's total n (one margin: the whole time).
 
@@ -106,23 +106,19 @@ def _protect_bins(bins: list[dict[str, Any]], min_cell: int) -> pd.DataFrame:
     least ``min_cell``, which would narrow what the hidden bins can be). Zero bins are shown,
     so a reader knows each hidden bin holds at least 1 (an open bin at least ``min_cell``);
     complements are added until the hidden total exceeds the sum of those lower bounds, so
-    that no hidden bin is pinned to one value (e.g. two hidden bins of 1 each).
+    that no hidden bin is pinned to one value (e.g. two hidden bins of 1 each). Returns the
+    bins with ``suppressed``, ``primary_suppressed`` and the count of hidden bins ``None``
+    (:func:`empathy_metrics.suppression.suppress_counts` on the bins' counts).
     """
-    table = pd.DataFrame(bins)
-    counts = table["count"].to_numpy(dtype=float)
+    counts = np.array([b["count"] for b in bins], dtype=float)
     nonzero = counts > 0
-    out = table.copy()
-    out["suppressed"] = False
-    out["primary_suppressed"] = False
+    hidden = np.zeros(counts.size, dtype=bool)
+    small = np.zeros(counts.size, dtype=bool)
     if nonzero.any():
-        cells = table[nonzero].reset_index(drop=True)
-        cells["interior"] = cells["open"].isna()
-        sub = suppress(cells, "count", min_cell, margins=[[]],
-                       keys=["bin", "low", "high", "open", "label"], blank_count=False,
-                       complement_first="interior")
-        hide = sub["suppressed"].to_numpy(dtype=bool).copy()
-        c = cells["count"].to_numpy(dtype=float)
-        interior = cells["interior"].to_numpy(dtype=bool)
+        c = counts[nonzero]
+        interior = np.array([b["open"] is None for b in bins])[nonzero]
+        hide, primary = suppress_counts(c, min_cell, first=interior)
+        hide = hide.copy()
         lower = np.where(interior, 1.0, float(min_cell))
         while hide.any() and c[hide].sum() <= lower[hide].sum() and not hide.all():
             pool = np.flatnonzero(~hide & interior)
@@ -130,16 +126,13 @@ def _protect_bins(bins: list[dict[str, Any]], min_cell: int) -> pd.DataFrame:
             hide[pool[np.argmin(c[pool])]] = True
         if hide.any() and c[hide].sum() <= lower[hide].sum():
             # every bin hidden and still pinned by the bounds: show the time as one bin
-            n = int(c.sum())
-            lo, hi = float(table["low"].min()), float(table["high"].max())
-            return pd.DataFrame([{"bin": 0, "low": lo, "high": hi, "open": "both",
-                                  "label": "all scores", "count": n, "suppressed": False,
-                                  "primary_suppressed": False}]).astype({"count": object})
-        out.loc[nonzero, "suppressed"] = hide
-        out.loc[nonzero, "primary_suppressed"] = sub["primary_suppressed"].to_numpy()
-    out["count"] = out["count"].astype(object)
-    out.loc[out["suppressed"].to_numpy(dtype=bool), "count"] = None
-    return out
+            return [{"bin": 0, "low": float(min(b["low"] for b in bins)),
+                     "high": float(max(b["high"] for b in bins)), "open": "both",
+                     "label": "all scores", "count": int(c.sum()), "suppressed": False,
+                     "primary_suppressed": False}]
+        hidden[nonzero], small[nonzero] = hide, primary
+    return [{**b, "count": None if h else b["count"], "suppressed": bool(h),
+             "primary_suppressed": bool(p)} for b, h, p in zip(bins, hidden, small, strict=True)]
 
 
 def _mode(y: np.ndarray, res: float) -> tuple[float, int]:
@@ -149,7 +142,7 @@ def _mode(y: np.ndarray, res: float) -> tuple[float, int]:
     return float(vals[i]), int(cnt[i])
 
 
-def _distribution_row(y: np.ndarray, bins: pd.DataFrame, res: float, min_cell: int
+def _distribution_row(y: np.ndarray, bins: list[dict[str, Any]], res: float, min_cell: int
                       ) -> dict[str, Any]:
     """n, mean, SD, quartiles and the protected minimum, maximum and mode of one time."""
     d = _describe(y)
@@ -159,16 +152,16 @@ def _distribution_row(y: np.ndarray, bins: pd.DataFrame, res: float, min_cell: i
     if y.size == 0:
         return row
     lo_v, hi_v = float(y.min()), float(y.max())
-    open_low = bins[bins["open"] == "low"]
-    open_high = bins[bins["open"] == "high"]
+    open_low = [b for b in bins if b["open"] == "low"]
+    open_high = [b for b in bins if b["open"] == "high"]
     if int((y == lo_v).sum()) >= min_cell:
         row["min"] = lo_v
-    elif len(open_low):
-        row.update(min=float(open_low["high"].iloc[0]), min_coded=True)
+    elif open_low:
+        row.update(min=float(open_low[0]["high"]), min_coded=True)
     if int((y == hi_v).sum()) >= min_cell:
         row["max"] = hi_v
-    elif len(open_high):
-        row.update(max=float(open_high["low"].iloc[0]), max_coded=True)
+    elif open_high:
+        row.update(max=float(open_high[0]["low"]), max_coded=True)
     mode, mode_n = _mode(y, res)
     if mode_n >= min_cell:
         row["mode"] = mode
@@ -184,7 +177,8 @@ def _histogram_tables(inst: Instrument, scales: Sequence[str], y_by_scale_time: 
 
     ``small`` maps each time to whether it was hidden for being small (``primary_suppressed``
     of the time pattern); a hidden time that is not small is a complement."""
-    hist_parts, dist_rows, widths = [], [], {}
+    hist_rows: list[dict[str, Any]] = []
+    dist_rows, widths = [], {}
     for scale in scales:
         lo, hi = inst.scale_range(scale)
         res = score_resolution(inst, scale)
@@ -200,11 +194,9 @@ def _histogram_tables(inst: Instrument, scales: Sequence[str], y_by_scale_time: 
         for t in times:
             y = y_by_scale_time[(scale, t)]
             if not shown[t]:
-                hist_parts.append(pd.DataFrame([{"scale": scale, "time": t, "bin": 0,
-                                                 "low": lo, "high": hi, "open": "both",
-                                                 "label": "all scores", "count": None,
-                                                 "suppressed": True,
-                                                 "primary_suppressed": bool(small[t])}]))
+                hist_rows.append({"scale": scale, "time": t, "bin": 0, "low": lo, "high": hi,
+                                  "open": "both", "label": "all scores", "count": None,
+                                  "suppressed": True, "primary_suppressed": bool(small[t])})
                 row = {"scale": scale, "time": t, **{c: np.nan for c in _DIST_COLS[2:]},
                        "min_coded": None, "max_coded": None}
                 row["n"] = None
@@ -212,14 +204,13 @@ def _histogram_tables(inst: Instrument, scales: Sequence[str], y_by_scale_time: 
                                   "primary_suppressed": bool(small[t])})
                 continue
             bins = _protect_bins(_histogram_bins(y, lo, hi, width, min_cell), min_cell)
-            bins.insert(0, "time", t)
-            bins.insert(0, "scale", scale)
-            hist_parts.append(bins)
+            hist_rows.extend({"scale": scale, "time": t, **b} for b in bins)
             dist_rows.append({"scale": scale, "time": t,
                               **_distribution_row(y, bins, res, min_cell), "suppressed": False,
                               "primary_suppressed": False})
-    hist = pd.concat(hist_parts, ignore_index=True)
-    hist = hist.reindex(columns=[*_HIST_COLS, "suppressed", "primary_suppressed"])
+    hist = pd.DataFrame(hist_rows).reindex(columns=[*_HIST_COLS, "suppressed",
+                                                    "primary_suppressed"])
+    hist["count"] = pd.Series([r["count"] for r in hist_rows], dtype=object, index=hist.index)
     dist = pd.DataFrame(dist_rows).reindex(columns=[*_DIST_COLS, "suppressed",
                                                     "primary_suppressed"])
     dist["n"] = pd.Series([None if pd.isna(v) else int(v) for v in dist["n"]], dtype=object,
