@@ -46,6 +46,51 @@ def test_analytic_observed_information_equals_finite_differences(hs_missing, equ
     np.testing.assert_allclose(analytic, numeric, atol=1e-6 * np.abs(numeric).max(), rtol=0)
 
 
+
+@pytest.mark.parametrize("model,equal", [
+    (HS, ("loadings", "intercepts")),  # equal parameters, latent means free in group 2
+    ("visual =~ NA*x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+     "visual ~~ 1*visual\nx1 ~~ x4\nx2 ~~ x5", ()),  # std.lv-like, residual covariances
+])
+def test_structured_hessian_equals_the_sparse_jacobian_contraction(hs_missing, model, equal):
+    # the rank-2 form of dSigma/dtheta (Lambda, Phi, Theta entries) gives the same observed
+    # information as the contraction of the full sparse Jacobian (the generic path)
+    _, groups = hs_missing
+    structure = Structure(parse_model(model), 2, meanstructure=True, equal=equal)
+    const = _constant(groups, True)
+    rng = np.random.default_rng(11)
+    theta = _start(structure, groups, const) + 0.05 * rng.standard_normal(structure.q)
+    structured = observed_hessian(structure, groups, theta)
+    structure.kinds = (*structure.kinds, "generic")  # not the plain factor model: old path
+    generic = observed_hessian(structure, groups, theta)
+    np.testing.assert_allclose(structured, generic, rtol=0,
+                               atol=1e-12 * np.abs(generic).max())
+
+
+@pytest.mark.parametrize("derivatives", [1, 2])
+@pytest.mark.parametrize("complete", [True, False])
+def test_rank2_gradient_and_information_equal_the_dense_jacobian(hs_missing, derivatives,
+                                                                 complete):
+    # F's gradient and expected information from the rank-2 form of dSigma/dtheta equal the
+    # contractions of the dense Jacobian (complete data; FIML gradient and FIML expected
+    # information block by block), with equal parameters across groups
+    values, groups = hs_missing
+    if complete:
+        values = values[~np.isnan(values).any(axis=1)]
+        groups = [group_stats(values[:80]), group_stats(values[80:])]
+    structure = Structure(parse_model(HS + "\nx1 ~~ x4"), 2, meanstructure=True,
+                          equal=("loadings", "intercepts"))
+    const = _constant(groups, True)
+    theta = _start(structure, groups, const)
+    theta = theta + 0.05 * np.random.default_rng(5).standard_normal(structure.q)
+    f, grad, info = discrepancy(structure, groups, theta, const, derivatives=derivatives)
+    structure.kinds = (*structure.kinds, "generic")  # not the plain factor model: old path
+    f0, grad0, info0 = discrepancy(structure, groups, theta, const, derivatives=derivatives)
+    assert f == f0
+    np.testing.assert_allclose(grad, grad0, rtol=0, atol=1e-13 * np.abs(grad0).max())
+    if derivatives == 2:
+        np.testing.assert_allclose(info, info0, rtol=0, atol=1e-13 * np.abs(info0).max())
+
 def test_em_with_newton_finish_is_the_em_optimum(hs_missing, monkeypatch):
     values, _ = hs_missing
     blocks = _missing.pattern_blocks(values)

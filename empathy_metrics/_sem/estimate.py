@@ -25,7 +25,6 @@ MLR (:mod:`.robust`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from ..errors import DegenerateDataError, InputError
+from .rank2 import Rank2, rank2
 from .samples import GroupStats
 from .structure import Structure
 from .syntax import ModelSpec
@@ -119,7 +119,11 @@ def discrepancy(structure: Structure, groups: list[GroupStats], theta: np.ndarra
                 const: float, *, derivatives: int):
     """F; with ``derivatives >= 1`` its gradient, with ``derivatives == 2`` also the expected
     information (per unit N). Returns ``(inf, None, None)`` when an implied covariance matrix
-    is not positive definite."""
+    is not positive definite.
+
+    The covariance part of the derivatives comes from the rank-2 form of
+    :math:`\\partial\\Sigma/\\partial\\theta` (:mod:`.rank2`) for the factor model, from the
+    dense Jacobian for other structures."""
     n_total = sum(st.n for st in groups)
     f = const
     q = structure.q
@@ -134,11 +138,11 @@ def discrepancy(structure: Structure, groups: list[GroupStats], theta: np.ndarra
                 return math.inf, None, None
             f += part[0]
             if derivatives:
-                grad[part[2]] += part[1]
+                grad += part[1]
             continue
         if derivatives:
-            d_sig_all, d_mu_all, cols = structure.jacobian(theta, g)
-            k = len(cols)
+            r2 = rank2(structure, theta, g)
+            d_sig_all, d_mu_all, cols = structure.jacobian(theta, g, sigma=r2 is None)
             # dF/dSigma and dF/dmu summed over the blocks, then one chain-rule contraction
             g_sig = np.zeros((p, p))
             g_mu = np.zeros(p)
@@ -164,28 +168,47 @@ def discrepancy(structure: Structure, groups: list[GroupStats], theta: np.ndarra
             else:
                 g_sig[b.ix] += w * gmat
                 g_mu[b.obs] -= 2.0 * w * sid
-            if derivatives < 2:
-                continue
-            if b.obs is None:
-                d_sig, d_mu = d_sig_all, d_mu_all
-            else:
-                d_sig = d_sig_all[:, b.obs][:, :, b.obs]
-                d_mu = d_mu_all[b.obs]
-            m_a = sinv @ d_sig  # k x p x p
-            tr = m_a.reshape(k, -1) @ m_a.transpose(0, 2, 1).reshape(k, -1).T
-            info[np.ix_(cols, cols)] += w * (tr + 2.0 * d_mu.T @ sinv @ d_mu)
+            if derivatives == 2:
+                _expected_block(info, b, sinv, w, r2, d_sig_all, d_mu_all, cols)
         if derivatives:
-            grad[cols] += d_sig_all.reshape(k, -1) @ g_sig.reshape(-1) + g_mu @ d_mu_all
+            grad[cols] += g_mu @ d_mu_all
+            if r2 is None:
+                grad[cols] += d_sig_all.reshape(len(cols), -1) @ g_sig.reshape(-1)
+            else:
+                grad += r2.gradient(g_sig, q)
     return f, grad, info
+
+
+def _expected_block(info: np.ndarray, b, sinv: np.ndarray, w: float, r2: Rank2 | None,
+                    d_sig_all: np.ndarray | None, d_mu_all: np.ndarray, cols: np.ndarray
+                    ) -> None:
+    """Add block ``b``'s expected information :math:`w[\\mathrm{tr}(\\Sigma^{-1}\\Delta_a
+    \\Sigma^{-1}\\Delta_b) + 2\\Delta_{\\mu a}'\\Sigma^{-1}\\Delta_{\\mu b}]` (observed
+    variables of the block) to ``info``: the trace by :meth:`.rank2.Rank2.trace_products`
+    (``r2``) or from the dense Jacobian ``d_sig_all``."""
+    d_mu = d_mu_all if b.obs is None else d_mu_all[b.obs]
+    info[np.ix_(cols, cols)] += w * 2.0 * d_mu.T @ sinv @ d_mu
+    if r2 is not None:
+        if b.obs is not None:  # padded: the missing variables' rows and columns are 0
+            full = np.zeros((len(d_mu_all), len(d_mu_all)))
+            full[b.ix] = sinv
+            sinv = full
+        r2.scatter(w * r2.trace_products(sinv), info)
+        return
+    k = len(cols)
+    d_sig = d_sig_all if b.obs is None else d_sig_all[:, b.obs][:, :, b.obs]
+    m_a = sinv @ d_sig  # k x p x p
+    tr = m_a.reshape(k, -1) @ m_a.transpose(0, 2, 1).reshape(k, -1).T
+    info[np.ix_(cols, cols)] += w * tr
 
 
 def _fiml_part(structure: Structure, st: GroupStats, theta: np.ndarray, g: int,
                sigma: np.ndarray, mu: np.ndarray, n_total: int, derivatives: int
-               ) -> tuple[float, np.ndarray | None, Any] | None:
-    """One group's FIML contribution to F (and its gradient, with the free-parameter columns)
-    from the batched per-pattern terms (:func:`.missing.pattern_terms`): the same sums as
-    the block loop of :func:`discrepancy`, without a loop over the patterns in Python.
-    ``None`` when some pattern's implied covariance matrix is not positive definite."""
+               ) -> tuple[float, np.ndarray | None] | None:
+    """One group's FIML contribution to F (and its gradient, length ``q``) from the batched
+    per-pattern terms (:func:`.missing.pattern_terms`): the same sums as the block loop of
+    :func:`discrepancy`, without a loop over the patterns in Python. ``None`` when some
+    pattern's implied covariance matrix is not positive definite."""
     from .missing import pattern_terms
 
     pat = st.patterns
@@ -197,12 +220,18 @@ def _fiml_part(structure: Structure, st: GroupStats, theta: np.ndarray, g: int,
             + np.einsum("bi,bi->b", terms.resid, terms.v))
     f = float(w @ (terms.logdet + quad))
     if not derivatives:
-        return f, None, None
+        return f, None
     g_sig = np.einsum("b,bij->ij", w, terms.inv) - terms.c_sum(w)
     g_mu = -2.0 * (w @ terms.v)
-    d_sig_all, d_mu_all, cols = structure.jacobian(theta, g)
-    k = len(cols)
-    return f, d_sig_all.reshape(k, -1) @ g_sig.reshape(-1) + g_mu @ d_mu_all, cols
+    r2 = rank2(structure, theta, g)
+    d_sig_all, d_mu_all, cols = structure.jacobian(theta, g, sigma=r2 is None)
+    grad = np.zeros(structure.q)
+    grad[cols] += g_mu @ d_mu_all
+    if r2 is None:
+        grad[cols] += d_sig_all.reshape(len(cols), -1) @ g_sig.reshape(-1)
+    else:
+        grad += r2.gradient(g_sig, structure.q)
+    return f, grad
 
 
 def hessian(structure: Structure, groups: list[GroupStats], theta: np.ndarray,
@@ -247,12 +276,12 @@ def observed_information(structure: Structure, groups: list[GroupStats], theta: 
 def _blas_single_thread():
     """Limit BLAS to one thread while fitting: the matrices are small (p <= ~100), and a
     multi-threaded BLAS on a busy machine is many times slower for them. A no-op when
-    ``threadpoolctl`` is not installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    ``threadpoolctl`` is not installed; the library scan is done once per process
+    (:func:`empathy_metrics._blas.single_thread_blas`; a fresh ``threadpool_limits`` scans
+    the loaded libraries each time, ~2.5 ms)."""
+    from .._blas import single_thread_blas
+
+    return single_thread_blas()
 
 
 def fit_model(spec: ModelSpec, groups: list[GroupStats], *, meanstructure: bool,

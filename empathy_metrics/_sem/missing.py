@@ -424,17 +424,20 @@ def _accelerated_em(pat: Patterns, mean: np.ndarray, cov: np.ndarray, terms: Pat
 
 
 def em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int = 10000,
-               tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray, float]:
+               tol: float = 1e-12, pat: Patterns | None = None
+               ) -> tuple[np.ndarray, np.ndarray, float]:
     """ML mean vector and covariance matrix under missing data (:func:`_em_moments`), with
-    BLAS limited to one thread (the matrices are small)."""
+    BLAS limited to one thread (the matrices are small). ``pat``: the blocks already packed
+    (:func:`pack`)."""
     from .estimate import _blas_single_thread
 
     with _blas_single_thread():
-        return _em_moments(blocks, p, n, max_iter=max_iter, tol=tol)
+        return _em_moments(blocks, p, n, max_iter=max_iter, tol=tol,
+                           pat=pack(blocks, p) if pat is None else pat)
 
 
 def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
-                tol: float) -> tuple[np.ndarray, np.ndarray, float]:
+                tol: float, pat: Patterns) -> tuple[np.ndarray, np.ndarray, float]:
     """ML mean vector and covariance matrix under missing data: EM, finished by Newton.
 
     Starts from the available-case means and pairwise covariances (:func:`_start_moments`)
@@ -451,7 +454,6 @@ def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
     -------
     mean, cov, loglik
     """
-    pat = pack(blocks, p)
     mean, cov = _start_moments(pat)
     terms = pattern_terms(pat, mean, cov)
     ll_old, change_old = -math.inf, math.inf

@@ -92,11 +92,14 @@ def group_stats(values: np.ndarray, label: Any = None, *, missing: str = "listwi
         ll = -n / 2.0 * (p * np.log(2 * np.pi) + np.linalg.slogdet(cov)[1] + p)
         block = Block(None, n, mean, cov, values if keep_data else None)
         return GroupStats(label, n, mean, cov, [block], float(ll), missing=False)
-    from .missing import em_moments, pattern_blocks
+    from .missing import em_moments, pack, pattern_blocks
 
     blocks = pattern_blocks(values)
-    mean, cov, ll = em_moments(blocks, p, n)
-    return GroupStats(label, n, mean, cov, blocks, ll, missing=True)
+    pat = pack(blocks, p)
+    mean, cov, ll = em_moments(blocks, p, n, pat=pat)
+    out = GroupStats(label, n, mean, cov, blocks, ll, missing=True)
+    out.__dict__["patterns"] = pat  # the cached property: packed once, shared with EM
+    return out
 
 
 def check_sample(values: np.ndarray, names: list[str], label: Any = None) -> None:

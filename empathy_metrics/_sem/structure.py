@@ -263,16 +263,16 @@ class Structure:
         sigma = lam @ phi @ lam.T + th
         return (sigma + sigma.T) / 2.0, nu + lam @ alpha
 
-    def jacobian(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Derivatives of Sigma_g (``k x p x p``) and mu_g (``p x k``) with respect to the
-        ``k`` free parameters that group ``g`` uses (returned third, as global indices)."""
+    def jacobian(self, theta: np.ndarray, g: int, *, sigma: bool = True
+                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """Derivatives of Sigma_g (``k x p x p``; ``None`` with ``sigma=False``) and mu_g
+        (``p x k``) with respect to the ``k`` free parameters that group ``g`` uses (returned
+        third, as global indices)."""
         p = self.p
         ix = self._index[g]
         cols, local = ix["cols"], ix["local"]
         k = len(cols)
         lam, phi, th, nu, alpha = self.matrices(theta, g)
-        lp = lam @ phi
-        d_sig = np.zeros((k, p, p))
         d_mu = np.zeros((p, k))
 
         def loc(f: np.ndarray) -> np.ndarray:
@@ -280,10 +280,22 @@ class Structure:
 
         r, c, f = ix["lambda"]
         if len(f):
+            np.add.at(d_mu, (r, loc(f)), alpha[c])
+        r, _, f = ix["nu"]
+        if len(f):
+            np.add.at(d_mu, (r, loc(f)), 1.0)
+        r, _, f = ix["alpha"]
+        if len(f):
+            np.add.at(d_mu, (slice(None), loc(f)), lam[:, r])
+        if not sigma:
+            return None, d_mu, cols
+        lp = lam @ phi
+        d_sig = np.zeros((k, p, p))
+        r, c, f = ix["lambda"]
+        if len(f):
             a = loc(f)
             np.add.at(d_sig, (a, r), lp[:, c].T)
             np.add.at(d_sig, (a, slice(None), r), lp[:, c].T)
-            np.add.at(d_mu, (r, a), alpha[c])
         r, c, f = ix["phi"]
         if len(f):
             a = loc(f)
@@ -296,12 +308,6 @@ class Structure:
             np.add.at(d_sig, (a, r, c), 1.0)
             o = r != c
             np.add.at(d_sig, (a[o], c[o], r[o]), 1.0)
-        r, _, f = ix["nu"]
-        if len(f):
-            np.add.at(d_mu, (r, loc(f)), 1.0)
-        r, _, f = ix["alpha"]
-        if len(f):
-            np.add.at(d_mu, (slice(None), loc(f)), lam[:, r])
         return d_sig, d_mu, cols
 
     # ----------------------------------------------------------------------------------------
