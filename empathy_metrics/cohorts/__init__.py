@@ -41,12 +41,13 @@ from .distribution import default_bin_width, score_histogram, score_resolution
 from .group_comparison import GroupComparisonResult, compare_groups, reliability_by
 from .items import item_change, reliability_by_time
 from .longitudinal import cronbach_alpha
-from .main import trend
+from .main import shown_times, trend
 from .results import HistogramResult, ItemChangeResult, ReliabilityByTimeResult, TrendResult
 
 __all__ = [
     "trend",
     "TrendResult",
+    "shown_times",
     "compare_groups",
     "GroupComparisonResult",
     "reliability_by",

@@ -194,6 +194,35 @@ def trend(
     )
 
 
+def shown_times(
+    data: pd.DataFrame,
+    instrument: Instrument | str,
+    *,
+    time: str,
+    id: str | None = None,  # noqa: A002 - as in trend()
+    cohort: str | None = None,
+    group: str | None = None,
+    reference: Any = None,
+    min_cell: int = DEFAULT_MIN_CELL,
+) -> dict[Any, bool]:
+    """Each time of ``data``, in order, and whether :func:`trend` shows it.
+
+    Only the first step of :func:`trend` (checking the columns, the time-suppression pattern
+    of :func:`empathy_metrics.suppression.suppress`: a time with fewer than ``min_cell``
+    respondents, and its complement, are hidden), with the same arguments and errors; for a
+    caller that must know which times are shown before the trend's analyses are done (the
+    report starts its invariance models from it while the trend runs). Equal to
+    ``{t: not hidden}`` of ``trend(...).by_time``.
+    """
+    check_frame(data, "data", "shown_times")
+    names = resolve_columns(data, time=time, id=id, cohort=cohort, group=group)
+    inst = resolve_instrument(instrument, data)
+    inp = prepare_trend_input(data, inst, time=names["time"], id=names["id"],
+                              cohort=names["cohort"], group=names["group"],
+                              reference=reference, min_cell=min_cell, scales=None)
+    return {t: bool(inp.shown[t]) for t in sorted(inp.times)}
+
+
 def _fold(data: pd.DataFrame, group: str | None, time: str, min_cell: Any, fold: bool
           ) -> tuple[pd.DataFrame, str | None]:
     """``fold_small_groups``: the data with small groups folded, and a note naming them."""

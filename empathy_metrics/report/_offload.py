@@ -1,15 +1,15 @@
 """A report section built in a forked child while this process builds the others.
 
 The comparability section (measurement invariance across times, the longest analysis of a
-yearly report) needs no other section's result. :class:`Offload` forks a child at the start of
-the section loop that builds it on its copy of the context, and hands back the filled
-:class:`~empathy_metrics.report._tables.Section`, the section's result, its error (raised here,
-at the section's turn, so that a report stops as it would serially), its timings and progress
-steps; figures an offloaded section might draw are drawn in the child, by the serial path (the
-comparability section has none: the factor analyses' figures are another section's, drawn by
-the figure worker). The builder collects this section after every section that does not need
-it (:func:`~empathy_metrics.report.sections.build_order`'s ``late``). The bytes are the same as
-serially: the child runs the same code on the same data.
+yearly report) needs no other section's result, nor the trend. :class:`Offload` forks a child
+before the trend runs (see :data:`OFFLOADED`) that builds it on its copy of the context, and
+hands back the filled :class:`~empathy_metrics.report._tables.Section`, the section's result,
+its error (raised here, at the section's turn, so that a report stops as it would serially),
+its timings and progress steps; figures an offloaded section might draw are drawn in the
+child, by the serial path (the comparability section has none: the factor analyses' figures
+are another section's, drawn by the figure worker). The builder collects this section after
+every section that does not need it (:func:`~empathy_metrics.report.sections.build_order`'s
+``late``). The bytes are the same as serially: the child runs the same code on the same data.
 
 Tables hold display functions (lambdas), so the hand-back pickles functions by value
 (:class:`_Pickler`: code, module and closure; the child is a fork of this process, so the
@@ -32,7 +32,10 @@ from ._tables import Section
 
 __all__ = ["OFFLOADED", "Offload"]
 
-#: Sections built in a child process when possible.
+#: Sections built in a child process when possible. The child starts before the trend is
+#: done, from a context whose ``tr`` is ``None`` and whose ``times``/``time_shown`` come from
+#: :func:`~empathy_metrics.cohorts.shown_times`: such a section must not read ``ctx.tr``,
+#: ``ctx.shown`` or another section's result.
 OFFLOADED = ("comparability",)
 
 
@@ -135,9 +138,16 @@ class Offload:
         return result
 
     def close(self) -> None:
-        """Stop children whose section was not collected (a report stopped by an error)."""
+        """Stop children whose section was not collected (a report stopped by an error);
+        such a section is then built here by :meth:`collect`."""
         for process, receive in self._children.values():
             receive.close()
             process.terminate()
             process.join()
         self._children = {}
+
+    def __enter__(self) -> Offload:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time as _time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,17 @@ def _sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _shown_times(frame: pd.DataFrame, inst: Instrument, **kw: Any) -> dict[Any, bool]:
+    """Which times the trend will show, before it runs (its warnings are the trend's own)."""
+    import warnings
+
+    from ..cohorts import shown_times
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return shown_times(frame, inst, **kw)
 
 
 def build_report(
@@ -205,35 +216,21 @@ def build_report(
             and "total" not in scales:
         mixed_scales = scales[:1]  # no total: the headline scale
 
-    with Progress(Progress.mode_for(progress), STEPS) as bar, FigurePool(parallel) as pool:
+    with Progress(Progress.mode_for(progress), STEPS) as bar, FigurePool(parallel) as pool, \
+            Offload(parallel) as offload:
         pool.start()  # the figure worker imports matplotlib while the core analyses run
         run = Runner(bar)
         # ---------------------------------------------------------------- core (errors raise)
         scored = run.timed("Scoring", lambda: score(frame, inst))
-        tr = run.timed("Scores by time, cohort and group",
-                       lambda: trend(frame, inst, time=time, id=id, cohort=cohort, group=group,
-                                     reference=opts["reference"], min_cell=min_cell,
-                                     mixed=False, enrolled=enrolled))
-        shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
-        times = sorted(tr.times)
-        time_shown = {t: all(shown[(s, t)] for s in tr.scales) for t in times}
-        ctx = Context(inst=inst, tr=tr, time=time, id=id, cohort=cohort, group=group,
-                      min_cell=min_cell, times=times, time_shown=time_shown, shown=shown,
+        ctx = Context(inst=inst, tr=None, time=time, id=id, cohort=cohort, group=group,
+                      min_cell=min_cell, times=[], time_shown={}, shown={},
                       frame=frame, scored=scored, opts=opts, run=run,
                       mixed_scales=mixed_scales, exclusions=data.attrs.get("exclusions"),
                       source=source, digest=digest, started=started, labels=display,
                       figures=pool)
-        specs = section_specs()
-        sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix) for s in specs}
-        offload = Offload(parallel)  # the comparability section in a forked child meanwhile
-        order = build_order(specs, late=OFFLOADED)  # same order with or without a child
-        try:
-            for spec in order:
-                offload.start(ctx, spec, sections[spec.id])
-            for spec in order:
-                ctx.results[spec.id] = offload.collect(ctx, spec, sections[spec.id])
-        finally:
-            offload.close()
+        sections = _build_sections(ctx, offload, lambda: trend(
+            frame, inst, time=time, id=id, cohort=cohort, group=group,
+            reference=opts["reference"], min_cell=min_cell, mixed=False, enrolled=enrolled))
         waited = _time.perf_counter()
         pool.finish(run.guard)
         run.timings.update(pool.timings)  # figures drawn in the second process: its time
@@ -241,9 +238,52 @@ def build_report(
         if "methods" in sections:
             record_analysis_time(ctx, sections["methods"])
         run.step(STEPS)  # whatever is left
+    report = _assemble(ctx, list(sections.values()), paper=paper,
+                       title=title if title is not None else "Empathy across training years",
+                       confidential=str(confidential).strip() if confidential else None)
+    report.timings = dict(run.timings)
+    return report
 
+
+def _build_sections(ctx: Context, offload: Offload, run_trend: Callable[[], Any]
+                    ) -> dict[str, Section]:
+    """Every section, built (results in ``ctx.results``), in report order.
+
+    The sections of :data:`~empathy_metrics.report._offload.OFFLOADED` start in a child
+    first, from the times the trend will show (:func:`~empathy_metrics.cohorts.shown_times`);
+    the trend then runs here, completes the context, and the other sections are built in
+    :func:`~empathy_metrics.report.sections.build_order` with the offloaded ones collected
+    last (the same order serially, so that both give the same report).
+    """
+    early = _shown_times(ctx.frame, ctx.inst, time=ctx.time, id=ctx.id, cohort=ctx.cohort,
+                         group=ctx.group, reference=ctx.opts["reference"],
+                         min_cell=ctx.min_cell)
+    ctx.times, ctx.time_shown = list(early), early
+    specs = section_specs()
+    order = build_order(specs, late=OFFLOADED)
+    sections = {s.id: Section(s.id, s.title(ctx), appendix=s.appendix)
+                for s in specs if s.id in OFFLOADED}
+    for spec in order:
+        if spec.id in sections:
+            offload.start(ctx, spec, sections[spec.id])
+    tr = ctx.run.timed("Scores by time, cohort and group", run_trend)
+    ctx.tr = tr
+    ctx.shown = {(r.scale, r.time): not r.suppressed for r in tr.by_time.itertuples()}
+    ctx.times = sorted(tr.times)
+    ctx.time_shown = {t: all(ctx.shown[(s, t)] for s in tr.scales) for t in ctx.times}
+    if ctx.time_shown != early:  # pragma: no cover - shown_times is the trend's first step
+        offload.close()  # then built here, at its turn, from the whole context
+    sections = {s.id: sections.get(s.id) or Section(s.id, s.title(ctx), appendix=s.appendix)
+                for s in specs}
+    for spec in order:
+        ctx.results[spec.id] = offload.collect(ctx, spec, sections[spec.id])
+    return sections
+
+
+def _assemble(ctx: Context, sections: list[Section], **kw: Any) -> Report:
+    """The :class:`Report`: tables and figures numbered in report order, the subtitle."""
     number, names = 0, set()
-    for s in sections.values():
+    for s in sections:
         for t in s.tables:
             number += 1
             t.number = number
@@ -251,18 +291,11 @@ def build_report(
                 raise RuntimeError(f"two report tables are named {t.name!r}")
             names.add(t.name)
             t.relabel = ctx.export_labels
-    for i, f in enumerate((f for s in sections.values() for f in s.figures), start=1):
+    for i, f in enumerate((f for s in sections for f in s.figures), start=1):
         f.number = i
-    n_resp = len(frame)
-    subtitle = (f"{inst.name} · {n_resp:,} responses · {ctx.tw} "
-                f"{', '.join(ctx.show(time, t) for t in times)} · cells with fewer than {min_cell} "
-                "respondents suppressed")
-    report = Report(
-        title=title if title is not None else "Empathy across training years",
-        subtitle=subtitle, sections=list(sections.values()), provenance=ctx.provenance,
-        min_cell=min_cell, highlights=ctx.highlights,
-        generated=ctx.now.strftime("%Y-%m-%d %H:%M UTC"), paper=paper,
-        confidential=str(confidential).strip() if confidential else None,
-    )
-    report.timings = dict(run.timings)
-    return report
+    subtitle = (f"{ctx.inst.name} · {len(ctx.frame):,} responses · {ctx.tw} "
+                f"{', '.join(ctx.show(ctx.time, t) for t in ctx.times)} · cells with fewer "
+                f"than {ctx.min_cell} respondents suppressed")
+    return Report(subtitle=subtitle, sections=sections, provenance=ctx.provenance,
+                  min_cell=ctx.min_cell, highlights=ctx.highlights,
+                  generated=ctx.now.strftime("%Y-%m-%d %H:%M UTC"), **kw)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from empathy_metrics.cohorts import TrendResult, trend
+from empathy_metrics.cohorts import TrendResult, shown_times, trend
 from empathy_metrics.errors import DataError, InputError
 from empathy_metrics.scoring import score
 
@@ -51,6 +51,23 @@ def test_small_time_suppressed_everywhere(raw):
     assert d["mixed_model"]["terms"][shown_term] == alone.to_dict()["scales"]["total"][
         "mixed_model"]["terms"][shown_term]
     assert d["tests"]["kruskal"] == alone.to_dict()["scales"]["total"]["tests"]["kruskal"]
+
+
+@pytest.mark.parametrize("kept", [None, 6, 0])
+def test_shown_times_are_the_times_trend_shows(raw, kept):
+    """shown_times (trend's first step, what the report forks its invariance child from)
+    names the times of trend's by-time table and which of them it shows, including a small
+    time, its complement, and a time that is gone."""
+    data = raw if kept is None else pd.concat([raw[raw.year < 4],
+                                               raw[raw.year == 4].head(kept)])
+    res = trend(data, "jse-s", time="year", id="id", mixed=False)
+    bt = res.by_time
+    expected = {t: not bt[bt.time == t]["suppressed"].any() for t in sorted(res.times)}
+    got = shown_times(data, "jse-s", time="year", id="id")
+    assert got == expected and list(got) == sorted(res.times)
+    assert sum(not v for v in got.values()) == {None: 0, 6: 2, 0: 0}[kept]
+    with pytest.raises(InputError):  # the same errors as trend
+        shown_times(data, "jse-s", time="no_such_column")
 
 
 def test_result_interface(result):
