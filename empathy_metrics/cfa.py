@@ -64,12 +64,15 @@ FIT_KEYS = _sem.FIT_KEYS
 # ============================================================================================
 
 
+_PARAM_COLUMNS = ("group", "lhs", "op", "rhs", "kind", "estimate", "se", "std")
+
+
 def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
     """lavaan's ``parameterEstimates(standardized=TRUE)``: estimate, se, std (std.all)."""
     s = est.structure
     spec = s.spec
     se_free = est.se
-    rows = []
+    cols: dict[str, list] = {c: [] for c in _PARAM_COLUMNS}
     multi = len(est.groups) > 1
     ordinal = isinstance(s, _sem.OrdinalStructure)
     for g, st in enumerate(est.groups):
@@ -87,8 +90,9 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
             return math.nan if idx is None else float(se_free[idx])
 
         def add(lhs, op, rhs, value, se_value, std, kind, label=st.label):
-            rows.append({"group": label, "lhs": lhs, "op": op, "rhs": rhs, "kind": kind,
-                         "estimate": float(value), "se": se_value, "std": float(std)})
+            for c, v in zip(_PARAM_COLUMNS, (label, lhs, op, rhs, kind, float(value),
+                                             se_value, float(std)), strict=True):
+                cols[c].append(v)
 
         for j, f in enumerate(spec.factors):
             for item in spec.indicators[f]:
@@ -125,17 +129,18 @@ def _parameter_table(est: _sem.Estimate) -> pd.DataFrame:
                         "threshold")
                 # standardised: delta times the SD of y* (1/delta) = 1, as lavaan
                 add(v, "~*~", v, delta[i], se("delta", i, 0), delta[i] * sd_ov[i], "scale")
-    table = pd.DataFrame(rows)
     if not multi:
-        table = table.drop(columns="group")
-    return table
+        del cols["group"]
+    return pd.DataFrame(cols)
 
 
 def _loadings(params: pd.DataFrame) -> pd.DataFrame:
-    lo = params[params["op"] == "=~"].rename(columns={"lhs": "factor", "rhs": "item"})
-    cols = (["group"] if "group" in lo.columns else []) + ["factor", "item", "estimate", "se",
-                                                           "std"]
-    return lo[cols].reset_index(drop=True)
+    """The loadings rows of the parameter table (``factor``, ``item``, estimate, se, std)."""
+    keep = (params["op"].to_numpy() == "=~").nonzero()[0]
+    names = {"lhs": "factor", "rhs": "item"}
+    cols = (["group"] if "group" in params.columns else []) + ["lhs", "rhs", "estimate", "se",
+                                                               "std"]
+    return pd.DataFrame({names.get(c, c): params[c].to_numpy()[keep] for c in cols})
 
 
 def _fmt(x: Any, digits: int = 3) -> str:

@@ -11,9 +11,12 @@ pattern of observed items contributes the same expression over its observed rows
 and :math:`\\ell_{H1}` is the EM saturated model (:mod:`.missing`).
 
 Fisher scoring (Gauss-Newton on the expected information, step halving when a step does not
-decrease :math:`F`) with analytic derivatives, switching to Newton steps on a
-finite-difference Hessian of the analytic gradient after ``NEWTON_AFTER`` iterations, when
-Fisher scoring slows down for a misfitting model.
+decrease :math:`F`) with analytic derivatives, switching to Newton steps on the observed
+information after ``NEWTON_AFTER`` iterations (analytic, :mod:`.hessian`, up to ``MAX_P``
+variables; a finite-difference Hessian of the analytic gradient beyond, after
+``NEWTON_AFTER_NUMERIC``): Fisher scoring converges linearly, slowly for a misfitting
+model, Newton quadratically near the optimum. The optimum (gradient below ``tol``) is the
+same; only the path differs.
 
 Standard errors: the inverse expected information
 :math:`\\mathcal I = \\sum_g \\tfrac{N_g}{2}[\\Delta_g'(\\Sigma_g^{-1}\\otimes\\Sigma_g^{-1})
@@ -34,6 +37,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from ..errors import DegenerateDataError, InputError
+from .hessian import MAX_P
 from .rank2 import Rank2, rank2
 from .samples import GroupStats
 from .structure import Structure
@@ -45,8 +49,11 @@ __all__ = ["Estimate", "fit_model", "discrepancy", "hessian", "observed_informat
 _potrf = lapack.dpotrf
 _potri = lapack.dpotri
 
-#: Fisher-scoring iterations before switching to Newton steps (finite-difference Hessian).
-NEWTON_AFTER = 20
+#: Fisher-scoring iterations before switching to Newton steps (analytic observed information,
+#: up to ``MAX_P`` variables: about the cost of the expected information).
+NEWTON_AFTER = 3
+#: The same beyond ``MAX_P`` variables, where the Hessian takes ``q`` gradient evaluations.
+NEWTON_AFTER_NUMERIC = 20
 
 
 @dataclass
@@ -339,9 +346,10 @@ def _start(structure: Structure, groups: list[GroupStats], const: float) -> np.n
 def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, tol: float,
               start: np.ndarray | None, first_hessian: np.ndarray | None = None) -> Estimate:
     """Fisher scoring :math:`\\theta \\leftarrow \\theta - \\mathcal I^{-1}\\nabla F` with step
-    halving; Newton steps after ``NEWTON_AFTER`` iterations when the finite-difference
-    Hessian is positive definite. Stops when the largest gradient element is below ``tol``
-    or F stops changing (relative 1e-15) with a gradient below 1e-6."""
+    halving; Newton steps after ``NEWTON_AFTER`` iterations (``NEWTON_AFTER_NUMERIC`` above
+    ``MAX_P`` variables) when the observed information is positive definite. Stops when the
+    largest gradient element is below ``tol`` or F stops changing (relative 1e-15) with a
+    gradient below 1e-6."""
     if structure.n_moments - structure.q < 0:
         raise InputError(
             f"the model has {structure.q} free parameters but the data give only "
@@ -363,10 +371,11 @@ def _optimise(structure: Structure, groups: list[GroupStats], *, max_iter: int, 
     _check_identified(info)
     converged = False
     it = 0
+    newton_after = NEWTON_AFTER if structure.p <= MAX_P else NEWTON_AFTER_NUMERIC
     for step_no in range(1, max_iter + 1):
         it = step_no
         step = None
-        if step_no > NEWTON_AFTER:
+        if step_no > newton_after:
             hess = observed_information(structure, groups, theta, const, grad=grad,
                                         central=False)
             try:

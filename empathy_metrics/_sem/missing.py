@@ -77,6 +77,9 @@ class Patterns:
     full: np.ndarray  # patterns whose S_k is used as it is (rank above LOW_RANK)
     low: np.ndarray  # patterns with 0 < rank S_k <= LOW_RANK
     factor: np.ndarray  # (len(low), p, r) F_k with S_k = F_k F_k' (padded)
+    #: the last :func:`pattern_terms` result and its key (a Newton step's Hessian and the
+    #: next model's start gradient are evaluated where the last gradient was)
+    last: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -210,7 +213,19 @@ def pattern_terms(pat: Patterns, mu: np.ndarray, sigma: np.ndarray,
     (:math:`P_{mm}^{-1}` is the Schur complement of :math:`\\Sigma_{oo}`; Magnus & Neudecker
     1999, ch. 1), :math:`O(p^2|m|)` per pattern instead of :math:`O(p^3)`. A principal
     submatrix of a positive definite matrix is positive definite, so checking the roots
-    suffices."""
+    suffices. The result at the last ``(mu, sigma)`` is kept on ``pat`` and returned again
+    for the same arguments (the terms are not modified by their users)."""
+    key = (meanstructure, mu.tobytes(), sigma.tobytes())
+    if pat.last is not None and pat.last[0] == key:
+        return pat.last[1]
+    terms = _pattern_terms(pat, mu, sigma, meanstructure)
+    pat.last = (key, terms)
+    return terms
+
+
+def _pattern_terms(pat: Patterns, mu: np.ndarray, sigma: np.ndarray,
+                   meanstructure: bool) -> PatternTerms | None:
+    """:func:`pattern_terms` without the cache."""
     root_st = sigma * pat.pair[pat.root] + pat.fill[pat.root]
     try:
         chol = np.linalg.cholesky(root_st)
@@ -487,7 +502,9 @@ def _em_moments(blocks: list[Block], p: int, n: int, *, max_iter: int,
             return mean, cov, ll
         if slow:
             factor = None
-        newton = rel <= below
+        # once a Newton step has succeeded, Newton continues (a large first change only
+        # means EM had stalled far from the optimum); EM again only after a failed step
+        newton = step is not None or rel <= below
         ll_old, change_old = ll, change
     raise DegenerateDataError(
         f"the EM algorithm for the saturated model did not converge in {max_iter} iterations",

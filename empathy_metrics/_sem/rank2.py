@@ -52,8 +52,12 @@ class Rank2:
 
     def basis_form(self, mat: np.ndarray) -> np.ndarray:
         """:math:`G'MG` for a ``p x p`` matrix :math:`M`."""
-        me = mat @ self.e
-        return np.block([[mat, me], [self.e.T @ mat, self.e.T @ me]])
+        p = len(mat)
+        out = np.empty((p + self.e.shape[1],) * 2)
+        out[:p, :p] = mat
+        out[:p, p:] = mat @ self.e
+        out[p:] = self.e.T @ out[:p]
+        return out
 
     def gradient(self, mat: np.ndarray, q: int) -> np.ndarray:
         """:math:`\\mathrm{tr}(M\\,\\partial\\Sigma/\\partial\\theta_a)` for symmetric ``mat``,
@@ -68,8 +72,9 @@ class Rank2:
         :math:`Q_{ab} = \\tilde S_{v_av_b}`, :math:`R_{ab} = \\tilde S_{u_au_b}`, it is
         :math:`2c_ac_b(P_{ab}P_{ba} + Q_{ab}R_{ab})`."""
         st = self.basis_form(s)
-        p_ = st[np.ix_(self.iv, self.iu)]
-        prod = p_ * p_.T + st[np.ix_(self.iv, self.iv)] * st[np.ix_(self.iu, self.iu)]
+        rows_v, rows_u = st[self.iv], st[self.iu]
+        p_ = rows_v[:, self.iu]
+        prod = p_ * p_.T + rows_v[:, self.iv] * rows_u[:, self.iu]
         return 2.0 * np.outer(self.coef, self.coef) * prod
 
     def scatter(self, h: np.ndarray, out: np.ndarray) -> None:
