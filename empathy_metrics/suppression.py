@@ -18,7 +18,6 @@ most common choice) together with complementary suppression.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,8 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["suppress", "suppress_counts", "recoverable_cells", "suppressed_label",
+__all__ = ["suppress", "suppress_counts", "membership_matrix", "key_membership",
+           "recoverable_cells", "suppressed_label",
            "suppression_kind", "with_kinds", "protected_whiskers", "fold_small_groups",
            "DEFAULT_MIN_CELL", "SMALL", "COMPLEMENTARY", "FOLDED_LABEL"]
 
@@ -51,26 +51,32 @@ def short_label(min_cell: int = DEFAULT_MIN_CELL, kind: str | bool = "small") ->
     return "hidden (complement)" if kind == COMPLEMENTARY else f"n < {int(min_cell)}"
 
 
-@dataclass(frozen=True)
-class _Margins:
-    """Membership matrix: ``matrix[m, i]`` is 1 when cell ``i`` belongs to margin ``m``."""
+def membership_matrix(table: pd.DataFrame, margins: Sequence[Sequence[str]]) -> np.ndarray:
+    """The margins × cells 0/1 matrix of :func:`suppress` (for :func:`suppress_counts`).
 
-    matrix: np.ndarray
-
-
-def _margin_matrix(table: pd.DataFrame, margins: Sequence[Sequence[str]]) -> _Margins:
+    Each margin spec (a list of columns; ``[]`` is the grand total) gives one row per
+    distinct key, in order of first appearance; a key is the text of the columns' values
+    (joined), so 1 and "1" are one key.
+    """
     rows = []
     n = len(table)
     for spec in margins:
         spec = list(spec)
         if not spec:  # grand total over every cell
-            rows.append(np.ones(n))
+            rows.append(np.ones((1, n)))
             continue
-        keys = table[spec].astype(str).agg("\x1f".join, axis=1).to_numpy()
-        for key in pd.unique(keys):
-            rows.append((keys == key).astype(float))
-    matrix = np.vstack(rows) if rows else np.zeros((0, n))
-    return _Margins(matrix)
+        text = [table[c].astype(str).to_numpy() for c in spec]
+        keys = text[0] if len(text) == 1 else np.array(
+            ["\x1f".join(parts) for parts in zip(*text, strict=True)], dtype=object)
+        rows.append(key_membership(keys))
+    return np.vstack(rows) if rows else np.zeros((0, n))
+
+
+def key_membership(keys: np.ndarray) -> np.ndarray:
+    """One 0/1 row per distinct value of ``keys`` (order of first appearance) marking the
+    cells holding it: the margins of one key column."""
+    codes, uniq = pd.factorize(keys)
+    return (codes == np.arange(len(uniq))[:, None]).astype(float)
 
 
 def recoverable_cells(
@@ -311,18 +317,21 @@ def suppress(
         first = out.pop(complement_first).fillna(False).to_numpy(dtype=bool)
     counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy(dtype=float)
     primary = counts < min_cell
-    member = _margin_matrix(out, margins).matrix
+    member = membership_matrix(out, margins)
     sup = _complements(counts, primary, member, first)
     key_set = set(keys) if keys is not None else {c for spec in margins for c in spec}
     if value_cols is None:
         value_cols = [c for c in out.columns if c != count_col and c not in key_set]
+    any_sup = bool(sup.any())
     for col in value_cols:
         if out[col].dtype.kind in "iub":
             out[col] = out[col].astype(object)
-        out.loc[sup, col] = None if out[col].dtype == object else np.nan
+        if any_sup:
+            out.loc[sup, col] = None if out[col].dtype == object else np.nan
     if blank_count:
         out[count_col] = out[count_col].astype(object)
-        out.loc[sup, count_col] = None
+        if any_sup:
+            out.loc[sup, count_col] = None
     out["suppressed"] = sup
     out["primary_suppressed"] = primary
     return out

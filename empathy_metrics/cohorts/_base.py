@@ -23,7 +23,7 @@ from .._distributions import t_ppf
 from ..effect_sizes import cohens_d, mean_ci, welch_difference
 from ..errors import DataError, DegenerateDataWarning, InputError
 from ..instruments import Instrument
-from ..suppression import suppress, suppression_kind
+from ..suppression import membership_matrix, suppress_counts, suppression_kind
 
 #: Two-sided 95 % critical value of the reliable change index.
 RCI_CRITICAL = 1.959963984540054
@@ -170,13 +170,17 @@ def _pattern(counts: pd.DataFrame, keys: list[str], margins: list[list[str]], mi
     the cells of a hidden time) are treated as primarily suppressed when choosing the
     complements.
     """
-    t = counts[keys + list(extra or []) + ["n"]].reset_index(drop=True).copy()
-    primary = t["n"].to_numpy(dtype=float) < min_cell
+    t = counts[keys + list(extra or []) + ["n"]].reset_index(drop=True)
+    n = t["n"].to_numpy(dtype=float)
+    primary = n < min_cell
+    n = np.where(np.isnan(n), 0.0, n)
     if force_hidden is not None:
-        t.loc[np.asarray(force_hidden, dtype=bool), "n"] = 0
-    out = suppress(t, "n", min_cell, margins=margins, keys=keys, blank_count=False)
+        n = np.where(np.asarray(force_hidden, dtype=bool), 0.0, n)
+    hide, _ = suppress_counts(n, min_cell, membership_matrix(t, margins))
+    out = t[keys].copy()
+    out["suppressed"] = hide
     out["primary_suppressed"] = primary
-    return out[keys + ["suppressed", "primary_suppressed"]]
+    return out
 
 
 def _apply_pattern(table: pd.DataFrame, pattern: pd.DataFrame, keys: list[str],
@@ -281,13 +285,67 @@ class TrendInput:
 
     @cached_property
     def values(self) -> dict[str, dict[Any, np.ndarray]]:
-        """Scale -> time -> the scores (available cases)."""
-        out = {}
-        for scale in self.scales:
-            sub = self.rows(scale)
-            out[scale] = {t: sub.loc[sub[self.time] == t, scale].to_numpy(dtype=float)
-                          for t in self.times}
-        return out
+        """Scale -> time -> the scores (available cases), in row order."""
+        tv = self.time_values
+        at = {t: tv == t for t in self.times}
+        return {scale: {t: y[at[t] & ~np.isnan(y)] for t in self.times}
+                for scale, y in self.score_arrays.items()}
+
+    @cached_property
+    def time_values(self) -> np.ndarray:
+        """The time of every row of ``frame``."""
+        return self.frame[self.time].to_numpy()
+
+    @cached_property
+    def score_arrays(self) -> dict[str, np.ndarray]:
+        """Scale -> the scores of every row of ``frame`` (NaN where missing)."""
+        return {s: self.frame[s].to_numpy(dtype=float) for s in self.scales}
+
+    @cached_property
+    def kept_rows(self) -> np.ndarray:
+        """Whether each row of ``frame`` is at a shown time."""
+        return self.frame[self.time].isin(self.kept).to_numpy()
+
+    def shown_positions(self, scale: str) -> np.ndarray:
+        """Positions in ``frame`` of :meth:`shown_rows` (scored rows at a shown time)."""
+        return np.flatnonzero(self.kept_rows & ~np.isnan(self.score_arrays[scale]))
+
+    def keyed_items(self, scale: str, positions: np.ndarray) -> np.ndarray:
+        """The keyed items of ``scale`` at the ``positions`` of ``frame`` (needs ``keyed``),
+        as ``keyed.loc[frame.index[positions], items].to_numpy()``."""
+        cols = self.keyed.columns.get_indexer(self.inst.scales[scale])
+        return self._keyed_array[positions][:, cols]
+
+    @cached_property
+    def _keyed_array(self) -> np.ndarray:
+        return self.keyed.to_numpy(dtype=float)
+
+
+def _wide(ids: np.ndarray, tv: np.ndarray, y: np.ndarray) -> dict[Any, np.ndarray]:
+    """Time -> the score of every id (ids in sorted order, NaN where an id has none then).
+
+    ``pivot_table(index=id, columns=time, values=y, aggfunc="first")`` on arrays: the rows
+    given (scored ones), the first row of an id × time winning, rows with a missing id left
+    out; a time is a key only when some row has it. Ids are ordered by ``pd.factorize(...,
+    sort=True)`` as the pivot's index is, so the paired differences come in the same order.
+    """
+    icode, uniq = pd.factorize(ids, sort=True)
+    has = icode >= 0
+    icode, tv, y = icode[has], tv[has], y[has]
+    tcode, times = pd.factorize(tv)
+    key = icode.astype(np.int64) * max(len(times), 1) + tcode
+    _, first = np.unique(key, return_index=True)
+    table = np.full((len(uniq), len(times)), np.nan)
+    table[icode[first], tcode[first]] = y[first]
+    return {t: table[:, j] for j, t in enumerate(times)}
+
+
+def _paired_diff(wide: dict[Any, np.ndarray], a: Any, b: Any) -> np.ndarray:
+    """``b − a`` of the ids scored at both times (``wide[[a, b]].dropna()``), by id."""
+    if a not in wide or b not in wide:
+        return np.empty(0)
+    both = ~np.isnan(wide[a]) & ~np.isnan(wide[b])
+    return wide[b][both] - wide[a][both]
 
 
 def _validate_columns(data: pd.DataFrame, inst: Instrument, roles: dict[str, str | None],

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..suppression import suppress
 from ._base import DIFFERENT_STUDENTS as DIFFERENT
 from ._base import SAME_STUDENTS as SAME
-from ._base import TrendInput, _compare, _describe
+from ._base import TrendInput, _compare_many, _paired_diff, _wide
 
 _ALL = "all"
 
@@ -88,14 +88,15 @@ def _baseline_status(inp: TrendInput) -> pd.DataFrame:
 def _attrition_pattern(inp: TrendInput, base: pd.DataFrame) -> pd.DataFrame:
     """One suppression pattern over (level, status) cells for every scale (smallest n of any
     scale; margins: the level's baseline n and each status' overall total)."""
-    status = np.where(base["_seen_later"], "seen_later", "not_seen")
-    counts = base[inp.scales].notna().groupby([base["_level"].to_numpy(), status]).sum()
-    cells = pd.DataFrame({"level": counts.index.get_level_values(0),
-                          "status": counts.index.get_level_values(1),
-                          "n": counts.min(axis=1).to_numpy()})
-    full = pd.MultiIndex.from_product([pd.unique(base["_level"]), ["seen_later", "not_seen"]],
-                                      names=["level", "status"])
-    cells = cells.set_index(["level", "status"]).reindex(full, fill_value=0).reset_index()
+    seen = base["_seen_later"].to_numpy(dtype=bool)
+    level_v = base["_level"].to_numpy()
+    scored = np.column_stack([base[s].notna().to_numpy() for s in inp.scales])
+    levels = pd.unique(base["_level"])
+    n = [int(scored[(level_v == lev) & (seen if status else ~seen)].sum(axis=0).min())
+         for lev in levels for status in (True, False)]
+    cells = pd.DataFrame({"level": np.repeat(np.asarray(levels, dtype=object), 2),
+                          "status": ["seen_later", "not_seen"] * len(levels),
+                          "n": np.array(n, dtype=np.int64)})
     small = cells["n"].to_numpy(dtype=float) < inp.min_cell
     if inp.cohort is not None and inp.cohort in inp.cell_patterns:
         pat = inp.cell_patterns[inp.cohort]
@@ -114,18 +115,20 @@ def _attrition_pattern(inp: TrendInput, base: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _attrition_row(scale: str, level: Any, b: pd.DataFrame) -> dict[str, Any]:
-    y = b[scale].to_numpy(dtype=float)
-    seen = b["_seen_later"].to_numpy(dtype=bool)
+def _attrition_row(scale: str, level: Any, y: np.ndarray, seen: np.ndarray,
+                   pending: list[tuple[dict[str, Any], np.ndarray, np.ndarray]]
+                   ) -> dict[str, Any]:
+    """One level's row; the comparison *not seen − seen later* goes to ``pending``."""
     kept, lost = y[seen], y[~seen]
-    dk, dl = _describe(kept), _describe(lost)
     row = {"scale": scale, "cohort": level, "n_baseline": int(y.size),
            "n_seen_later": int(kept.size), "n_not_seen": int(lost.size),
            "share_not_seen": lost.size / y.size if y.size else np.nan,
-           "mean_seen_later": dk.get("mean", np.nan), "sd_seen_later": dk.get("sd", np.nan),
-           "mean_not_seen": dl.get("mean", np.nan), "sd_not_seen": dl.get("sd", np.nan),
+           "mean_seen_later": kept.mean() if kept.size else np.nan,
+           "sd_seen_later": kept.std(ddof=1) if kept.size > 1 else np.nan,
+           "mean_not_seen": lost.mean() if lost.size else np.nan,
+           "sd_not_seen": lost.std(ddof=1) if lost.size > 1 else np.nan,
            "design": DIFFERENT}
-    row.update(_compare(lost, kept))
+    pending.append((row, lost, kept))
     return row
 
 
@@ -158,16 +161,24 @@ def attrition_table(inp: TrendInput) -> pd.DataFrame:
     if inp.cohort is not None:
         levels = sorted(levels, key=str) + [_ALL]
     rows = []
+    pending: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []
+    level_v = base["_level"].to_numpy()
+    seen_v = base["_seen_later"].to_numpy(dtype=bool)
     for scale in inp.scales:
-        b_scale = base[base[scale].notna()]
+        y = base[scale].to_numpy(dtype=float)
+        has = ~np.isnan(y)
         for level in levels:
-            b = b_scale if level == _ALL else b_scale[b_scale["_level"] == level]
             if level in hidden:
                 rows.append({"scale": scale, "cohort": level, "design": DIFFERENT,
                              "suppressed": True, "primary_suppressed": level in small})
                 continue
-            rows.append({**_attrition_row(scale, level, b), "suppressed": False,
-                         "primary_suppressed": False})
+            at = has if level == _ALL else has & (level_v == level)
+            row = _attrition_row(scale, level, y[at], seen_v[at], pending)
+            row.update(suppressed=False, primary_suppressed=False)
+            rows.append(row)
+    for (row, _, _), cmp in zip(pending, _compare_many([(x, y) for _, x, y in pending]),
+                                strict=True):
+        row.update(cmp)
     out = pd.DataFrame(rows).reindex(columns=_ATTRITION_COLUMNS)
     for col in ("n_baseline", "n_seen_later", "n_not_seen"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
@@ -226,18 +237,22 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
     if not inp.longitudinal or not inp.shown.get(inp.reference, False):
         return pd.DataFrame(columns=cols)
     first = _first_rows(inp)
-    completer = _isin(first[inp.id], completers(inp))
+    completer = _isin(first[inp.id], completers(inp)).to_numpy(dtype=bool)
+    ids, tv = first[inp.id].to_numpy(), first[inp.time].to_numpy()
+    bt_cols = {c: by_time[c].tolist() for c in ("n", "diff_vs_ref", "diff_ci_low",
+                                                 "diff_ci_high", "diff_p")}
+    bt_at = {key: i for i, key in enumerate(zip(by_time["scale"].tolist(),
+                                                by_time["time"].tolist(), strict=True))}
     rows = []
     for scale in inp.scales:
-        bt = by_time[by_time["scale"] == scale].set_index("time")
         mm = (mixed_model.get(scale) or {}).get("terms", {})
-        comp = first[first[scale].notna() & completer]
-        wide = comp.pivot(index=inp.id, columns=inp.time, values=scale)
-        n_comp = comp[inp.time].value_counts()
+        y = first[scale].to_numpy(dtype=float)
+        comp = ~np.isnan(y) & completer
+        wide = _wide(ids[comp], tv[comp], y[comp])
         for t in sorted(inp.kept):
             if t == inp.reference:
                 continue
-            r = bt.loc[t]
+            r = {c: v[bt_at[(scale, t)]] for c, v in bt_cols.items()}
             rows.append({"scale": scale, "time": t, "estimate": "all available", "n": r["n"],
                          "diff": r["diff_vs_ref"], "ci_low": r["diff_ci_low"],
                          "ci_high": r["diff_ci_high"], "p": r["diff_p"], "design": DIFFERENT,
@@ -248,7 +263,7 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
                              "n": None, "diff": term["estimate"], "ci_low": term["ci"][0],
                              "ci_high": term["ci"][1], "p": term.get("p"), "design": SAME,
                              "suppressed": False, "primary_suppressed": False})
-            non = int(inp.values[scale][t].size) - int(n_comp.get(t, 0))
+            non = int(inp.values[scale][t].size) - int((tv[comp] == t).sum())
             rows.append(_completer_row(inp, scale, t, wide, non, r))
     out = pd.DataFrame(rows).reindex(columns=cols)
     out["n"] = pd.Series([None if pd.isna(v) else int(v) for v in out["n"]], dtype=object,
@@ -256,14 +271,11 @@ def sensitivity_table(inp: TrendInput, by_time: pd.DataFrame,
     return out
 
 
-def _completer_row(inp: TrendInput, scale: str, t: Any, wide: pd.DataFrame, non: int,
-                   r: pd.Series) -> dict[str, Any]:
-    """The completers-only row of one time (``non``: non-completers answering at ``t``)."""
-    if t in wide and inp.reference in wide:
-        pair = wide[[inp.reference, t]].dropna()
-        c = _paired_change((pair[t] - pair[inp.reference]).to_numpy(dtype=float))
-    else:
-        c = {"n": 0}
+def _completer_row(inp: TrendInput, scale: str, t: Any, wide: dict[Any, np.ndarray], non: int,
+                   r: Mapping[str, Any]) -> dict[str, Any]:
+    """The completers-only row of one time (``non``: non-completers answering at ``t``;
+    ``wide``: the completers' scores by time, :func:`._base._wide`)."""
+    c = _paired_change(_paired_diff(wide, inp.reference, t))
     row = {"scale": scale, "time": t, "estimate": "completers only", "design": SAME}
     if c["n"] < inp.min_cell or 0 < non < inp.min_cell or "diff" not in c:
         # too few completers, or too few others to keep the completers' count from the n

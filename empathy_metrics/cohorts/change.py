@@ -39,24 +39,28 @@ def time_alpha(inp: TrendInput, scale: str, t: Any, alpha: Mapping[str, float] |
     if alpha_by_time is not None and scale in alpha_by_time.get(t, {}):
         return float(alpha_by_time[t][scale]), "given for this time"
     if inp.keyed is not None:
-        rows = inp.rows(scale)
-        idx = rows.index[rows[inp.time] == t]
-        return cronbach_alpha(inp.keyed.loc[idx, inp.inst.scales[scale]].to_numpy()), \
-            "Cronbach alpha"
+        y = inp.score_arrays[scale]
+        at = np.flatnonzero((inp.time_values == t) & ~np.isnan(y))
+        return cronbach_alpha(inp.keyed_items(scale, at)), "Cronbach alpha"
     return float("nan"), "none"
 
 
-def _rc_shares(rc: pd.DataFrame, scale: str) -> dict[Any, dict[str, Any]]:
-    """Per target time: threshold (scale points), pairs and the two reliable-change shares."""
-    out: dict[Any, dict[str, Any]] = {}
-    if rc.empty or not (rc["scale"] == scale).any():
+def _rc_shares(rc: pd.DataFrame) -> dict[str, dict[Any, dict[str, Any]]]:
+    """Scale -> target time -> threshold (scale points), pairs and the two reliable-change
+    shares (the first row of each scale and time gives the threshold and pairs)."""
+    out: dict[str, dict[Any, dict[str, Any]]] = {}
+    if rc.empty:
         return out
-    for to, g in rc[rc["scale"] == scale].groupby("to", sort=False):
-        shares = {c.category: c.share for c in g.itertuples()}
-        out[to] = {"rc_threshold": RCI_CRITICAL * float(g["s_diff"].iloc[0]),
-                   "n_pairs": g["n"].iloc[0],
-                   "reliable_decline_share": shares.get("decline"),
-                   "reliable_improvement_share": shares.get("improvement")}
+    cols = {c: rc[c].tolist() for c in ("scale", "to", "category", "share", "s_diff", "n")}
+    shares: dict[tuple[str, Any], dict[str, Any]] = {}
+    for scale, to, cat, share, s_diff, n in zip(*cols.values(), strict=True):
+        by_to = out.setdefault(scale, {})
+        if to not in by_to:
+            by_to[to] = {"rc_threshold": RCI_CRITICAL * float(s_diff), "n_pairs": n}
+        shares.setdefault((scale, to), {})[cat] = share
+    for (scale, to), by_cat in shares.items():
+        out[scale][to].update(reliable_decline_share=by_cat.get("decline"),
+                              reliable_improvement_share=by_cat.get("improvement"))
     return out
 
 
@@ -109,25 +113,29 @@ def change_table(inp: TrendInput, by_time: pd.DataFrame, reliable_change: pd.Dat
     (1991) J Consult Clin Psychol 59:12–19.
     """
     rows = []
+    shares = _rc_shares(reliable_change)
+    bt = {c: by_time[c].tolist() for c in ("scale", "time", "n", "sd", "suppressed",
+                                            "primary_suppressed", "diff_vs_ref", "diff_ci_low",
+                                            "diff_ci_high", "d_vs_ref")}
     for scale in inp.scales:
         k = _per_item_divisor(inp, scale)
-        rc = _rc_shares(reliable_change, scale)
-        bt = by_time[by_time["scale"] == scale]
-        for r in bt.itertuples(index=False):
-            row: dict[str, Any] = {"scale": scale, "time": r.time, "n": r.n, "sd": r.sd,
-                                   "n_items": len(inp.inst.scales[scale]),
-                                   "suppressed": bool(r.suppressed),
-                                   "primary_suppressed": bool(r.primary_suppressed)}
-            if not r.suppressed:
-                a, src = time_alpha(inp, scale, r.time, alpha, alpha_by_time)
-                sem = r.sd * np.sqrt(1 - a) if 0 < a < 1 else np.nan
+        rc = shares.get(scale, {})
+        for i in (i for i, s in enumerate(bt["scale"]) if s == scale):
+            r = {c: v[i] for c, v in bt.items()}
+            row: dict[str, Any] = {"scale": scale, "time": r["time"], "n": r["n"],
+                                   "sd": r["sd"], "n_items": len(inp.inst.scales[scale]),
+                                   "suppressed": bool(r["suppressed"]),
+                                   "primary_suppressed": bool(r["primary_suppressed"])}
+            if not r["suppressed"]:
+                a, src = time_alpha(inp, scale, r["time"], alpha, alpha_by_time)
+                sem = r["sd"] * np.sqrt(1 - a) if 0 < a < 1 else np.nan
                 row.update(alpha=a, alpha_source=src, sem=sem, sem_per_item=sem / k)
-            row.update(diff_vs_ref=r.diff_vs_ref, diff_per_item=r.diff_vs_ref / k,
-                       diff_per_item_ci_low=r.diff_ci_low / k,
-                       diff_per_item_ci_high=r.diff_ci_high / k, d_vs_ref=r.d_vs_ref,
+            row.update(diff_vs_ref=r["diff_vs_ref"], diff_per_item=r["diff_vs_ref"] / k,
+                       diff_per_item_ci_low=r["diff_ci_low"] / k,
+                       diff_per_item_ci_high=r["diff_ci_high"] / k, d_vs_ref=r["d_vs_ref"],
                        design=DIFFERENT_STUDENTS)
-            if r.time in rc and not r.suppressed:
-                row.update(rc[r.time])
+            if r["time"] in rc and not r["suppressed"]:
+                row.update(rc[r["time"]])
                 row["rc_threshold_per_item"] = row["rc_threshold"] / k
             rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=_COLUMNS)

@@ -12,14 +12,16 @@ import pandas as pd
 from .._classical import one_sample_t
 from ..effect_sizes import mean_ci
 from ..errors import DataError
-from ..suppression import suppress
+from ..suppression import key_membership, suppress_counts
 from ._base import (
     DIFFERENT_STUDENTS,
     RCI_CRITICAL,
     SAME_STUDENTS,
     TrendInput,
     _apply_pattern,
+    _paired_diff,
     _pattern,
+    _wide,
 )
 
 
@@ -40,12 +42,12 @@ def cronbach_alpha(items: np.ndarray) -> float:
     return float(k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / total_var))
 
 
-def _paired_rows(scale: str, wide: pd.DataFrame, kept: list[Any]) -> list[dict[str, Any]]:
+def _paired_rows(scale: str, wide: dict[Any, np.ndarray], kept: list[Any]
+                 ) -> list[dict[str, Any]]:
     """Adjacent paired change (R ``t.test(paired = TRUE)``) of the shown times."""
     rows = []
     for a, b in zip(sorted(kept)[:-1], sorted(kept)[1:], strict=True):
-        pair = wide[[a, b]].dropna() if a in wide and b in wide else pd.DataFrame()
-        diff = (pair[b] - pair[a]).to_numpy(dtype=float) if len(pair) else np.array([])
+        diff = _paired_diff(wide, a, b)
         row = {"scale": scale, "from": a, "to": b, "n": diff.size}
         if diff.size >= 2:
             lo, hi = mean_ci(diff)
@@ -58,24 +60,25 @@ def _paired_rows(scale: str, wide: pd.DataFrame, kept: list[Any]) -> list[dict[s
     return rows
 
 
-def _reliability(inp: TrendInput, scale: str, sub: pd.DataFrame,
+def _reliability(inp: TrendInput, scale: str, shown: np.ndarray,
                  alpha: Mapping[str, float] | None,
                  alpha_by_time: Mapping[Any, Mapping[str, float]] | None
                  ) -> tuple[float | None, str]:
-    """The alpha of the RCI: given, given for the reference time, or computed there."""
+    """The alpha of the RCI: given, given for the reference time, or computed there
+    (``shown``: the positions of the scale's shown rows)."""
     reference = inp.reference
     if alpha is not None and scale in alpha:
         return float(alpha[scale]), "given"
     if alpha_by_time is not None and scale in alpha_by_time.get(reference, {}):
         return float(alpha_by_time[reference][scale]), "given for reference"
     if inp.keyed is not None:
-        items = inp.keyed.loc[sub.index[sub[inp.time] == reference], inp.inst.scales[scale]]
-        return cronbach_alpha(items.to_numpy()), "Cronbach alpha at reference"
+        at_ref = shown[inp.time_values[shown] == reference]
+        return cronbach_alpha(inp.keyed_items(scale, at_ref)), "Cronbach alpha at reference"
     return None, ""
 
 
-def _rci_rows(inp: TrendInput, scale: str, wide: pd.DataFrame, rel: float, rel_src: str
-              ) -> list[dict[str, Any]]:
+def _rci_rows(inp: TrendInput, scale: str, wide: dict[Any, np.ndarray], rel: float,
+              rel_src: str) -> list[dict[str, Any]]:
     """Jacobson–Truax counts of reliable decline, no change and improvement from the reference."""
     reference = inp.reference
     ref_y = inp.values[scale][reference]
@@ -84,8 +87,7 @@ def _rci_rows(inp: TrendInput, scale: str, wide: pd.DataFrame, rel: float, rel_s
     for t in inp.kept[1:]:
         if reference not in wide or t not in wide:
             continue
-        pair = wide[[reference, t]].dropna()
-        rci = (pair[t] - pair[reference]).to_numpy(dtype=float) / s_diff
+        rci = _paired_diff(wide, reference, t) / s_diff
         base = {"scale": scale, "from": reference, "to": t, "n": rci.size,
                 "alpha": rel, "alpha_source": rel_src, "s_diff": s_diff}
         for cat, count in (("decline", int((rci < -RCI_CRITICAL).sum())),
@@ -96,22 +98,35 @@ def _rci_rows(inp: TrendInput, scale: str, wide: pd.DataFrame, rel: float, rel_s
 
 
 def _protect_reliable_change(rc: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Suppress the reliable-change counts of each scale (margins: each target time's n) and
+    add each category's ``share`` of the pairs, from shown numbers only.
+
+    One :func:`empathy_metrics.suppression.suppress_counts` per scale on the count arrays (a
+    complement hides "no change" rather than the decline or improvement count); the table of
+    all scales is blanked once.
+    """
     if rc.empty:
         return rc
-    parts = []
-    for _, g in rc.groupby("scale", sort=False):
-        # a complement hides "no change" rather than the decline or improvement count
-        g = g.assign(_no_change=g["category"] == "no_change")
-        g = suppress(g, "count", min_cell, margins=[["to"]],
-                     keys=["scale", "from", "to", "category", "n", "alpha", "alpha_source",
-                           "s_diff"], complement_first="_no_change")
-        g["n"] = g["n"].astype(object)
-        g.loc[g["n"].astype(float) < min_cell, "n"] = None  # too few pairs to show at all
-        # share of the pairs in each category, only from shown numbers
-        shown = g["n"].notna() & g["count"].notna()
-        g["share"] = np.where(shown, g["count"].astype(float) / g["n"].astype(float), np.nan)
-        parts.append(g)
-    return pd.concat(parts, ignore_index=True)
+    out = rc.reset_index(drop=True)
+    counts = pd.to_numeric(out["count"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    no_change = (out["category"] == "no_change").to_numpy()
+    to_text = out["to"].astype(str).to_numpy()
+    scale_v = out["scale"].to_numpy()
+    hide = np.zeros(len(out), dtype=bool)
+    small = np.zeros(len(out), dtype=bool)
+    for scale in pd.unique(scale_v):
+        at = np.flatnonzero(scale_v == scale)
+        hide[at], small[at] = suppress_counts(counts[at], min_cell, key_membership(to_text[at]),
+                                              first=no_change[at])
+    out["count"] = out["count"].astype(object)
+    out.loc[hide, "count"] = None
+    out["suppressed"] = hide
+    out["primary_suppressed"] = small
+    out["n"] = out["n"].astype(object)
+    out.loc[out["n"].astype(float) < min_cell, "n"] = None  # too few pairs to show at all
+    shown = out["n"].notna() & out["count"].notna()
+    out["share"] = np.where(shown, out["count"].astype(float) / out["n"].astype(float), np.nan)
+    return out
 
 
 def _protect_paired(paired: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -138,7 +153,8 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
     slope_out: dict[str, Any] = {}
     paired_rows: list[dict[str, Any]] = []
     rc_rows: list[dict[str, Any]] = []
-    notes, time, kept = inp.notes, inp.time, inp.kept
+    notes, kept = inp.notes, inp.kept
+    id_values = inp.frame[inp.id].to_numpy() if inp.longitudinal else None
     for scale in inp.scales:
         mixed_out[scale] = None
         slope_out[scale] = linear_trend[scale]
@@ -148,14 +164,14 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
             continue
         if not inp.longitudinal:
             continue
-        sub = inp.shown_rows(scale)
+        shown = inp.shown_positions(scale)
+        y, tv, ids = inp.score_arrays[scale][shown], inp.time_values[shown], id_values[shown]
         if mixed:
-            _fit_mixed_models(scale, sub[scale].to_numpy(dtype=float), sub[time].to_numpy(),
-                              sub[inp.id].to_numpy(), kept, inp.times, inp.time_kind, inp.tnum,
+            _fit_mixed_models(scale, y, tv, ids, kept, inp.times, inp.time_kind, inp.tnum,
                               inp.tnum_note, random_slope, mixed_out, slope_out, notes)
-        wide = sub.pivot_table(index=inp.id, columns=time, values=scale, aggfunc="first")
+        wide = _wide(ids, tv, y)
         paired_rows.extend(_paired_rows(scale, wide, kept))
-        rel, rel_src = _reliability(inp, scale, sub, alpha, alpha_by_time)
+        rel, rel_src = _reliability(inp, scale, shown, alpha, alpha_by_time)
         if rel is None or not np.isfinite(rel) or not 0 < rel < 1:
             notes.append(f"{scale}: reliable change index skipped (no usable alpha)")
         else:
