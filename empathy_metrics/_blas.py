@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @contextlib.contextmanager
@@ -30,6 +33,18 @@ def single_thread_blas() -> Iterator[None]:
             yield
     finally:
         _BLAS_STATE.depth = 0
+
+
+def blas_single_threaded(func: _F) -> _F:
+    """Decorator: ``func`` runs inside :func:`single_thread_blas` (for analyses whose every
+    matrix is small: a whole CFA or invariance fit, data checks included)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with single_thread_blas():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 #: Per-thread nesting flag of :func:`single_thread_blas` (only the outermost block acts).

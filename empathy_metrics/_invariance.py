@@ -19,6 +19,7 @@ import pandas as pd
 from . import _cfa_input as _input
 from . import _longitudinal as _long
 from . import _sem
+from ._blas import blas_single_threaded
 from ._distributions import chi2_sf
 from ._partial import PartialSearch, stepwise_release
 from ._results import Result, jsonable
@@ -276,6 +277,7 @@ def _verdict(comp: pd.DataFrame, configural: dict[str, Any], across: str,
     return text, sound
 
 
+@blas_single_threaded
 def invariance(
     responses: pd.DataFrame,
     instrument: Any,

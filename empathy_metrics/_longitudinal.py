@@ -83,8 +83,9 @@ def wide_frame(responses: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec, ti
             f"{first['__time']} (rows {row0 + pos[0]} and {row0 + pos[1]})",
             file=source, column=id_col,
             hint="each respondent may answer once per occasion; remove the duplicate")
-    answered = {t: int((data.loc[data["__time"] == t, spec.observed].notna().any(axis=1))
-                       .sum()) for t in times}
+    any_answer = data[spec.observed].notna().to_numpy().any(axis=1)
+    at = data["__time"].to_numpy()
+    answered = {t: int(any_answer[at == t].sum()) for t in times}
     wide = data.pivot(index="__id", columns="__time", values=spec.observed)
     wide.columns = [f"{v}_{_suffix(t)}" for v, t in wide.columns]
     cols = [f"{v}_{_suffix(t)}" for t in times for v in spec.observed]

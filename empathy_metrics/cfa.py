@@ -40,6 +40,7 @@ import pandas as pd
 
 from . import _cfa_input as _input
 from . import _sem
+from ._blas import blas_single_threaded
 from ._results import Result, jsonable
 from ._sem import ModelSpec, parse_model
 from .errors import DegenerateDataWarning, InputError
@@ -344,6 +345,7 @@ def result_from(est: _sem.Estimate, spec: ModelSpec, n_dropped: int,
     )
 
 
+@blas_single_threaded
 def cfa(
     responses: pd.DataFrame,
     instrument: Any = None,

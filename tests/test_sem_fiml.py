@@ -91,6 +91,46 @@ def test_rank2_gradient_and_information_equal_the_dense_jacobian(hs_missing, der
     if derivatives == 2:
         np.testing.assert_allclose(info, info0, rtol=0, atol=1e-13 * np.abs(info0).max())
 
+
+@pytest.mark.parametrize("expected", [False, True])
+def test_saturated_hessian_block_equals_the_duplication_contraction(hs_missing, expected):
+    # D' H_ss D of the saturated model from the p* x p* product equals the contraction of
+    # the p^4 block with the duplication matrix (the generic path)
+    from empathy_metrics._sem.hessian import _contract_ss, saturated_ss
+
+    values, _ = hs_missing
+    blocks = _missing.pattern_blocks(values)
+    pat = _missing.pack(blocks, values.shape[1])
+    mean, cov, _ = _missing.em_moments(blocks, values.shape[1], len(values), pat=pat)
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=cov.shape) * 0.05
+    terms = _missing.pattern_terms(pat, mean + 0.1, cov + a @ a.T)  # off the optimum
+    dup = _missing._duplication(values.shape[1])
+    generic = _contract_ss(pat, terms, dup.T.tocsr(), expected=expected)
+    new = saturated_ss(pat, terms, expected=expected)
+    np.testing.assert_allclose(new, (generic + generic.T) / 2.0, rtol=0,
+                               atol=1e-13 * np.abs(generic).max())
+
+
+@pytest.mark.parametrize("p", [12, 70])
+def test_pattern_blocks_in_the_order_of_unique_rows(p):
+    # patterns as integer codes (up to 63 variables) keep np.unique(axis=0)'s order, which
+    # fixes the order of the blocks (ties in size) and so of every sum over them
+    rng = np.random.default_rng(p)
+    values = rng.normal(size=(400, p))
+    values[rng.random(values.shape) < 0.05] = np.nan
+    values[rng.integers(0, 400, 60)[:, None], rng.integers(0, p, 8)] = np.nan
+    values = values[~np.isnan(values).all(axis=1)]
+    observed = ~np.isnan(values)
+    keys, counts = np.unique(observed, axis=0, return_counts=True)
+    order = sorted(range(len(keys)), key=lambda k: -counts[k])  # stable, as pattern_blocks
+    blocks = _missing.pattern_blocks(values)
+    assert len(blocks) == len(keys) > 20
+    for b, k in zip(blocks, order, strict=True):
+        obs = np.arange(p) if b.obs is None else b.obs
+        np.testing.assert_array_equal(obs, np.flatnonzero(keys[k]))
+        assert b.n == counts[k]
+
 def test_em_with_newton_finish_is_the_em_optimum(hs_missing, monkeypatch):
     values, _ = hs_missing
     blocks = _missing.pattern_blocks(values)

@@ -107,6 +107,36 @@ def _contract_ss(pat: Patterns, terms: PatternTerms, dd: sparse.csr_matrix, *,
     return np.asarray(dd @ x.T).T
 
 
+def saturated_ss(pat: Patterns, terms: PatternTerms, *, expected: bool = False
+                 ) -> np.ndarray:
+    """:math:`D'H_{ss}D` (``p* x p*``, :math:`p^* = p(p+1)/2`) of the saturated model in
+    :math:`\\mathrm{vech}\\,\\Sigma` (:math:`D` the duplication matrix), as
+    :func:`_contract_ss` with the duplication matrix but from a ``p* x B x p*`` product.
+
+    With :math:`T_{rtsu} = \\sum_k w_kS_{k,rt}Y_{k,su}` (:func:`_moment_terms`) the entry for
+    :math:`\\sigma_{ij}, \\sigma_{tu}` sums :math:`T` over both orders of each pair, which
+    regroups as :math:`c_{ij}c_{tu}(P_{(it),(ju)} + P_{(iu),(jt)})` with the symmetric
+    :math:`P_{(rt),(su)} = \\sum_k w_k(S_{k,rt}Y_{k,su} + Y_{k,rt}S_{k,su})` (:math:`c = 1/2`
+    for a variance): :math:`P` depends on unordered pairs only (:math:`S_k, Y_k` are
+    symmetric), so it is one ``p* x B`` by ``B x p*`` product, half the :math:`p^4` block,
+    and the entries are gathered from it."""
+    p = pat.mask.shape[1]
+    r, c = np.tril_indices(p)
+    n = len(r)
+    s = terms.inv
+    y = s if expected else 2.0 * terms.c - s
+    m = (s[:, r, c] * (pat.n / 2.0)[:, None]).T @ y[:, r, c]
+    m += m.T
+    vi = np.empty((p, p), dtype=np.intp)  # vech position of each (unordered) pair
+    vi[r, c] = vi[c, r] = np.arange(n)
+    flat = m.ravel()
+    h = flat[vi[np.ix_(r, r)] * n + vi[np.ix_(c, c)]]
+    h += flat[vi[np.ix_(r, c)] * n + vi[np.ix_(c, r)]]
+    coef = np.where(r == c, 0.5, 1.0)
+    h *= np.outer(coef, coef)
+    return h
+
+
 def _second_derivative_terms(structure: Structure, theta: np.ndarray, g: int, a: np.ndarray,
                              b: np.ndarray) -> np.ndarray:
     """:math:`\\sum_k (\\partial\\ell/\\partial m_k)\\,\\partial^2 m_k/\\partial\\theta^2`."""

@@ -37,7 +37,13 @@ __all__ = ["pattern_blocks", "em_moments", "block_loglik", "Patterns", "pack", "
 def pattern_blocks(values: np.ndarray) -> list[Block]:
     """Rows grouped by their pattern of observed columns (largest pattern first)."""
     observed = ~np.isnan(values)
-    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    if observed.shape[1] <= 63:  # each row as an integer (first column most significant):
+        # the same lexicographic order as np.unique(axis=0), without sorting row records
+        weights = 1 << np.arange(observed.shape[1] - 1, -1, -1, dtype=np.int64)
+        codes, inverse = np.unique(observed @ weights, return_inverse=True)
+        keys = (codes[:, None] & weights) != 0
+    else:
+        keys, inverse = np.unique(observed, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
     blocks = []
     for k, key in enumerate(keys):
@@ -310,7 +316,7 @@ def _newton_step(pat: Patterns, mean: np.ndarray, cov: np.ndarray, ll: float,
     With ``factor`` (the Cholesky factor of an earlier step's Hessian) a chord step: the
     same Hessian with the current gradient, no new Hessian. Returns ``(mean, cov, loglik,
     terms, factor)``."""
-    from .hessian import _contract_ss, _moment_terms
+    from .hessian import _moment_terms, saturated_ss
 
     p = len(mean)
     dup = _duplication(p)
@@ -323,8 +329,8 @@ def _newton_step(pat: Patterns, mean: np.ndarray, cov: np.ndarray, ll: float,
             break
         a, b, _, h_ms, h_mm = _moment_terms(pat, terms, True, expected=expected, ss=False)
         cross = np.asarray(dup.T @ h_ms.T).T  # p x p*
-        h_vv = _contract_ss(pat, terms, dup.T.tocsr(), expected=expected)
-        hess = np.block([[h_mm, cross], [cross.T, (h_vv + h_vv.T) / 2.0]])
+        h_vv = saturated_ss(pat, terms, expected=expected)  # symmetric
+        hess = np.block([[h_mm, cross], [cross.T, h_vv]])
         try:
             factor = scipy.linalg.cho_factor(hess)
         except np.linalg.LinAlgError:
