@@ -58,6 +58,18 @@ def _figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 
     return fig, axes
 
 
+def _title(ax: Any, label: str, **kwargs: Any) -> None:
+    """``ax.set_title(label, **kwargs)`` at the fixed height ``y=1`` (plus the title's pad).
+
+    Without ``y`` matplotlib places a title automatically: at every layout pass and every draw
+    it measures the x axis (ticks on top?) and the whole y axis (an offset text above it?) of
+    the panel to lift the title clear of them, about 15 % of a figure's CPU. These plots put
+    neither above a panel, so the title lands where the automatic placement puts it (same
+    picture, same SVG bytes; checked on the demo report's figures).
+    """
+    ax.set_title(label, y=1.0, **kwargs)
+
+
 def _need(result: Any, attrs: Sequence[str], expected: str, func: str, made_by: str) -> None:
     """Input check at the edge: ``result`` must carry ``attrs`` (duck typing, so that
     result-like objects work), else an error naming what was expected and what was given."""
@@ -169,7 +181,7 @@ def trend_plot(result: Any, scales: Sequence[str] | None = None, *,
         ax.set_xlim(-0.5, len(order) - 0.5)
         ax.set_xlabel(result.time)
         ax.set_ylabel(_scale_label(result, scale))
-        ax.set_title(result.instrument.scale_name(scale))
+        _title(ax, result.instrument.scale_name(scale))
         lo, hi = result.scale_range(scale)
         if shown.any():
             pad = 0.1 * (np.nanmax(t["ci_high"][shown]) - np.nanmin(t["ci_low"][shown]) + 1)
@@ -226,7 +238,7 @@ def cohort_plot(result: Any, scale: str = "total") -> Figure:
     ax.set_ylabel(_scale_label(result, scale))
     if ax.get_ylim()[0] > result.scale_range(scale)[0]:
         axis_break(ax)
-    ax.set_title(f"{result.instrument.scale_name(scale)} by entering cohort")
+    _title(ax, f"{result.instrument.scale_name(scale)} by entering cohort")
     ax.legend(title=result.cohort, fontsize=8)
     return fig
 
@@ -293,7 +305,7 @@ def distribution_plot(result: Any, scale: str = "total", points: bool = False,
     title = f"{result.instrument.scale_name(scale)}: distribution by {result.time}"
     if points:
         title += "\nwith individual scores: not for circulation"
-    ax.set_title(title)
+    _title(ax, title)
     return fig
 
 
@@ -353,7 +365,7 @@ def histogram_plot(result: Any, scale: str = "total") -> Figure:
                     transform=ax.transAxes,
                     ha="center", va="center", color=SUPPRESSED_COLOUR, fontsize=9,
                     gid="suppressed")
-            ax.set_title(f"{result.time} {t}: suppressed", fontsize=9, loc="left")
+            _title(ax, f"{result.time} {t}: suppressed", fontsize=9, loc="left")
         else:
             colour = OKABE_ITO[4]
             for r in bins.itertuples(index=False):
@@ -380,7 +392,7 @@ def histogram_plot(result: Any, scale: str = "total") -> Figure:
                                 fontsize=7, gid="open_label")
             n = n_of.get(t)
             n_text = f" (n={int(n)})" if n is not None and not pd.isna(n) else ""
-            ax.set_title(f"{result.time} {t}{n_text}", fontsize=9, loc="left")
+            _title(ax, f"{result.time} {t}{n_text}", fontsize=9, loc="left")
         ax.set_ylabel("respondents", fontsize=8)
         ax.tick_params(labelsize=8)
         if k < len(order) - 1:
@@ -432,7 +444,7 @@ def item_change_heatmap(result: Any) -> Figure:
     ax.set_xticks(range(change.shape[1]), labels)
     ax.set_yticks(range(len(change)), list(change.index))
     ax.set_xlabel(items.time)
-    ax.set_title(f"Item mean change from {items.time} {items.reference}")
+    _title(ax, f"Item mean change from {items.time} {items.reference}")
     lo, hi = items.scale_range()
     fig.colorbar(im, ax=ax, label=f"change in item points (items {lo:g}–{hi:g}, keyed)")
     return fig
@@ -468,7 +480,7 @@ def scree_plot(efa_result: Any) -> Figure:
     n = getattr(efa_result, "n", None)
     ax.set_xlabel("factor / component number")
     ax.set_ylabel("eigenvalue")
-    ax.set_title("Scree plot with parallel analysis"
+    _title(ax, "Scree plot with parallel analysis"
                  + (f" (suggests {n_factors} factors)" if n_factors is not None else "")
                  + (f", n={int(n)}" if n is not None else ""))
     ax.legend(fontsize=8)
@@ -487,11 +499,13 @@ def loadings_heatmap(efa_result: Any) -> Figure:
     im = ax.imshow(values, cmap="PuOr", vmin=-1, vmax=1, aspect="auto")
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
+            # inside its cell, so the layout need not measure it (60 texts for 20 x 3)
+            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    in_layout=False)
     ax.set_xticks(range(loadings.shape[1]), [str(c) for c in loadings.columns])
     ax.set_yticks(range(len(loadings)), [str(i) for i in loadings.index])
     n = getattr(efa_result, "n", None)
-    ax.set_title("Factor loadings" + (f" (n={int(n)})" if n is not None else ""))
+    _title(ax, "Factor loadings" + (f" (n={int(n)})" if n is not None else ""))
     fig.colorbar(im, ax=ax, label="loading (−1 to 1)")
     return fig
 
@@ -560,5 +574,5 @@ def alpha_plot(by_time: Any, scale: str | None = None, min_cell: int = 10) -> Fi
     ax.set_ylim(0, 1)
     ax.set_xlabel(getattr(by_time, "time", "time"))
     ax.set_ylabel("Cronbach's alpha (0–1), 95% CI")
-    ax.set_title("Reliability by time" + (f": {scale}" if scale else ""))
+    _title(ax, "Reliability by time" + (f": {scale}" if scale else ""))
     return fig

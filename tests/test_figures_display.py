@@ -77,6 +77,22 @@ def test_the_long_title_of_one_panel_wraps_instead_of_being_cut(result):
     assert wrap_text("short", 4, 12) == "short"
 
 
+def test_titles_at_their_fixed_height_sit_clear_above_the_panel(raw, result):
+    # the plots place titles at y=1 (no automatic placement, which costs a measuring of every
+    # axis at each layout pass): nothing of the panel (top ticks, offset text) may reach them
+    for name, fig in _all_figures(raw, result).items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            below = [ax.xaxis.get_tightbbox(renderer), ax.yaxis.get_tightbbox(renderer)]
+            for title in (ax.title, ax._left_title, ax._right_title):
+                if not title.get_text():
+                    continue
+                box = title.get_window_extent(renderer)
+                assert box.y0 >= ax.bbox.y1, (name, title.get_text())
+                assert not any(b is not None and b.height > 0 and box.overlaps(b)
+                               for b in below), (name, title.get_text())
+
 def test_multi_panel_plots_wrap_into_rows(result):
     def grid(fig):
         spec = fig.axes[0].get_subplotspec().get_gridspec()
