@@ -65,9 +65,13 @@ def membership_matrix(table: pd.DataFrame, margins: Sequence[Sequence[str]]) -> 
         if not spec:  # grand total over every cell
             rows.append(np.ones((1, n)))
             continue
-        text = [table[c].astype(str).to_numpy() for c in spec]
-        keys = text[0] if len(text) == 1 else np.array(
-            ["\x1f".join(parts) for parts in zip(*text, strict=True)], dtype=object)
+        if len(spec) == 1 and table[spec[0]].dtype.kind in "iub":
+            # integers (and booleans) are equal exactly when their texts are
+            keys = table[spec[0]].to_numpy()
+        else:
+            text = [table[c].astype(str).to_numpy() for c in spec]
+            keys = text[0] if len(text) == 1 else np.array(
+                ["\x1f".join(parts) for parts in zip(*text, strict=True)], dtype=object)
         rows.append(key_membership(keys))
     return np.vstack(rows) if rows else np.zeros((0, n))
 

@@ -217,3 +217,45 @@ def test_least_loss_beats_the_greedy_choice_whatever_the_order_of_margins():
         assert out["primary_suppressed"].tolist() == [False, False, True, False, False, False]
         assert not recoverable_cells(out["suppressed"].to_numpy(),
                                      _membership(t, margins)).any()
+
+
+# ---------------------------------------------------------------------------- array core
+@settings(max_examples=40, deadline=None)
+@given(n_rows=st.integers(2, 4), n_cols=st.integers(2, 4),
+       counts=st.lists(st.integers(0, 40), min_size=16, max_size=16),
+       min_cell=st.integers(3, 12), first=st.lists(st.booleans(), min_size=16, max_size=16))
+def test_suppress_counts_is_suppress_on_arrays(n_rows, n_cols, counts, min_cell, first):
+    """suppress_counts (with membership_matrix) gives the pattern suppress() gives the table."""
+    from empathy_metrics.suppression import membership_matrix, suppress_counts
+
+    k = n_rows * n_cols
+    t = pd.DataFrame({"r": np.repeat(np.arange(n_rows), n_cols),
+                      "c": np.tile([f"c{j}" for j in range(n_cols)], n_rows),
+                      "n": counts[:k], "first": first[:k]})
+    margins = [["r"], ["c"], []]
+    want = suppress(t, "n", min_cell, margins=margins, keys=["r", "c"],
+                    complement_first="first")
+    member = membership_matrix(t, margins)
+    # the same margins as the groupby construction (rows in order of first appearance)
+    assert sorted(map(tuple, member.tolist())) == sorted(
+        map(tuple, _membership(t, margins).tolist()))
+    sup, primary = suppress_counts(t["n"].to_numpy(), min_cell, member, first=first[:k])
+    assert sup.tolist() == want["suppressed"].tolist()
+    assert primary.tolist() == want["primary_suppressed"].tolist()
+
+
+def test_membership_matrix_rows_in_order_of_first_appearance():
+    from empathy_metrics.suppression import key_membership, membership_matrix
+
+    t = pd.DataFrame({"to": [3, 2, 3, 2, 4], "g": ["b", "a", "b", "b", "a"]})
+    assert membership_matrix(t, [["to"]]).tolist() == [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0],
+                                                      [0, 0, 0, 0, 1]]
+    # several columns: one margin per distinct combination, as text
+    assert membership_matrix(t, [["to", "g"]]).tolist() == [
+        [1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]
+    assert membership_matrix(t, [[]]).tolist() == [[1, 1, 1, 1, 1]]
+    # 1 and "1" are one key (the margins are the texts of the values)
+    assert key_membership(np.array(["1", "2", "1"], dtype=object)).tolist() == [[1, 0, 1],
+                                                                              [0, 1, 0]]
+    assert membership_matrix(pd.DataFrame({"k": [1, "1", 2]}), [["k"]]).tolist() == [
+        [1, 1, 0], [0, 0, 1]]

@@ -429,6 +429,11 @@ def prepare_trend_input(data: pd.DataFrame, inst: Instrument, *, time: str,
     scales = _validate_columns(data, inst, {"time": time, "id": id, "cohort": cohort,
                                             "group": group}, scales)
     frame, keyed = _prepare(data, inst, scales)
+    # the reader's attrs (source, encoding, exclusions) are not needed past scoring, and
+    # pandas deep-copies them into every frame derived from these ones
+    frame.attrs = {}
+    if keyed is not None:
+        keyed.attrs = {}
     frame = frame[frame[time].notna()]
     if keyed is not None:
         keyed = keyed.loc[frame.index]

@@ -140,14 +140,16 @@ def _protect_paired(paired: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, Any] | None], *,
                         alpha: Mapping[str, float] | None = None,
                         alpha_by_time: Mapping[Any, Mapping[str, float]] | None = None,
-                        mixed: bool = True, random_slope: bool = False
+                        mixed: bool = True, random_slope: bool = False,
+                        changes: bool = True
                         ) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Mixed models, linear slopes, paired change and reliable change of every scale.
 
     Without repeated ids (or with a hidden reference, or fewer than two shown times) the mixed
     models are ``None`` and the linear slope is the cross-sectional OLS ``linear_trend``.
     Only the shown times enter. Returns ``(mixed_model, linear_slope, paired,
-    reliable_change)``.
+    reliable_change)``; with ``changes=False`` only the models and slopes are computed (the
+    paired and reliable-change tables are empty), for callers that want the models alone.
     """
     mixed_out: dict[str, Any] = {}
     slope_out: dict[str, Any] = {}
@@ -169,6 +171,8 @@ def longitudinal_tables(inp: TrendInput, linear_trend: Mapping[str, dict[str, An
         if mixed:
             _fit_mixed_models(scale, y, tv, ids, kept, inp.times, inp.time_kind, inp.tnum,
                               inp.tnum_note, random_slope, mixed_out, slope_out, notes)
+        if not changes:
+            continue
         wide = _wide(ids, tv, y)
         paired_rows.extend(_paired_rows(scale, wide, kept))
         rel, rel_src = _reliability(inp, scale, shown, alpha, alpha_by_time)

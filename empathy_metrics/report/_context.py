@@ -187,9 +187,11 @@ class Context:
         order = {s: i for i, s in enumerate([self.main] + [s for s in self.tr.scales
                                                             if s != self.main])}
         out = frame.copy()
+        scales = out["scale"].tolist()
         out.insert(out.columns.get_loc("scale") + 1, "scale_name",
-                   [self.name(s) for s in out["scale"]])
-        rank = out["scale"].map(order).fillna(len(order)).to_numpy()
+                   [self.name(s) for s in scales])
+        # rank by a list lookup: Series.map(dict) costs ~0.7 ms on an arrow string column
+        rank = np.array([order.get(s, len(order)) for s in scales])
         return out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
     @cached_property

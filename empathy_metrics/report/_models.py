@@ -32,10 +32,21 @@ class MixedModels:
 
 
 def _shown_input(ctx: Any, scales: list[str], cohort: str | None) -> Any:
+    """The prepared input of the shown times: the report's scores (``ctx.scored``, scored once
+    per row) with the time, id and cohort columns, so that the items are not scored again;
+    when a data column is named like a scale, the rows with their items (``trend`` then
+    scores them and warns about that column, as it does)."""
     from ..cohorts._base import prepare_trend_input
 
     kept = [t for t in ctx.times if ctx.time_shown[t]]
-    frame = ctx.frame[ctx.frame[ctx.time].isin(kept)]
+    shown = ctx.frame[ctx.time].isin(kept).to_numpy()
+    if any(s in ctx.frame.columns for s in scales):
+        frame = ctx.frame[shown]
+    else:
+        cols = [c for c in dict.fromkeys((ctx.time, ctx.id, cohort)) if c is not None]
+        scores = ctx.scored.scores
+        frame = ctx.frame.loc[shown, cols].assign(
+            **{s: scores[s].to_numpy(dtype=float)[shown] for s in scales})
     return prepare_trend_input(frame, ctx.inst, time=ctx.time, id=ctx.id, cohort=cohort,
                                group=None, reference=ctx.tr.reference, min_cell=ctx.min_cell,
                                scales=scales)
@@ -52,7 +63,7 @@ def fit_mixed(ctx: Any) -> MixedModels:
 
     inp = _shown_input(ctx, list(ctx.mixed_scales), None)
     ols = {s: ctx.tr.tests.get(s, {}).get("linear_trend") for s in inp.scales}
-    mixed, slope, _, _ = longitudinal_tables(inp, ols, mixed=True)
+    mixed, slope, _, _ = longitudinal_tables(inp, ols, mixed=True, changes=False)
     return MixedModels(list(inp.scales), mixed, slope, list(inp.notes))
 
 

@@ -149,8 +149,9 @@ class Table:
         if self.index:
             data = data.reset_index()
         if "suppressed" in data.columns:
-            sup = data["suppressed"].map(lambda v: bool(v) if not pd.isna(v) else False
-                                         ).to_numpy(dtype=bool)
+            # per value as before, on a list (Series.map costs ~0.15 ms a call)
+            sup = np.array([bool(v) if not pd.isna(v) else False
+                            for v in data["suppressed"].tolist()], dtype=bool)
             keys = {c for c in data.columns if c in self.key_columns}
             if sup.any():
                 for col in data.columns:
@@ -160,8 +161,9 @@ class Table:
                     data.loc[sup, col] = None
             data["suppressed"] = sup
             if "primary_suppressed" in data.columns:
-                data["primary_suppressed"] = data["primary_suppressed"].map(
-                    lambda v: True if pd.isna(v) else bool(v)).to_numpy(dtype=bool)
+                data["primary_suppressed"] = np.array(
+                    [True if pd.isna(v) else bool(v)
+                     for v in data["primary_suppressed"].tolist()], dtype=bool)
         else:
             data = data.drop(columns=["primary_suppressed"], errors="ignore")
         return data.reset_index(drop=True)

@@ -120,3 +120,40 @@ def test_duplicate_id_time_rows_warn(raw):
     with pytest.warns(DegenerateDataWarning, match="3 row"):
         res = trend(dup, "jse-s", time="year", id="id", scales=["total"], mixed=False)
     assert any("duplicate id" in n for n in res.notes)
+
+
+def test_wide_is_pivot_table_first_on_arrays():
+    """_wide: pivot_table(aggfunc="first") of scored rows (duplicate id x time: the first row;
+    missing ids left out; ids in the pivot's sorted order), and _paired_diff its dropna()."""
+    from empathy_metrics.cohorts._base import _paired_diff, _wide
+
+    rng = np.random.default_rng(5)
+    ids = rng.choice(np.array(["s3", "s1", "s10", "s2", None], dtype=object), 60)
+    tv = rng.choice([1, 2, 3], 60)
+    y = rng.normal(100, 10, 60)
+    frame = pd.DataFrame({"id": ids, "t": tv, "y": y})
+    want = frame.pivot_table(index="id", columns="t", values="y", aggfunc="first")
+    got = _wide(ids, tv, y)
+    assert sorted(got) == list(want.columns)
+    for t in want.columns:
+        assert np.array_equal(got[t], want[t].to_numpy(), equal_nan=True)
+    pair = want[[1, 3]].dropna()
+    assert np.array_equal(_paired_diff(got, 1, 3), (pair[3] - pair[1]).to_numpy())
+    assert _paired_diff(got, 1, 9).size == 0
+
+
+def test_models_alone_are_the_models_of_the_full_tables(raw):
+    """longitudinal_tables(changes=False) fits the same models and skips the change tables."""
+    from empathy_metrics.cohorts._base import prepare_trend_input
+    from empathy_metrics.cohorts.longitudinal import longitudinal_tables
+    from empathy_metrics.instruments import load_instrument
+
+    inst = load_instrument("jse-s")
+    kw = dict(time="year", id="id", cohort=None, group=None, reference=None, min_cell=10,
+              scales=["total"])
+    full = longitudinal_tables(prepare_trend_input(raw, inst, **kw), {"total": None})
+    alone = longitudinal_tables(prepare_trend_input(raw, inst, **kw), {"total": None},
+                                changes=False)
+    assert json.dumps(alone[0], default=str) == json.dumps(full[0], default=str)
+    assert alone[1] == full[1]
+    assert alone[2].empty and alone[3].empty and not full[2].empty and not full[3].empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._context import Context
@@ -39,16 +40,28 @@ def _norms(ctx: Context, section: Section) -> None:
     rows = []
 
     def add_rows() -> None:
+        # the trend's norm rows and the group cells' flags looked up by key (first match),
+        # the masks on arrays: no frame filtered per norm and time
         tn = ctx.tr.norms
+        tn_rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for r in ([] if tn.empty else tn.to_dict("records")):
+            tn_rows.setdefault((r["scale"], r["time"]), r)
+        cells: dict[tuple[Any, Any, Any], tuple[bool, bool]] = {}
+        if ctx.group and not gs.empty:
+            for key, sup, prim in zip(zip(gs["scale"].tolist(), gs["time"].tolist(),
+                                          gs[ctx.group].tolist(), strict=True),
+                                      gs["suppressed"].tolist(),
+                                      gs["primary_suppressed"].tolist(), strict=True):
+                cells.setdefault(key, (bool(sup), bool(prim)))
+        tv = ctx.frame[ctx.time].to_numpy()
+        gv = ctx.frame[ctx.group].to_numpy() if ctx.group else None
         for norm in norms:
             base = {"scale": norm.scale, "norm_group": norm.group, "norm_mean": norm.mean,
                     "norm_sd": norm.sd}
             if norm.group == "all":  # computed by trend for the shown times
                 for t in ctx.times:
-                    hit = (tn[(tn["scale"] == norm.scale) & (tn["time"] == t)]
-                           if not tn.empty else tn)
-                    if len(hit) and ctx.shown.get((norm.scale, t), False):
-                        r = hit.iloc[0]
+                    r = tn_rows.get((norm.scale, t))
+                    if r is not None and ctx.shown.get((norm.scale, t), False):
                         rows.append({**base, "time": t, "n": int(r["n"]),
                                      "mean_z": r["mean_z"],
                                      "median_percentile": r["median_percentile"],
@@ -60,17 +73,17 @@ def _norms(ctx: Context, section: Section) -> None:
             g = _norm_label(norm.group, glabels)
             if g is None or gs.empty:
                 continue
+            y = scores[norm.scale].to_numpy(dtype=float)
             for t in ctx.times:
-                hit = gs[(gs["scale"] == norm.scale) & (gs["time"] == t) & (gs[ctx.group] == g)]
-                ok = bool(len(hit)) and not bool(hit["suppressed"].iloc[0])
+                hit = cells.get((norm.scale, t, g))
+                ok = hit is not None and not hit[0]
                 # hidden as the group's cell is (small, or its complement)
-                small = not len(hit) or bool(hit["primary_suppressed"].iloc[0])
+                small = hit is None or hit[1]
                 row = {**base, "time": t, "suppressed": not ok,
                        "primary_suppressed": not ok and small}
                 if ok:
-                    mask = ((ctx.frame[ctx.time] == t) & (ctx.frame[ctx.group] == g)).to_numpy()
-                    res = norm_scores(scores.loc[mask, norm.scale].dropna(), inst, norm.scale,
-                                      norm.group)
+                    x = y[(tv == t) & (gv == g)]
+                    res = norm_scores(x[~np.isnan(x)], inst, norm.scale, norm.group)
                     d = res.to_dict()
                     row.update(n=int(res.scores["score"].notna().sum()),
                                mean_z=d["sample"]["mean_z"],
