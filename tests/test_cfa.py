@@ -478,3 +478,27 @@ def test_instrument_without_subscales_is_one_factor():
     assert res.model.factors == ["total"] and res.model.indicators["total"] == inst.item_ids
     assert res.fit["df"] == 10 * 11 // 2 - 20
     assert (res.loadings["std"] > 0.4).all()
+
+
+def test_brent_root_finds_known_roots():
+    from empathy_metrics._sem.fit import _root
+
+    assert _root(math.cos, 0.0, 2.0, xtol=1e-14) == pytest.approx(math.pi / 2, abs=1e-13)
+    cubic = _root(lambda x: x**3 - 2 * x - 5, 2.0, 3.0, xtol=1e-14)
+    assert cubic == pytest.approx(2.0945514815423265, abs=1e-13)
+    assert _root(lambda x: x - 1.0, 1.0, 3.0, xtol=1e-12) == 1.0
+    with pytest.raises(ValueError):
+        _root(math.exp, 0.0, 1.0, xtol=1e-12)
+
+
+def test_cfa_and_invariance_do_not_import_scipy_optimize():
+    # the report fits the invariance models in a forked child: importing scipy.optimize
+    # there (~0.3 s of CPU) only for the RMSEA interval's root search is avoided
+    import subprocess
+    import sys
+
+    code = ("import sys, empathy_metrics.cfa, empathy_metrics._invariance, "
+            "empathy_metrics._longitudinal; print('scipy.optimize' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -25,7 +25,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from .._distributions import chi2_cdf, chi2_sf, ncx2_cdf
 from .estimate import Estimate
@@ -36,6 +35,54 @@ __all__ = ["fit_measures", "fit_measures_wlsmv", "baseline", "rmsea_ci", "FIT_KE
 FIT_KEYS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic")
 SCALED_KEYS = ("chisq_scaled", "df_scaled", "pvalue_scaled", "scaling_factor", "cfi_scaled",
                "tli_scaled", "rmsea_scaled", "rmsea_ci_scaled")
+
+
+def _root(f, a: float, b: float, xtol: float, max_iter: int = 100) -> float:
+    """A root of ``f`` in ``[a, b]`` (``f(a)``, ``f(b)`` of opposite signs) to ``xtol`` by
+    Brent's method: inverse quadratic or secant steps while they stay inside the bracket
+    and shrink it fast enough, bisection otherwise (Brent 1973, *Algorithms for
+    Minimization without Derivatives*, ch. 4; as ``scipy.optimize.brentq``, without
+    importing ``scipy.optimize``, ~0.3 s, for the invariance fits in a forked process)."""
+    fa, fb = f(a), f(b)
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    if (fa > 0) == (fb > 0):
+        raise ValueError("f(a) and f(b) must have opposite signs")
+    c, fc, d = a, fa, b - a
+    e = d
+    for _ in range(max_iter):
+        if (fb > 0) == (fc > 0):  # keep the root between b and c
+            c, fc, d = a, fa, b - a
+            e = d
+        if abs(fc) < abs(fb):  # b: the best estimate so far
+            a, b, c, fa, fb, fc = b, c, b, fb, fc, fb
+        tol = 2.0 * np.finfo(float).eps * abs(b) + 0.5 * xtol
+        half = 0.5 * (c - b)
+        if abs(half) <= tol or fb == 0.0:
+            return b
+        if abs(e) >= tol and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:  # secant
+                p, q = 2.0 * half * s, 1.0 - s
+            else:  # inverse quadratic interpolation through a, b, c
+                q, r = fa / fc, fb / fc
+                p = s * (2.0 * half * q * (q - r) - (b - a) * (r - 1.0))
+                q = (q - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                q = -q
+            p = abs(p)
+            if 2.0 * p < min(3.0 * half * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = half
+        else:
+            d = e = half
+        a, fa = b, fb
+        b += d if abs(d) > tol else math.copysign(tol, half)
+        fb = f(b)
+    raise RuntimeError("the root search did not converge")
 
 
 def rmsea_ci(x2: float, df: float, n: int, n_groups: int, level: float = 0.90
@@ -53,13 +100,13 @@ def rmsea_ci(x2: float, df: float, n: int, n_groups: int, level: float = 0.90
     if cdf(0.0) - upper_p < 0:
         lo = 0.0
     else:
-        lam = optimize.brentq(lambda v: cdf(v) - upper_p, 0.0, max(x2, 1e-8), xtol=1e-12)
+        lam = _root(lambda v: cdf(v) - upper_p, 0.0, max(x2, 1e-8), xtol=1e-12)
         lo = math.sqrt(lam / (n * df)) * scale
     n_rmsea = max(n, 4 * x2)
     if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
         hi = 0.0
     else:
-        lam = optimize.brentq(lambda v: cdf(v) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        lam = _root(lambda v: cdf(v) - lower_p, 0.0, n_rmsea, xtol=1e-12)
         hi = math.sqrt(lam / (n * df)) * scale
     return lo, hi
 
