@@ -225,43 +225,22 @@ class Figure:
         Ids are fixed (``svg.hashsalt`` is the figure's name) and text is drawn as paths (the
         figure-privacy tests read tick values from the glyph comments of that form). A figure
         with a layout engine (the plots use constrained layout) is drawn once, see
-        :func:`_svg_bytes`; any other figure is cropped with ``bbox_inches="tight"``.
+        :func:`~empathy_metrics.report._svg.svg_bytes`; any other figure is cropped with
+        ``bbox_inches="tight"``.
         """
         import matplotlib
 
+        from ._svg import svg_bytes
+
         with matplotlib.rc_context({"svg.hashsalt": name}):
             if fig.get_layout_engine() is not None:
-                svg = _svg_bytes(fig)
+                svg = svg_bytes(fig)
             else:
                 buf = io.BytesIO()
                 fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
                 svg = buf.getvalue()
         data = base64.b64encode(svg).decode("ascii")
         return cls(name=name, caption=caption, alt=alt, uri=f"data:image/svg+xml;base64,{data}")
-
-
-def _svg_bytes(fig: Any) -> bytes:
-    """The SVG of a figure with a layout engine, from ONE draw of the figure.
-
-    ``fig.savefig`` draws such a figure twice: :meth:`FigureCanvasBase.print_figure` first
-    draws it with drawing disabled so that the layout engine runs, then draws it again with
-    the engine switched off; the first draw costs as much as the second (text layout of every
-    tick label). The SVG canvas's ``print_svg`` draws once, and :meth:`Figure.draw` runs the
-    layout engine itself at the start of that draw, at the same 72 dpi as ``savefig``'s
-    first draw, so the bytes are ``savefig``'s (checked on the demo report's ten figures).
-    Unlike ``savefig`` it ignores the ``savefig.*`` rcParams (dpi, face/edge colour), which a
-    report figure does not use. The figure's own canvas and dpi are put back afterwards.
-    """
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    canvas, dpi = fig.canvas, fig.dpi
-    buf = io.BytesIO()
-    try:
-        FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
-    finally:
-        fig.set_canvas(canvas)
-        fig.dpi = dpi
-    return buf.getvalue()
 
 
 @dataclass
