@@ -9,6 +9,7 @@ Pure functions over arrays (vectorised over replicates where it matters), used b
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from ._distributions import f_sf, t_ppf, t_sf
 __all__ = [
     "WelchDifference",
     "welch_difference",
+    "welch_differences",
     "welch_ci_from_summary",
     "EffectSize",
     "cohens_d",
@@ -65,22 +67,50 @@ def welch_difference(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> Welch
     CI ``(x̄ − ȳ) ± t_{(1+level)/2, df} · SE``; two-sided p from ``t = (x̄ − ȳ)/SE``.
     Agrees with R ``t.test(x, y, var.equal = FALSE)``. Needs at least 2 values per group.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    nx, ny = x.size, y.size
-    if nx < 2 or ny < 2:
-        nan = float("nan")
-        return WelchDifference(nan, nan, nan, (nan, nan), nan, nan)
-    vx, vy = x.var(ddof=1) / nx, y.var(ddof=1) / ny
-    se = np.sqrt(vx + vy)
-    est = x.mean() - y.mean()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
-        t = est / se
-    q = t_ppf(0.5 + level / 2, df)
-    p = 2 * t_sf(abs(t), df)
-    return WelchDifference(float(est), float(se), float(df),
-                           (float(est - q * se), float(est + q * se)), float(t), float(p))
+    return welch_differences([(x, y)], level)[0]
+
+
+def welch_differences(pairs: Sequence[tuple[np.ndarray, np.ndarray]], level: float = 0.95
+                      ) -> list[WelchDifference]:
+    """:func:`welch_difference` of every pair ``(x, y)``.
+
+    The moments of each pair are computed as for one pair; the t quantiles and tail
+    probabilities of all pairs come from one call each (the distribution functions are
+    elementwise, so each pair's numbers are those it gets alone).
+    """
+    nan = float("nan")
+    moments: list[tuple[float, float, float, float] | None] = []
+    for x, y in pairs:
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        nx, ny = x.size, y.size
+        if nx < 2 or ny < 2:
+            moments.append(None)
+            continue
+        vx, vy = x.var(ddof=1) / nx, y.var(ddof=1) / ny
+        se = np.sqrt(vx + vy)
+        est = x.mean() - y.mean()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = (vx + vy) ** 2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
+            t = est / se
+        moments.append((est, se, df, t))
+    done = [m for m in moments if m is not None]
+    if done:
+        df_all = np.array([m[2] for m in done], dtype=float)
+        q_all = t_ppf(0.5 + level / 2, df_all)
+        p_all = 2 * t_sf(np.abs(np.array([m[3] for m in done], dtype=float)), df_all)
+    out, j = [], 0
+    for m in moments:
+        if m is None:
+            out.append(WelchDifference(nan, nan, nan, (nan, nan), nan, nan))
+            continue
+        est, se, df, t = m
+        q = q_all[j]
+        out.append(WelchDifference(float(est), float(se), float(df),
+                                   (float(est - q * se), float(est + q * se)), float(t),
+                                   float(p_all[j])))
+        j += 1
+    return out
 
 
 def welch_ci_from_summary(

@@ -261,3 +261,26 @@ def test_fast_limits_equal_plain_bisection():
     for i in range(0, t.size, 23):
         one = noncentral_t_ci(t[i], df[i])
         assert (one[0][0], one[1][0]) == pytest.approx((lo[i], hi[i]), abs=ATOL_BISECTION)
+
+
+def test_batched_welch_and_d_are_the_per_pair_numbers():
+    """welch_differences and a vectorised cohens_d give each pair exactly (bit for bit) what
+    one call per pair gives: the batched trend tables rely on it."""
+    from empathy_metrics.effect_sizes import welch_differences
+
+    rng = np.random.default_rng(11)
+    pairs = [(rng.normal(100, rng.uniform(3, 15), int(rng.integers(2, 300))),
+              rng.normal(97, rng.uniform(3, 15), int(rng.integers(2, 300))))
+             for _ in range(60)] + [(np.array([1.0]), np.array([2.0, 3.0]))]
+    batch = welch_differences(pairs)
+    for (x, y), w in zip(pairs, batch, strict=True):
+        one = welch_difference(x, y)
+        assert repr(w) == repr(one)
+    stats_ = [(x.mean(), x.std(ddof=1), x.size, y.mean(), y.std(ddof=1), y.size)
+              for x, y in pairs[:-1]]
+    es = cohens_d(*(np.array(c, dtype=float) for c in zip(*stats_, strict=True)))
+    for j, args in enumerate(stats_):
+        one = cohens_d(*args)
+        assert (float(es.d[j]), float(es.d_ci[0][j]), float(es.d_ci[1][j]),
+                float(es.g[j]), float(es.g_ci[0][j]), float(es.g_ci[1][j])) == (
+            one.d, one.d_ci[0], one.d_ci[1], one.g, one.g_ci[0], one.g_ci[1])

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._classical import line_fit
 from .._distributions import t_ppf
-from ..effect_sizes import cohens_d, mean_ci, welch_difference
+from ..effect_sizes import cohens_d, mean_ci, welch_differences
 from ..errors import DataError, DegenerateDataWarning, InputError
 from ..instruments import Instrument
 from ..suppression import membership_matrix, suppress_counts, suppression_kind
@@ -111,7 +111,8 @@ def _compare(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def _compare_many(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[str, float]]:
     """:func:`_compare` of every pair ``(x, y)``: Welch difference and d/g of ``x − y``.
 
-    The Welch differences are computed per pair (:func:`welch_difference`); Cohen's d and
+    The Welch differences come from :func:`~empathy_metrics.effect_sizes.welch_differences`
+    (quantiles and p of all pairs in one call each); Cohen's d and
     Hedges' g of all pairs with some spread come from one vectorised
     :func:`~empathy_metrics.effect_sizes.cohens_d` call, whose noncentral-t CIs are solved
     elementwise (each element takes the steps it would take alone: the same numbers as one
@@ -121,11 +122,12 @@ def _compare_many(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[s
     out: list[dict[str, float]] = []
     es_at: list[int] = []
     es_args: list[tuple[float, ...]] = []
+    welch = iter(welch_differences([(x, y) for x, y in pairs if x.size >= 2 and y.size >= 2]))
     for x, y in pairs:
         if x.size < 2 or y.size < 2:
             out.append({})
             continue
-        w = welch_difference(x, y)
+        w = next(welch)
         out.append({"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1],
                     "diff_p": w.p})
         sx, sy = x.std(ddof=1), y.std(ddof=1)
@@ -187,10 +189,17 @@ def _apply_pattern(table: pd.DataFrame, pattern: pd.DataFrame, keys: list[str],
                    count_col: str = "n") -> pd.DataFrame:
     """Blank every non-key column (and the count) of the cells ``pattern`` hides."""
     out = table.drop(columns=[c for c in ("suppressed", "primary_suppressed") if c in table])
-    out = out.merge(pattern, on=keys, how="left")
-    out["primary_suppressed"] = out["primary_suppressed"].fillna(True).astype(bool)
-    hide = out["suppressed"].fillna(True).astype(bool).to_numpy()
+    out = out.reset_index(drop=True)
+    # each row's cell looked up in the pattern (one row per cell; a cell it lacks is hidden
+    # as small): a left merge on the keys, as a dict
+    flags = dict(zip(zip(*(pattern[k].tolist() for k in keys), strict=True),
+                     zip(pattern["suppressed"].tolist(), pattern["primary_suppressed"].tolist(),
+                         strict=True), strict=True))
+    found = [flags.get(key, (True, True))
+             for key in zip(*(out[k].tolist() for k in keys), strict=True)]
+    hide = np.array([bool(h) for h, _ in found], dtype=bool)
     out["suppressed"] = hide
+    out["primary_suppressed"] = np.array([bool(p) for _, p in found], dtype=bool)
     fixed = set(keys) | {"scale", "suppressed", "primary_suppressed"}
     any_hidden = bool(hide.any())
     for col in out.columns:
@@ -392,18 +401,29 @@ def _cell_patterns(frame: pd.DataFrame, nonmissing: pd.DataFrame, tv: np.ndarray
     or a group's respondents in every year together) is published nowhere, so it is no
     margin: in a cohort-sequential design, where a cohort may be seen in one year only, a
     small cell then needs one complement in its year instead of a cascade through every
-    cohort. Cells of hidden times are hidden with their time.
+    cohort. Cells of hidden times are hidden with their time. The cells are those of
+    ``groupby([col, time], sort=True)`` (sorted factor codes of both, as groupby sorts), their
+    n the smallest count of any scale's scores (one ``bincount`` per scale).
     """
     cell_patterns: dict[str, pd.DataFrame] = {}
+    scored = nonmissing.to_numpy(dtype=bool)
     for col in cols:
         if col is None or col in cell_patterns:
             continue
-        has = frame[col].notna().to_numpy()
-        cnt = nonmissing[has].groupby([frame[col][has], tv[has]]).sum().min(axis=1)
-        cells = pd.DataFrame({col: cnt.index.get_level_values(0),
-                              "time": cnt.index.get_level_values(1), "n": cnt.to_numpy()})
-        if cells.empty:
+        # the level x time cells in sorted order (sorted factor codes, as groupby sorts),
+        # their n the smallest count of any scale's scores (one bincount per scale)
+        level, _ = pd.factorize(frame[col], sort=True)
+        when, when_u = pd.factorize(tv, sort=True)
+        ok = level >= 0
+        if not ok.any():
             continue
+        keys, first, g = np.unique(level[ok].astype(np.int64) * len(when_u) + when[ok],
+                                   return_index=True, return_inverse=True)
+        n = np.min([np.bincount(g[scored[ok, j]], minlength=keys.size)
+                    for j in range(scored.shape[1])], axis=0)
+        at = np.flatnonzero(ok)[first]
+        cells = pd.DataFrame({col: frame[col].iloc[at].reset_index(drop=True),
+                              "time": tv[at], "n": n})
         shown = cells["time"].isin(kept).to_numpy()
         # the published total each cell belongs to: its time's, or all hidden times'
         cells["_total"] = np.where(shown, pd.factorize(cells["time"])[0], -1)

@@ -63,11 +63,14 @@ def by_time_table(inp: TrendInput) -> pd.DataFrame:
 
 def score_table(inp: TrendInput) -> pd.DataFrame:
     """The individual scores of the shown times (``scale``, ``time``, ``value``)."""
-    rows = [pd.DataFrame({"scale": s, "time": t, "value": inp.values[s][t]})
-            for s in inp.scales for t in inp.kept]
-    if not rows:
+    cells = [(s, t, inp.values[s][t]) for s in inp.scales for t in inp.kept]
+    if not cells:
         return pd.DataFrame(columns=["scale", "time", "value"])
-    return pd.concat(rows, ignore_index=True)
+    # one frame from the joined cells (the scale and time of each score as lists, so that
+    # their dtypes are inferred as for one frame per cell)
+    return pd.DataFrame({"scale": [s for s, _, y in cells for _ in range(y.size)],
+                         "time": [t for _, t, y in cells for _ in range(y.size)],
+                         "value": np.concatenate([y for _, _, y in cells])})
 
 
 def _norm_rows(inst: Instrument, scale: str, y_by_t: Mapping[Any, np.ndarray],

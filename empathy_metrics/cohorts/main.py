@@ -217,9 +217,11 @@ def shown_times(
     check_frame(data, "data", "shown_times")
     names = resolve_columns(data, time=time, id=id, cohort=cohort, group=group)
     inst = resolve_instrument(instrument, data)
-    inp = prepare_trend_input(data, inst, time=names["time"], id=names["id"],
-                              cohort=names["cohort"], group=names["group"],
-                              reference=reference, min_cell=min_cell, scales=None)
+    # the time pattern does not depend on the cohort and group columns (checked above by
+    # resolve_columns), so their level x time patterns are not computed
+    inp = prepare_trend_input(data, inst, time=names["time"], id=names["id"], cohort=None,
+                              group=None, reference=reference, min_cell=min_cell,
+                              scales=None)
     return {t: bool(inp.shown[t]) for t in sorted(inp.times)}
 
 
