@@ -131,6 +131,24 @@ def test_pattern_blocks_in_the_order_of_unique_rows(p):
         np.testing.assert_array_equal(obs, np.flatnonzero(keys[k]))
         assert b.n == counts[k]
 
+
+def test_group_stats_pickle_without_the_packed_patterns(hs_missing):
+    # the packed patterns (and the last pattern terms kept on them) are left out of the
+    # pickle and rebuilt from the blocks: the same arrays, a much smaller payload
+    import pickle
+
+    _, groups = hs_missing
+    st = groups[0]
+    _missing.pattern_terms(st.patterns, st.mean, st.cov)  # fills the cache on the patterns
+    payload = pickle.dumps(st)
+    back = pickle.loads(payload)
+    assert "patterns" not in back.__dict__
+    assert len(payload) < len(pickle.dumps(st.patterns))
+    for name in ("n", "mask", "pair", "fill", "mean", "cov", "root", "parent", "drop",
+                 "full", "low", "factor"):
+        np.testing.assert_array_equal(getattr(back.patterns, name), getattr(st.patterns, name))
+    assert back.h1_loglik == st.h1_loglik
+
 def test_em_with_newton_finish_is_the_em_optimum(hs_missing, monkeypatch):
     values, _ = hs_missing
     blocks = _missing.pattern_blocks(values)
