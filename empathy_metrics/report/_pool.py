@@ -1,19 +1,20 @@
-"""The report's figures drawn and written as SVG in a second process while the analyses go on.
+"""The report's figures drawn and written as SVG in worker processes while the analyses go on.
 
-Laying out a matplotlib figure and writing it as SVG (text as paths) takes about as long as all
-the analyses of a yearly report together. :class:`FigurePool` hands each figure to one worker
-process forked from this one and goes on with the next section; :meth:`FigurePool.finish`
-collects the SVGs at the end. A figure whose drawing function can be pickled (a plots function
-with its arguments, see :mod:`empathy_metrics.report._figures`) is drawn in the worker too, so
-this process never imports matplotlib; one that cannot (a closure) is drawn here and only
-written there. The worker runs exactly what the serial path runs
+Laying out a matplotlib figure and writing it as SVG (text as paths) takes more CPU than the
+analyses of a yearly report left after the trend. :class:`FigurePool` forks :data:`WORKERS`
+workers at the start of the build (each imports matplotlib while the core analyses run), hands
+each figure to them and goes on with the next section; :meth:`FigurePool.finish` collects the
+SVGs at the end. A figure whose drawing function can be pickled (a plots function with its
+arguments, see :mod:`empathy_metrics.report._figures`) is drawn in a worker too, so this
+process never imports matplotlib; one that cannot (a closure) is drawn here and only written
+there. The workers run exactly what the serial path runs
 (:func:`~empathy_metrics.report._figures.render_figure`), so the bytes are the same
-(``tests/test_report_pool.py`` compares them). Warnings and errors of the worker come back and
+(``tests/test_report_pool.py`` compares them). Warnings and errors of a worker come back and
 become notes of the figure's section as in the serial path (:class:`~empathy_metrics.report.
 _context.Runner`'s rules); an error that cannot be sent back, or a worker that died, makes the
 figure be drawn again here.
 
-The worker needs the ``fork`` start method (Linux; not Windows, not macOS' default) and two or
+The workers need the ``fork`` start method (Linux; not Windows, not macOS' default) and two or
 more CPUs; otherwise, or with ``parallel=False``, every figure is drawn at once in this
 process.
 """
@@ -49,6 +50,11 @@ def _to_figure(payload: bytes, name: str, caption: str, alt: str
 
 #: Figures still queued at the end are drawn here too when at least this many are waiting.
 TAKE_BACK_MIN = 3
+#: Worker processes. The figures of a yearly report take more CPU than the analyses left
+#: after the trend, so two workers share them (with the comparability child and this process
+#: the two CPUs stay busy until the end) instead of this process importing matplotlib to
+#: take figures back.
+WORKERS = 2
 
 
 class _Redraw:
@@ -91,7 +97,7 @@ def _usable() -> bool:
 
 
 class FigurePool:
-    """Figures drawn and written as SVG in one forked worker (see the module docstring)."""
+    """Figures drawn and written as SVG in forked workers (see the module docstring)."""
 
     def __init__(self, parallel: bool = True) -> None:
         self.parallel = parallel and _usable()
@@ -102,15 +108,16 @@ class FigurePool:
         self.timings: dict[str, float] = {}
 
     def start(self) -> None:
-        """Fork the worker now and have it import matplotlib while this process computes
+        """Fork the workers now and have them import matplotlib while this process computes
         (the first figure is asked for a second or more later)."""
         if self.parallel and self._executor is None:
             self._fork()
 
     def _fork(self) -> ProcessPoolExecutor:
         self._executor = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        self._executor.submit(_warm_up)
+            max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
+        for _ in range(WORKERS):
+            self._executor.submit(_warm_up)
         return self._executor
 
     def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
