@@ -246,3 +246,50 @@ def test_the_comparability_section_is_built_in_a_child_with_the_same_result(monk
     assert "An analysis" in rep.timings
     summary = rep.section("summary").blocks
     assert summary == [("p", {"ok": "ok:x", "dies": "dies:x", "unsendable": "lock"}[kind])]
+
+
+def test_workers_started_early_are_taken_over_or_stopped():
+    """The command line forks the figure workers before the library is imported
+    (workers_started_early): the report's pool takes them over, warm; unused, they stop at
+    the end of the block; the report package itself loads without the analyses."""
+    from empathy_metrics.report import _pool
+
+    with _pool.workers_started_early():
+        early = _pool._EARLY[0]
+        executor = early._executor
+        assert executor is not None and len(early._warming) == _pool.WORKERS
+        pool = FigurePool(parallel=True)
+        assert pool._executor is executor and early._executor is None
+        assert FigurePool(parallel=True)._executor is None  # taken once
+        pool.close()
+    assert not _pool._EARLY
+    with _pool.workers_started_early():
+        processes = list(_pool._EARLY[0]._executor._processes.values())
+        assert processes
+    assert all(not p.is_alive() for p in processes)  # nobody took them: stopped
+    code = ("import sys, empathy_metrics.report._pool; "
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy', 'matplotlib')) "
+            "or m.endswith(('builder', 'cohorts'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_commands_build_the_report_with_the_workers_started_early(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from empathy_metrics.cli import cli
+    from empathy_metrics.report import _pool
+
+    seen = []
+    real = FigurePool.__init__
+
+    def spy(self, parallel=True):
+        seen.append(bool(_pool._EARLY) and _pool._EARLY[0]._executor is not None)
+        real(self, parallel)
+
+    monkeypatch.setattr(FigurePool, "__init__", spy)
+    result = CliRunner().invoke(cli, ["report", str(DATA), "-i", "jse-s", "--time", "year",
+                                      "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert seen[:2] == [False, True]  # the early pool, then the report's taking it over

@@ -91,24 +91,27 @@ def report(data: str, instrument: str, time_col: str, id_col: str | None,
       empathy report survey.csv -i jse-s --time year --group gender \\
           --labels labels.yaml -o report.html
     """
-    from ..report import build_report
-    from ..report.labels import load_labels
-    from ..report.render import check_outputs
+    from ..report._pool import workers_started_early
 
-    check_outputs(output, inputs=[data, instrument, map_file, labels_file, enrolled_file])
-    labels = load_labels(labels_file)  # a bad labels file stops before any work
-    enrolled = read_enrolled(enrolled_file)  # checked by trend, before anything is written
-    frame, inst, columns = load_inputs(data, instrument, map_file)
-    time_col, id_col, cohort_col, group_col = resolve_names(
-        frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
-    frame = fold_groups(frame, group_col, time_col, min_cell)
-    options = {"reference": reference}
-    if columns:
-        options["columns"] = columns
-    rep = build_report(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
-                       group=group_col, title=title, min_cell=min_cell, source_path=data,
-                       options=options, paper=paper, confidential=confidential,
-                       labels=labels, enrolled=enrolled, progress=True)
+    with workers_started_early():  # they import matplotlib while this process reads
+        from ..report import build_report
+        from ..report.labels import load_labels
+        from ..report.render import check_outputs
+
+        check_outputs(output, inputs=[data, instrument, map_file, labels_file, enrolled_file])
+        labels = load_labels(labels_file)  # a bad labels file stops before any work
+        enrolled = read_enrolled(enrolled_file)  # checked by trend, before anything is written
+        frame, inst, columns = load_inputs(data, instrument, map_file)
+        time_col, id_col, cohort_col, group_col = resolve_names(
+            frame, time=time_col, id=id_col, cohort=cohort_col, group=group_col)
+        frame = fold_groups(frame, group_col, time_col, min_cell)
+        options = {"reference": reference}
+        if columns:
+            options["columns"] = columns
+        rep = build_report(frame, inst, time=time_col, id=id_col, cohort=cohort_col,
+                           group=group_col, title=title, min_cell=min_cell, source_path=data,
+                           options=options, paper=paper, confidential=confidential,
+                           labels=labels, enrolled=enrolled, progress=True)
     html = rep.write(output)
     click.echo(_written(html, len(rep.tables)))
 
@@ -133,23 +136,26 @@ def demo(outdir: Path, seed: int, min_cell: int) -> None:
       empathy demo                   # into ./empathy-demo/
       empathy demo /tmp/demo --seed 7
     """
-    from ..io import read_responses
-    from ..outputs import check_outputs as check_folder
-    from ..outputs import claim_folder
-    from ..report import build_report
-    from ..report.render import check_outputs
-    from ..simulate import write_demo
+    from ..report._pool import workers_started_early
 
-    check_folder(folders=[outdir])  # a new, empty or earlier demo folder only
-    html = outdir / "report.html"
-    if outdir.is_dir():
-        check_outputs(html)
-    csv = write_demo(outdir, seed=seed)
-    claim_folder(outdir, [html.name, f"{html.stem}_tables", f"{html.stem}_tables.xlsx"])
-    frame = read_responses(csv)
-    rep = build_report(frame, "jse-s", time="year", id="student_id", cohort="cohort",
-                       group="gender", min_cell=min_cell, source_path=csv,
-                       title="Empathy across training years (simulated demo data)")
+    with workers_started_early():  # they import matplotlib while this process simulates
+        from ..io import read_responses
+        from ..outputs import check_outputs as check_folder
+        from ..outputs import claim_folder
+        from ..report import build_report
+        from ..report.render import check_outputs
+        from ..simulate import write_demo
+
+        check_folder(folders=[outdir])  # a new, empty or earlier demo folder only
+        html = outdir / "report.html"
+        if outdir.is_dir():
+            check_outputs(html)
+        csv = write_demo(outdir, seed=seed)
+        claim_folder(outdir, [html.name, f"{html.stem}_tables", f"{html.stem}_tables.xlsx"])
+        frame = read_responses(csv)
+        rep = build_report(frame, "jse-s", time="year", id="student_id", cohort="cohort",
+                           group="gender", min_cell=min_cell, source_path=csv,
+                           title="Empathy across training years (simulated demo data)")
     html = rep.write(html)
     click.echo(f"Data:    {csv}\n{_written(html, len(rep.tables))}\n"
                f"Open {html} in a browser (it prints to PDF cleanly).")

@@ -12,6 +12,19 @@ writes ``report.html`` (self-contained: inline CSS and figures, no script, no ne
 
 from __future__ import annotations
 
-from .builder import DEFAULT_OPTIONS, Report, build_report
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Report", "build_report", "DEFAULT_OPTIONS"]
+
+if TYPE_CHECKING:
+    from .builder import DEFAULT_OPTIONS, Report, build_report
+
+
+def __getattr__(name: str) -> Any:
+    """The public names load the builder on first use, so that the command line can fork the
+    figure workers (:mod:`._pool`) before the analyses are imported."""
+    if name in __all__:
+        from . import builder
+
+        return getattr(builder, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,12 +21,13 @@ process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import time as _time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 from ._figures import FigureLabels, render_figure
 from ._tables import Figure, Section
 
-__all__ = ["FigurePool"]
+__all__ = ["FigurePool", "workers_started_early"]
 
 
 def _to_figure(payload: bytes, name: str, caption: str, alt: str
@@ -85,10 +86,11 @@ def _render_in_worker(payload: bytes, name: str, caption: str, alt: str
 
 
 def _warm_up() -> None:
-    """In the worker, while it waits for its first figure: import what drawing needs."""
+    """In a worker, while it waits for its first figure: import what drawing needs (the
+    figure type with its canvas, axes, the SVG writer, the plots)."""
     import matplotlib.backends.backend_svg  # noqa: F401 - the writer of every figure
 
-    from .. import plots  # noqa: F401 - matplotlib, the figure type, the plots
+    from .. import _figure, plots  # noqa: F401 - matplotlib's Figure and axes, the plots
 
 
 def _usable() -> bool:
@@ -102,6 +104,11 @@ class FigurePool:
     def __init__(self, parallel: bool = True) -> None:
         self.parallel = parallel and _usable()
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: list[Future] = []
+        if self.parallel and _EARLY:  # take over the workers forked early
+            early = _EARLY[0]
+            self._executor, self._warming = early._executor, early._warming
+            early._executor, early._warming = None, []
         #: (section, what, placeholder, future, redo: writes the figure here if need be)
         self._pending: list[tuple[Section, str, Figure, Future, Callable[[], Figure]]] = []
         #: what -> seconds the worker took to draw and write it (figures drawn there)
@@ -116,8 +123,7 @@ class FigurePool:
     def _fork(self) -> ProcessPoolExecutor:
         self._executor = ProcessPoolExecutor(
             max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
-        for _ in range(WORKERS):
-            self._executor.submit(_warm_up)
+        self._warming = [self._executor.submit(_warm_up) for _ in range(WORKERS)]
         return self._executor
 
     def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
@@ -163,6 +169,9 @@ class FigurePool:
         figures, whichever process drew them.
         """
         try:
+            for warming in self._warming:  # workers still importing are about to be free
+                with contextlib.suppress(Exception):
+                    warming.result()
             taken = self._take_back()
             outcomes: dict[int, tuple[Any, list[str]]] = {}
             for i in sorted(taken) + [i for i in range(len(self._pending)) if i not in taken]:
@@ -235,3 +244,26 @@ class FigurePool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+#: The pool of :func:`workers_started_early` while its block runs (taken over by the next
+#: parallel :class:`FigurePool`).
+_EARLY: list[FigurePool] = []
+
+
+@contextlib.contextmanager
+def workers_started_early() -> Iterator[None]:
+    """Fork the figure workers now, before the analyses are imported (the command line's
+    ``report`` and ``demo``): they import matplotlib while this process imports the library
+    and reads the data, on a CPU that would otherwise wait. The next parallel
+    :class:`FigurePool` of this process (the report's) takes them over; workers nobody took
+    are stopped at the end of the block.
+    """
+    pool = FigurePool(parallel=True)
+    pool.start()
+    _EARLY.append(pool)
+    try:
+        yield
+    finally:
+        _EARLY.remove(pool)
+        pool.close()
