@@ -49,8 +49,9 @@ def _to_figure(payload: bytes, name: str, caption: str, alt: str
     return figure, [(w.category, str(w.message)) for w in caught]
 
 
-#: Figures still queued at the end are drawn here too when at least this many are waiting.
-TAKE_BACK_MIN = 3
+#: Figures still queued at the end (beyond the next one for each worker) are drawn here too
+#: when at least this many are.
+TAKE_BACK_MIN = 2
 #: Worker processes. The figures of a yearly report take more CPU than the analyses left
 #: after the trend, so two workers share them (with the comparability child and this process
 #: the two CPUs stay busy until the end) instead of this process importing matplotlib to
@@ -160,12 +161,12 @@ class FigurePool:
         return True
 
     def finish(self, guard: Callable[[Section, str, Callable[[], Any]], Any]) -> None:
-        """Wait for the worker and fill each placeholder; ``guard`` (the runner's) turns an
+        """Wait for the workers and fill each placeholder; ``guard`` (the runner's) turns an
         error into a note of the section, and the placeholder is then dropped.
 
-        Figures the worker has not started yet are taken back, from the last one, and drawn
-        here meanwhile (both processes busy until the end); should the worker die, the
-        figures it did not write are written here too. Notes are added in the order of the
+        Once the workers have warmed up, figures they have not started are taken back, from
+        the last one, and drawn here meanwhile (see :meth:`_take_back`); should a worker die,
+        the figures it did not write are written here too. Notes are added in the order of the
         figures, whichever process drew them.
         """
         try:
@@ -197,7 +198,8 @@ class FigurePool:
             self.close()
 
     def _take_back(self) -> set[int]:
-        """Cancel the last queued figures the worker has not started, when there are at
+        """Cancel the last queued figures no worker has started, leaving the next
+        :data:`WORKERS` of them to the workers (about to be free), when that takes back at
         least :data:`TAKE_BACK_MIN` (drawing here first costs importing matplotlib)."""
         waiting = 0
         for _, _, _, future, _ in reversed(self._pending):
@@ -205,10 +207,11 @@ class FigurePool:
                 break
             waiting += 1
         taken: set[int] = set()
-        if waiting >= TAKE_BACK_MIN:
-            for i in range(len(self._pending) - 1, len(self._pending) - 1 - waiting, -1):
+        if waiting - WORKERS >= TAKE_BACK_MIN:
+            last = len(self._pending) - 1
+            for i in range(last, last - (waiting - WORKERS), -1):
                 if not self._pending[i][3].cancel():
-                    break  # started meanwhile: the worker has the rest
+                    break  # started meanwhile: the workers have the rest
                 taken.add(i)
         return taken
 
