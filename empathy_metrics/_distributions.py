@@ -26,7 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special
+
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")  # imported on first use (see _lazy)
 
 __all__ = [
     "chi2_cdf",

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ._distributions import norm_ppf
+from ._lazy import lazy_module
 from .errors import DataError, DegenerateDataError, DegenerateDataWarning
+
+special = lazy_module("scipy.special")  # imported on first use (see _lazy)
 
 __all__ = [
     "PolychoricResult",

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from ._distributions import f_sf, t_ppf, t_sf
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")  # imported on first use (see _lazy)
 
 __all__ = [
     "WelchDifference",

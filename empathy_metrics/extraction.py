@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from ._blas import single_thread_blas
+from ._lazy import lazy_module
 from .errors import DataError, DegenerateDataError, DegenerateDataWarning
+
+optimize = lazy_module("scipy.optimize")  # imported on first use (see _lazy)
 
 #: Extraction methods accepted by :func:`extract_factors` (psych's ``fm=``).
 METHODS = ("minres", "ml", "pa")

@@ -10,9 +10,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from ._blas import single_thread_blas
+from ._lazy import lazy_module
 from ._progress import progress
 from .errors import DataError, DegenerateDataError, DegenerateDataWarning
 from .extraction import (
@@ -22,6 +22,8 @@ from .extraction import (
     _eigenvalues_desc,
     fit_factors,
 )
+
+optimize = lazy_module("scipy.optimize")  # imported on first use (see _lazy)
 
 
 def _null_correlations(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 import warnings
@@ -261,17 +262,20 @@ def test_workers_started_early_are_taken_over_or_stopped():
 
     with _pool.workers_started_early():
         early = _pool._EARLY[0]
-        executor = early._executor
-        assert executor is not None and len(early._warming) == _pool.WORKERS
+        workers = early._workers
+        assert workers is not None and len(workers.warming) == _pool.WORKERS
         pool = FigurePool(parallel=True)
-        assert pool._executor is executor and early._executor is None
-        assert FigurePool(parallel=True)._executor is None  # taken once
+        assert pool._workers is workers and early._workers is None
+        assert FigurePool(parallel=True)._workers is None  # taken once
         pool.close()
     assert not _pool._EARLY
     with _pool.workers_started_early():
-        processes = list(_pool._EARLY[0]._executor._processes.values())
-        assert processes
-    assert all(not p.is_alive() for p in processes)  # nobody took them: stopped
+        workers = _pool._EARLY[0]._workers
+        pids = [f.result(timeout=60) for f in workers.warming]
+        assert len(set(pids)) == _pool.WORKERS
+    for pid in pids:  # nobody took them: stopped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
     code = ("import sys, empathy_metrics.report._pool; "
             "print(sorted(m for m in sys.modules if m.startswith(('scipy', 'matplotlib')) "
             "or m.endswith(('builder', 'cohorts'))))")
@@ -290,7 +294,7 @@ def test_the_commands_build_the_report_with_the_workers_started_early(monkeypatc
     real = FigurePool.__init__
 
     def spy(self, parallel=True):
-        seen.append(bool(_pool._EARLY) and _pool._EARLY[0]._executor is not None)
+        seen.append(bool(_pool._EARLY) and _pool._EARLY[0]._workers is not None)
         real(self, parallel)
 
     monkeypatch.setattr(FigurePool, "__init__", spy)

@@ -1,14 +1,15 @@
 """The report's figures drawn and written as SVG in worker processes while the analyses go on.
 
 Laying out a matplotlib figure and writing it as SVG (text as paths) takes more CPU than the
-analyses of a yearly report left after the trend. :class:`FigurePool` forks :data:`WORKERS`
-workers at the start of the build (each imports matplotlib while the core analyses run), hands
-each figure to them and goes on with the next section; :meth:`FigurePool.finish` collects the
-SVGs at the end. A figure whose drawing function can be pickled (a plots function with its
-arguments, see :mod:`empathy_metrics.report._figures`) is drawn in a worker too, so this
-process never imports matplotlib; one that cannot (a closure) is drawn here and only written
-there. The workers run exactly what the serial path runs
-(:func:`~empathy_metrics.report._figures.render_figure`), so the bytes are the same
+analyses of a yearly report left after the trend. :class:`FigurePool` starts :data:`WORKERS`
+workers at the start of the build (:class:`~empathy_metrics.report._workers.Workers`: the
+first imports matplotlib and the result modules while the core analyses run, the others are
+forked from it), hands each figure to them and goes on with the next section;
+:meth:`FigurePool.finish` collects the SVGs at the end. A figure whose drawing function can
+be pickled (a plots function with its arguments, see :mod:`empathy_metrics.report._figures`)
+is drawn in a worker too, so this process never imports matplotlib; one that cannot (a
+closure) is drawn here and only written there. The workers run exactly what the serial path
+runs (:func:`~empathy_metrics.report._figures.render_figure`), so the bytes are the same
 (``tests/test_report_pool.py`` compares them). Warnings and errors of a worker come back and
 become notes of the figure's section as in the serial path (:class:`~empathy_metrics.report.
 _context.Runner`'s rules); an error that cannot be sent back, or a worker that died, makes the
@@ -28,12 +29,13 @@ import pickle
 import time as _time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ._figures import FigureLabels, render_figure
 from ._tables import Figure, Section
+from ._workers import Workers
 
 __all__ = ["FigurePool", "workers_started_early"]
 
@@ -50,8 +52,10 @@ def _to_figure(payload: bytes, name: str, caption: str, alt: str
 
 
 #: Figures still queued at the end (beyond the next one for each worker) are drawn here too
-#: when at least this many are.
-TAKE_BACK_MIN = 2
+#: when at least this many are. Drawing here first costs importing matplotlib (about 0.6 s of
+#: CPU) while the warm workers draw a yearly report's figure in 0.1-0.4 s each: taking back two
+#: or three made the report slower.
+TAKE_BACK_MIN = 4
 #: Worker processes. The figures of a yearly report take more CPU than the analyses left
 #: after the trend, so two workers share them (with the comparability child and this process
 #: the two CPUs stay busy until the end) instead of this process importing matplotlib to
@@ -87,11 +91,13 @@ def _render_in_worker(payload: bytes, name: str, caption: str, alt: str
 
 
 def _warm_up() -> None:
-    """In a worker, while it waits for its first figure: import what drawing needs (the
-    figure type with its canvas, axes, the SVG writer, the plots)."""
+    """In the first worker, before the others are forked from it: import what drawing needs
+    (the figure type with its canvas, axes, the SVG writer, the plots) and the modules of the
+    results the report's figures are drawn from (unpickling a trend or EFA result imports
+    them), so that no worker imports them again."""
     import matplotlib.backends.backend_svg  # noqa: F401 - the writer of every figure
 
-    from .. import _figure, plots  # noqa: F401 - matplotlib's Figure and axes, the plots
+    from .. import _figure, cohorts, efa, plots  # noqa: F401 - Figure and axes, results, plots
 
 
 def _usable() -> bool:
@@ -104,12 +110,10 @@ class FigurePool:
 
     def __init__(self, parallel: bool = True) -> None:
         self.parallel = parallel and _usable()
-        self._executor: ProcessPoolExecutor | None = None
-        self._warming: list[Future] = []
+        self._workers: Workers | None = None
         if self.parallel and _EARLY:  # take over the workers forked early
             early = _EARLY[0]
-            self._executor, self._warming = early._executor, early._warming
-            early._executor, early._warming = None, []
+            self._workers, early._workers = early._workers, None
         #: (section, what, placeholder, future, redo: writes the figure here if need be)
         self._pending: list[tuple[Section, str, Figure, Future, Callable[[], Figure]]] = []
         #: what -> seconds the worker took to draw and write it (figures drawn there)
@@ -118,19 +122,17 @@ class FigurePool:
     def start(self) -> None:
         """Fork the workers now and have them import matplotlib while this process computes
         (the first figure is asked for a second or more later)."""
-        if self.parallel and self._executor is None:
+        if self.parallel and self._workers is None:
             self._fork()
 
-    def _fork(self) -> ProcessPoolExecutor:
-        self._executor = ProcessPoolExecutor(
-            max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
-        self._warming = [self._executor.submit(_warm_up) for _ in range(WORKERS)]
-        return self._executor
+    def _fork(self) -> Workers:
+        self._workers = Workers(WORKERS, _warm_up)
+        return self._workers
 
     def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
                name: str, caption: str, alt: str, redo: Callable[[], Figure]) -> None:
-        executor = self._executor if self._executor is not None else self._fork()
-        future = executor.submit(func, payload, name, caption, alt)
+        workers = self._workers if self._workers is not None else self._fork()
+        future = workers.submit(func, payload, name, caption, alt)
         placeholder = Figure(name=name, caption=caption, alt=alt, uri="")
         section.add(placeholder)
         self._pending.append((section, what, placeholder, future, redo))
@@ -170,8 +172,8 @@ class FigurePool:
         figures, whichever process drew them.
         """
         try:
-            for warming in self._warming:  # workers still importing are about to be free
-                with contextlib.suppress(Exception):
+            for warming in (self._workers.warming if self._workers else []):
+                with contextlib.suppress(Exception):  # still importing: about to be free
                     warming.result()
             taken = self._take_back()
             outcomes: dict[int, tuple[Any, list[str]]] = {}
@@ -237,10 +239,10 @@ class FigurePool:
         return figure
 
     def close(self) -> None:
-        """Stop the worker (waiting for it)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Stop the workers (waiting for them)."""
+        if self._workers is not None:
+            self._workers.shutdown(cancel_futures=True)
+            self._workers = None
 
     def __enter__(self) -> FigurePool:
         return self
