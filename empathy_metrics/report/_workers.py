@@ -3,8 +3,9 @@ what the work needs, then forks the others, which start warm.
 
 :class:`~concurrent.futures.ProcessPoolExecutor` forks every worker from the calling process,
 so each one imports matplotlib (and the modules of the results it unpickles) on its own:
-about 0.9 s of CPU per worker for a report's figures. Here the first worker pays it once and
-the others are forked from it (copy-on-write), which leaves the CPU to the analyses.
+0.5-1 s of CPU per worker for a report's figures. Here the first worker pays it once and the
+others are forked from it (copy-on-write), which leaves the CPU to the analyses: on the
+2-core reference machine ``empathy demo`` needed 1.5-2 s less CPU and ran 0.6-1 s faster.
 
 Each worker has its own :func:`multiprocessing.Pipe` to this process. A dispatcher thread
 here hands the next queued task to whichever worker is free and sets the task's
