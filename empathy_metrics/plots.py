@@ -460,6 +460,8 @@ def scree_plot(efa_result: Any) -> Figure:
     pa = getattr(efa_result, "parallel", None)
     if pa is None:
         raise InputError("the EFA result has no parallel analysis")
+    from matplotlib.ticker import MaxNLocator
+
     fig, (ax,) = _figure(width=5.5, height=4)
     drawn = False
     for kind, colour in (("pc", OKABE_ITO[4]), ("fa", OKABE_ITO[5])):
@@ -476,6 +478,7 @@ def scree_plot(efa_result: Any) -> Figure:
     if not drawn:
         raise InputError("the parallel analysis has no eigenvalues to draw")
     ax.axhline(1.0, color=SUPPRESSED_COLOUR, linewidth=0.8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # whole factors
     n_factors = getattr(pa, "n_factors", None)
     n = getattr(efa_result, "n", None)
     ax.set_xlabel("factor / component number")

@@ -123,6 +123,9 @@ def test_scree_and_loadings_from_efa_like_result():
     ax = fig.axes[0]
     assert "suggests 2 factors" in ax.get_title()
     assert {ln.get_gid() for ln in ax.lines} >= {"parallel_pc", "parallel_fa"}
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # factor numbers, not 1.5
     fig2 = plots.loadings_heatmap(efa)
     assert "0.80" in _texts(fig2)
     with pytest.raises(InputError):
@@ -154,6 +157,8 @@ def test_scree_and_loadings_from_real_efa_result():
     ax = fig.axes[0]
     observed = [ln for ln in ax.lines if ln.get_label() == "observed (FA)"][0]
     assert np.allclose(observed.get_ydata(), res.parallel.observed_fa)
+    fig.canvas.draw()  # 20 items: matplotlib's default ticks were 2.5, 5.0, 7.5, ...
+    assert all(float(t).is_integer() for t in ax.get_xticks())
     heat = plots.loadings_heatmap(res)
     assert heat.axes[0].images[0].get_array().shape == res.loadings.shape
 
