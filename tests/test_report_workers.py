@@ -4,9 +4,12 @@ behave as an executor's, and no hang when a worker dies."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +33,23 @@ def _who(delay: float = 0.0) -> tuple[int, int, list[int]]:
     return os.getpid(), os.getppid(), list(WARMED)
 
 
+#: A gate the task _held waits on; set before the workers are forked, so that they share it
+#: (the tests open it when the queued tasks have been looked at: no timing assumption).
+GATE: list = []
+
+
+def _held() -> int:
+    assert GATE[0].wait(TIMEOUT)
+    return os.getpid()
+
+
+def _gated_workers(count: int) -> tuple[Workers, object]:
+    import multiprocessing
+
+    GATE[:] = [multiprocessing.get_context("fork").Event()]
+    return Workers(count, lambda: None), GATE[0]
+
+
 def _fail(message: str) -> None:
     raise ValueError(message)
 
@@ -42,12 +62,24 @@ def _unpicklable():
     return lambda: None
 
 
+def _explode():
+    raise ValueError("cannot be rebuilt here")
+
+
+class Unloadable:
+    """Pickles here; unpickling it (in the worker) raises."""
+
+    def __reduce__(self):
+        return _explode, ()
+
+
 def _gone(pid: int) -> bool:
+    """No such process, or a zombie (exited; an orphan's is reaped by init, whenever)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
         return True
-    return False
 
 
 def test_the_other_workers_are_forked_from_the_first_after_its_warm_up():
@@ -82,39 +114,48 @@ def test_results_errors_and_order_of_many_tasks():
         unsendable = workers.submit(_unpicklable)
         with pytest.raises(BrokenProcessPool, match="could not be sent back"):
             unsendable.result(timeout=TIMEOUT)
+        unloadable = workers.submit(pow, Unloadable(), 2)
+        with pytest.raises(BrokenProcessPool, match="could not be received.*cannot be rebuilt"):
+            unloadable.result(timeout=TIMEOUT)
         assert workers.submit(pow, 3, 3).result(timeout=TIMEOUT) == 27  # still serving
     finally:
         workers.shutdown()
 
 
 def test_a_task_no_worker_has_started_can_be_cancelled():
-    workers = Workers(1, lambda: None)
+    workers, gate = _gated_workers(1)
     try:
-        workers.warming[0].result(timeout=TIMEOUT)
-        busy = workers.submit(_who, 1.0)
+        pid = workers.warming[0].result(timeout=TIMEOUT)
+        busy = workers.submit(_held)
         queued = [workers.submit(pow, 2, i) for i in range(3)]
         deadline = time.monotonic() + TIMEOUT
         while not busy.running() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert busy.running() and not busy.cancel()  # started: cannot be cancelled
         assert queued[2].cancel() and queued[2].cancelled()
+        gate.set()
+        assert busy.result(timeout=TIMEOUT) == pid
         assert [f.result(timeout=TIMEOUT) for f in queued[:2]] == [1, 2]
         with pytest.raises(CancelledError):
             queued[2].result()
     finally:
+        gate.set()
         workers.shutdown()
 
 
 def test_shutdown_cancels_what_is_queued_and_stops_the_workers():
-    workers = Workers(1, lambda: None)
+    import threading
+
+    workers, gate = _gated_workers(1)
     pid = workers.warming[0].result(timeout=TIMEOUT)
-    busy = workers.submit(_who, 0.5)
+    busy = workers.submit(_held)
     queued = workers.submit(pow, 2, 2)
     deadline = time.monotonic() + TIMEOUT
     while not busy.running() and time.monotonic() < deadline:
         time.sleep(0.01)
+    threading.Timer(0.3, gate.set).start()  # opens while shutdown() waits for it
     workers.shutdown()
-    assert busy.result(timeout=0)[0] == pid  # the running task finished first
+    assert busy.result(timeout=0) == pid  # the running task finished first
     assert queued.cancelled()
     assert _gone(pid)
     with pytest.raises(RuntimeError, match="shut down"):
@@ -162,6 +203,31 @@ def test_an_error_while_warming_up_is_left_to_the_tasks():
     workers = Workers(2, _raise_while_warming)
     try:
         assert workers.submit(pow, 2, 5).result(timeout=TIMEOUT) == 32
+        assert len({f.result(timeout=TIMEOUT) for f in workers.warming}) == 2
         assert len(workers.pids) == 2
     finally:
         workers.shutdown()
+
+
+def test_workers_whose_main_process_is_gone_exit_without_a_traceback():
+    code = f"""
+import os, sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from empathy_metrics.report._workers import Workers
+from test_report_workers import _who
+workers = Workers(2, lambda: None)
+pids = [f.result(timeout=60) for f in workers.warming]
+print(*pids, flush=True)
+workers.submit(_who, 1.0)
+time.sleep(0.3)
+os._exit(0)  # gone without shutdown(), a task running
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=TIMEOUT)  # returns once every holder of stderr has exited
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + TIMEOUT  # the pipes close a moment before the exit ends
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(_gone(pid) for pid in pids)
+    assert out.stderr == ""

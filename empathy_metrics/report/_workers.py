@@ -37,25 +37,37 @@ __all__ = ["Workers"]
 
 def _serve(conn: Connection) -> None:
     """In a worker: say it is ready, then run tasks until told to stop (``None``) or until
-    this process is gone (end of file)."""
-    conn.send(("ready", os.getpid()))
+    this process is gone (end of file, or a pipe that breaks)."""
+    try:
+        conn.send(("ready", os.getpid()))
+    except OSError:
+        return
     while True:
         try:
             task = conn.recv()
         except (EOFError, OSError):
             return
-        if task is None:
-            return
-        func, args = task
-        try:
-            outcome: tuple[str, Any] = ("done", func(*args))
-        except BaseException as exc:  # noqa: BLE001 - the caller's future raises it
-            outcome = ("raised", exc)
+        except Exception as exc:  # noqa: BLE001 - a task that cannot be unpickled here
+            outcome: tuple[str, Any] = ("raised", BrokenProcessPool(
+                f"the task could not be received ({type(exc).__name__}: {exc})"))
+        else:
+            if task is None:
+                return
+            func, args = task
+            try:
+                outcome = ("done", func(*args))
+            except BaseException as exc:  # noqa: BLE001 - the caller's future raises it
+                outcome = ("raised", exc)
         try:
             conn.send(outcome)
+        except OSError:  # this process's end is gone: nobody to answer
+            return
         except Exception as exc:  # noqa: BLE001 - a result or error that cannot be pickled
-            conn.send(("raised", BrokenProcessPool(
-                f"the result could not be sent back ({type(exc).__name__}: {exc})")))
+            try:
+                conn.send(("raised", BrokenProcessPool(
+                    f"the result could not be sent back ({type(exc).__name__}: {exc})")))
+            except OSError:
+                return
 
 
 def _first_worker(conns: list[Connection], ours: list[Connection],
@@ -70,7 +82,7 @@ def _first_worker(conns: list[Connection], ours: list[Connection],
     children = []
     for i in range(1, len(conns)):
         pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the forked worker (measured there)
+        if pid == 0:  # pragma: no cover - runs in the forked worker
             code = 0
             try:
                 for j, conn in enumerate(conns):
@@ -85,6 +97,8 @@ def _first_worker(conns: list[Connection], ours: list[Connection],
         conns[i].close()
     try:
         _serve(conns[0])
+    except BaseException:  # noqa: BLE001 - no traceback on the user's terminal: the main
+        pass  # process sees the end of file and draws what this worker did not
     finally:
         for pid in children:
             with contextlib.suppress(ChildProcessError):
