@@ -302,3 +302,22 @@ def test_the_commands_build_the_report_with_the_workers_started_early(monkeypatc
                                       "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
     assert seen[:2] == [False, True]  # the early pool, then the report's taking it over
+
+
+def test_no_worker_can_be_started_then_every_figure_is_drawn_here(monkeypatch):
+    """A machine out of processes (fork fails): the report is the serial one, not an error."""
+    from empathy_metrics.report import _pool
+
+    def cannot_fork(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(_pool, "Workers", cannot_fork)
+    specs = [s for s in section_specs() if s.id in ("summary", "scores", "items")]
+    monkeypatch.setattr(builder, "section_specs", lambda: specs)
+    frame = pd.read_csv(DATA)
+    kw = dict(time="year", id="id", cohort="cohort", progress=False, options=OPTIONS)
+    par = build_report(frame, "jse-s", parallel=True, **kw)
+    ser = build_report(frame, "jse-s", parallel=False, **kw)
+    assert len(par.figures) >= 3
+    assert [(f.name, f.uri) for f in par.figures] == [(f.name, f.uri) for f in ser.figures]
+    assert [s.notes for s in par.sections] == [s.notes for s in ser.sections]

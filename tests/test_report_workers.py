@@ -231,3 +231,27 @@ os._exit(0)  # gone without shutdown(), a task running
         time.sleep(0.02)
     assert all(_gone(pid) for pid in pids)
     assert out.stderr == ""
+
+
+def _no_more_forks() -> None:
+    def fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    os.fork = fork  # in the first worker only: its fork of the second fails
+
+
+def test_a_second_worker_that_cannot_be_forked_leaves_the_first_serving(capfd):
+    workers = Workers(2, _no_more_forks)
+    try:
+        outcomes = []
+        for future in workers.warming:
+            try:
+                outcomes.append(future.result(timeout=TIMEOUT))
+            except BrokenProcessPool:
+                outcomes.append(None)
+        assert sorted(outcomes, key=str)[1:] == [None] and outcomes.count(None) == 1
+        assert [workers.submit(pow, 2, i).result(timeout=TIMEOUT) for i in range(3)] == \
+            [1, 2, 4]
+    finally:
+        workers.shutdown()
+    assert "Traceback" not in capfd.readouterr().err

@@ -125,42 +125,49 @@ class FigurePool:
         if self.parallel and self._workers is None:
             self._fork()
 
-    def _fork(self) -> Workers:
-        self._workers = Workers(WORKERS, _warm_up)
+    def _fork(self) -> Workers | None:
+        try:
+            self._workers = Workers(WORKERS, _warm_up)
+        except OSError:  # no process can be started (limits): every figure is drawn here
+            self.parallel = False
         return self._workers
 
     def _queue(self, section: Section, what: str, func: Callable[..., Any], payload: bytes,
-               name: str, caption: str, alt: str, redo: Callable[[], Figure]) -> None:
+               name: str, caption: str, alt: str, redo: Callable[[], Figure]) -> bool:
+        """Queue the task and add the figure's placeholder; ``False`` when no worker could
+        be started (the caller draws the figure at once)."""
         workers = self._workers if self._workers is not None else self._fork()
+        if workers is None:
+            return False
         future = workers.submit(func, payload, name, caption, alt)
         placeholder = Figure(name=name, caption=caption, alt=alt, uri="")
         section.add(placeholder)
         self._pending.append((section, what, placeholder, future, redo))
+        return True
 
     def submit_draw(self, section: Section, what: str, draw: Callable[[], Any],
                     labels: FigureLabels, name: str, caption: str, alt: str) -> bool:
         """Queue the drawing *and* writing of a figure for the worker and add its placeholder
-        to ``section``; ``False`` (nothing done) when ``draw`` cannot be pickled."""
+        to ``section``; ``False`` (nothing done) when ``draw`` cannot be pickled or no worker
+        can be started."""
         try:
             payload = pickle.dumps((draw, labels))
         except Exception:  # noqa: BLE001 - a closure: drawn here, see submit()
             return False
-        self._queue(section, what, _render_in_worker, payload, name, caption, alt,
-                    lambda: render_figure(draw, labels, name, caption, alt))
-        return True
+        return self._queue(section, what, _render_in_worker, payload, name, caption, alt,
+                           lambda: render_figure(draw, labels, name, caption, alt))
 
     def submit(self, section: Section, what: str, fig: Any, name: str, caption: str,
                alt: str) -> bool:
         """Queue a drawn ``fig`` for writing in the worker and add its placeholder to
-        ``section``; ``False`` (nothing done) when the figure cannot be sent (then write it
-        at once)."""
+        ``section``; ``False`` (nothing done) when the figure cannot be sent or no worker can
+        be started (then write it at once)."""
         try:
             payload = pickle.dumps(fig)
         except Exception:  # noqa: BLE001 - an unpicklable artist: the serial path draws it
             return False
-        self._queue(section, what, _to_figure, payload, name, caption, alt,
-                    lambda: Figure.from_matplotlib(fig, name, caption, alt))
-        return True
+        return self._queue(section, what, _to_figure, payload, name, caption, alt,
+                           lambda: Figure.from_matplotlib(fig, name, caption, alt))
 
     def finish(self, guard: Callable[[Section, str, Callable[[], Any]], Any]) -> None:
         """Wait for the workers and fill each placeholder; ``guard`` (the runner's) turns an

@@ -81,7 +81,11 @@ def _first_worker(conns: list[Connection], ours: list[Connection],
         warm_up()
     children = []
     for i in range(1, len(conns)):
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no more processes (limits): the others serve without this one
+            conns[i].close()  # the main process sees it as a worker that never started
+            continue
         if pid == 0:  # pragma: no cover - runs in the forked worker
             code = 0
             try:
@@ -126,7 +130,12 @@ class Workers:
         # (the others see the end of their pipe and exit)
         self._process = ctx.Process(target=_first_worker, args=(theirs, ours, warm_up),
                                     name="empathy-figure-worker", daemon=True)
-        self._process.start()
+        try:
+            self._process.start()
+        except BaseException:  # no process could be started: nothing left open
+            for conn in (*ours, *theirs):
+                conn.close()
+            raise
         for conn in theirs:
             conn.close()
         #: one future per worker, done (with its process id) when a worker is ready for tasks,
