@@ -75,7 +75,7 @@ def _first_worker(conns: list[Connection], ours: list[Connection],
     """The first worker: warm up, fork the other workers (each keeps only its own pipe end),
     serve, and wait for them at the end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    for conn in ours:  # this process's ends: closed, so that its exit is seen as such
+    for conn in ours:  # the main process's ends, inherited: closed, so that its exit is seen
         conn.close()
     with contextlib.suppress(Exception):  # a failed import fails the tasks, not the worker
         warm_up()
