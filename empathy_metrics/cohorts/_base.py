@@ -122,12 +122,10 @@ def _compare_many(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[s
     out: list[dict[str, float]] = []
     es_at: list[int] = []
     es_args: list[tuple[float, ...]] = []
-    welch = iter(welch_differences([(x, y) for x, y in pairs if x.size >= 2 and y.size >= 2]))
-    for x, y in pairs:
+    for (x, y), w in zip(pairs, welch_differences(pairs), strict=True):
         if x.size < 2 or y.size < 2:
             out.append({})
             continue
-        w = next(welch)
         out.append({"diff": w.estimate, "diff_ci_low": w.ci[0], "diff_ci_high": w.ci[1],
                     "diff_p": w.p})
         sx, sy = x.std(ddof=1), y.std(ddof=1)

@@ -115,20 +115,20 @@ def _attrition_pattern(inp: TrendInput, base: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _attrition_row(scale: str, level: Any, y: np.ndarray, seen: np.ndarray,
-                   pending: list[tuple[dict[str, Any], np.ndarray, np.ndarray]]
+def _attrition_row(scale: str, level: Any, kept: np.ndarray, lost: np.ndarray
                    ) -> dict[str, Any]:
-    """One level's row; the comparison *not seen − seen later* goes to ``pending``."""
-    kept, lost = y[seen], y[~seen]
-    row = {"scale": scale, "cohort": level, "n_baseline": int(y.size),
+    """One level's row from the baseline scores of those seen later (``kept``) and not
+    (``lost``), without the comparison *not seen − seen later* (made for all rows at once
+    by the caller)."""
+    n = kept.size + lost.size
+    row = {"scale": scale, "cohort": level, "n_baseline": int(n),
            "n_seen_later": int(kept.size), "n_not_seen": int(lost.size),
-           "share_not_seen": lost.size / y.size if y.size else np.nan,
+           "share_not_seen": lost.size / n if n else np.nan,
            "mean_seen_later": kept.mean() if kept.size else np.nan,
            "sd_seen_later": kept.std(ddof=1) if kept.size > 1 else np.nan,
            "mean_not_seen": lost.mean() if lost.size else np.nan,
            "sd_not_seen": lost.std(ddof=1) if lost.size > 1 else np.nan,
            "design": DIFFERENT}
-    pending.append((row, lost, kept))
     return row
 
 
@@ -173,9 +173,11 @@ def attrition_table(inp: TrendInput) -> pd.DataFrame:
                              "suppressed": True, "primary_suppressed": level in small})
                 continue
             at = has if level == _ALL else has & (level_v == level)
-            row = _attrition_row(scale, level, y[at], seen_v[at], pending)
+            kept, lost = y[at & seen_v], y[at & ~seen_v]
+            row = _attrition_row(scale, level, kept, lost)
             row.update(suppressed=False, primary_suppressed=False)
             rows.append(row)
+            pending.append((row, lost, kept))
     for (row, _, _), cmp in zip(pending, _compare_many([(x, y) for _, x, y in pending]),
                                 strict=True):
         row.update(cmp)
